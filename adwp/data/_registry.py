@@ -1,0 +1,150 @@
+"""Name -> loader registry for the data sets adwp can train and score on."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from adwp.errors import DataError
+
+if TYPE_CHECKING:
+    from torch.utils.data import Dataset
+
+__all__ = ["DataSplits", "LoaderFn", "get_dataset", "list_datasets", "register_dataset"]
+
+
+@dataclass(frozen=True)
+class DataSplits:
+    """The three splits of one data set plus the shape facts a network needs.
+
+    Every split yields ``(image, label)`` items: ``image`` is a normalized float32 tensor
+    ``[C, H, W]`` and ``label`` an int64 scalar tensor or a Python int.
+
+    Attributes:
+        name: Registered name of the data set.
+        train: Split the hypernetwork / candidate networks are trained on.
+        val: Split used for model selection and scoring.
+        test: Held-out split, only for final reporting.
+        in_channels: Number of image channels ``C``.
+        num_classes: Number of label classes; labels lie in ``[0, num_classes)``.
+        image_size: Side of the square images (``H == W``).
+    """
+
+    name: str
+    train: Dataset
+    val: Dataset
+    test: Dataset
+    in_channels: int
+    num_classes: int
+    image_size: int
+
+
+# A loader is called as ``loader(root, download=..., seed=..., **options)``.
+LoaderFn = Callable[..., DataSplits]
+_LoaderT = TypeVar("_LoaderT", bound=LoaderFn)
+
+_REGISTRY: dict[str, LoaderFn] = {}
+
+
+def register_dataset(name: str) -> Callable[[_LoaderT], _LoaderT]:
+    """Register a loader under ``name`` (decorator).
+
+    The loader is called as ``loader(root, download=download, seed=seed, **options)`` where
+    ``root`` is a :class:`pathlib.Path` or ``None`` and must return a :class:`DataSplits`.
+
+    Args:
+        name: Name users pass to :func:`get_dataset`.
+
+    Returns:
+        A decorator that registers the loader and returns it unchanged.
+
+    Raises:
+        ValueError: If ``name`` is empty or already registered.
+    """
+    if not name or not isinstance(name, str):
+        raise ValueError(f"data set name must be a non-empty string, got {name!r}")
+
+    def decorator(loader: _LoaderT) -> _LoaderT:
+        # Checked at decoration time, not at call time, so a clash is a programming error that
+        # shows up on import rather than a silent override.
+        if name in _REGISTRY:
+            raise ValueError(f"data set {name!r} is already registered")
+        _REGISTRY[name] = loader
+        return loader
+
+    return decorator
+
+
+def list_datasets() -> list[str]:
+    """Names of all registered data sets.
+
+    Returns:
+        The registered names, sorted.
+    """
+    return sorted(_REGISTRY)
+
+
+def get_dataset(
+    name: str,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    download: bool = False,
+    seed: int = 0,
+    **options: Any,
+) -> DataSplits:
+    """Load a registered data set and split it deterministically.
+
+    Args:
+        name: Registered data set name (see :func:`list_datasets`).
+        root: Folder holding (or receiving) the files; ignored by data sets bundled with a
+            dependency (``mnist5k``, ``digits``).
+        download: Whether a loader that can download may fetch missing files.
+        seed: Seed of the train/val/test split; the same seed gives the same split.
+        **options: Extra loader-specific keyword options (e.g. ``image_size`` for
+            ``imagefolder``, ``val_size`` for ``cifar10``).
+
+    Returns:
+        The train/val/test splits and their shape facts.
+
+    Raises:
+        DataError: If the name is unknown, an option is not accepted by the loader, or the
+            loader cannot find or read the data.
+    """
+    try:
+        loader = _REGISTRY[name]
+    except KeyError:
+        available = ", ".join(list_datasets()) or "none"
+        raise DataError(f"unknown data set {name!r}; available: {available}") from None
+    _check_options(name, loader, options)
+    root_path = Path(root).expanduser() if root is not None else None
+    return loader(root_path, download=download, seed=seed, **options)
+
+
+def _check_options(name: str, loader: LoaderFn, options: dict[str, Any]) -> None:
+    """Reject options the loader does not take with a DataError instead of a TypeError.
+
+    Args:
+        name: Data set name, for the message.
+        loader: The registered loader.
+        options: Extra keyword options the caller passed.
+
+    Raises:
+        DataError: If some option is not a keyword-only parameter of the loader.
+    """
+    if not options:
+        return
+    params = inspect.signature(loader).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return
+    accepted = sorted(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
+    accepted = [a for a in accepted if a not in ("download", "seed")]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise DataError(
+            f"data set {name!r} does not accept option(s) {', '.join(unknown)}; "
+            f"accepted: {', '.join(accepted) or 'none'}"
+        )

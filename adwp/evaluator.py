@@ -1,0 +1,208 @@
+"""Zero-finetune evaluator: scores architectures with hypernetwork-predicted weights.
+
+One architecture's path: ``space.validate`` -> one-hot encoding -> hypernetwork -> predicted weights
+-> :class:`~adwp.functional.FunctionalNetwork` -> BatchNorm statistics recomputed on a fixed set of
+training images -> accuracy on the validation split. No weight is trained.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from adwp.checkpoint import load_checkpoint
+from adwp.data import DataSplits, get_dataset, iterate_batches
+from adwp.errors import CheckpointError, DataError
+from adwp.functional import FunctionalNetwork
+from adwp.hypernet import HyperNetwork
+from adwp.spaces import Architecture, get_space
+from adwp.train import TrainConfig, _auto_device
+from encoders import OneHotEncoder
+
+__all__ = ["Evaluator", "EvaluatorConfig"]
+
+
+@dataclass(frozen=True)
+class EvaluatorConfig:
+    """How candidates are scored.
+
+    Attributes:
+        split: Data split scored (``"val"`` or ``"test"``).
+        calibration_batches: Training batches used to recompute BatchNorm statistics.
+        calibration_batch_size: Images per calibration batch.
+        batch_size: Images per evaluation batch (does not change scores).
+        max_images: Score on the first ``max_images`` images of the split only (None: all).
+        chunk: Architectures whose weights are predicted in one hypernetwork call.
+        seed: Chooses the calibration images.
+    """
+
+    split: str = "val"
+    calibration_batches: int = 2
+    calibration_batch_size: int = 128
+    batch_size: int = 1000
+    max_images: int | None = None
+    chunk: int = 16
+    seed: int = 0
+
+
+class Evaluator:
+    """Scores architectures of a space with a trained hypernetwork; implements ``RankingBackend``.
+
+    Args:
+        hypernet: A trained hypernetwork (its ``space`` defines what can be scored).
+        data: The data set it was trained on.
+        config: Scoring settings.
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ...
+    """
+
+    def __init__(
+        self,
+        hypernet: HyperNetwork,
+        data: DataSplits,
+        config: EvaluatorConfig | None = None,
+        device: str | torch.device | None = None,
+    ) -> None:
+        self.config = config or EvaluatorConfig()
+        if self.config.split not in ("val", "test"):
+            raise DataError(f"split must be 'val' or 'test', got {self.config.split!r}")
+        self.device = _auto_device(device)
+        self.hypernet = hypernet.to(self.device).eval()
+        self.space = hypernet.space
+        self.encoder = OneHotEncoder(self.space)
+        self.data = data
+        self._cache: dict[Architecture, float] = {}
+        c = self.config
+        split = data.val if c.split == "val" else data.test
+        batches = list(iterate_batches(split, c.batch_size))
+        self._eval = [(x.to(self.device), y.to(self.device)) for x, y in batches]
+        if c.max_images is not None:
+            self._eval = _truncate(self._eval, c.max_images)
+        train_x = torch.cat([x for x, _ in iterate_batches(data.train, 4096)])
+        gen = torch.Generator().manual_seed(c.seed)
+        pick = torch.randperm(train_x.shape[0], generator=gen)
+        pick = pick[: c.calibration_batches * c.calibration_batch_size]
+        self._calibration = [
+            chunk.to(self.device) for chunk in train_x[pick].split(c.calibration_batch_size)
+        ]
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        data_root: str | None = None,
+        config: EvaluatorConfig | None = None,
+        device: str | torch.device | None = None,
+        data: DataSplits | None = None,
+    ) -> Evaluator:
+        """Loads a hypernetwork checkpoint written by ``adwp train``.
+
+        Args:
+            path: Checkpoint file.
+            data_root: Folder of on-disk data sets (CIFAR, ImageFolder).
+            config: Scoring settings.
+            device: Where to score.
+            data: Data splits to use instead of loading the checkpoint's data set.
+
+        Returns:
+            The evaluator.
+
+        Raises:
+            CheckpointError: If the file is missing, corrupt or inconsistent.
+        """
+        state = load_checkpoint(path)
+        try:
+            train_config = TrainConfig.from_dict(state["train_config"])
+            space = get_space(state["space"]["name"], **state["space"]["options"])
+            hypernet = HyperNetwork(space, train_config.hypernet)
+            hypernet.load_state_dict(state["model"])
+        except (RuntimeError, KeyError, TypeError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CheckpointError(f"checkpoint {path} is inconsistent: {first[:200]}") from None
+        if data is None:
+            info = state["dataset"]
+            data = get_dataset(info["name"], root=data_root, seed=info["seed"])
+        if (data.in_channels, data.num_classes) != (space.in_channels, space.num_classes):
+            raise CheckpointError(
+                f"checkpoint expects {space.in_channels} channels and {space.num_classes} classes, "
+                f"data set {data.name} has {data.in_channels} and {data.num_classes}"
+            )
+        return cls(hypernet, data, config, device)
+
+    @property
+    def num_images(self) -> int:
+        """Number of images each score is computed on."""
+        return sum(int(y.shape[0]) for _, y in self._eval)
+
+    def predict_weights(self, archs: Sequence[Architecture]) -> list[dict[str, torch.Tensor]]:
+        """Returns the hypernetwork's weights for architectures of the space (no gradients)."""
+        archs = [self.space.validate(a) for a in archs]
+        with torch.inference_mode():
+            return self.hypernet(self.encoder.encode(archs, self.device), archs)
+
+    @torch.inference_mode()
+    def _score_one(self, arch: Architecture, weights: dict[str, torch.Tensor]) -> float:
+        net = FunctionalNetwork(self.space, arch, self.device)
+        net.recalibrate(weights, self._calibration)
+        correct = 0
+        for x, y in self._eval:
+            correct += int((net(weights, x, train=False).argmax(1) == y).sum())
+        return correct / self.num_images
+
+    def score(self, archs: Sequence[Architecture | str]) -> np.ndarray:
+        """Validation accuracy of every architecture with predicted weights.
+
+        Args:
+            archs: Architectures (or canonical strings) of the space.
+
+        Returns:
+            Float array in [0, 1], input order; higher is better.
+
+        Raises:
+            ArchitectureError: If an architecture is outside the space.
+        """
+        archs = [self.space.validate(a) for a in archs]
+        todo = list(dict.fromkeys(a for a in archs if a not in self._cache))
+        for start in range(0, len(todo), self.config.chunk):
+            chunk = todo[start : start + self.config.chunk]
+            for arch, weights in zip(chunk, self.predict_weights(chunk), strict=False):
+                self._cache[arch] = self._score_one(arch, weights)
+        return np.array([self._cache[a] for a in archs], dtype=np.float64)
+
+    def rank(
+        self, archs: Sequence[Architecture | str], top_k: int | None = None
+    ) -> list[tuple[Architecture, float]]:
+        """Sorts architectures by score, best first (ties keep input order).
+
+        Args:
+            archs: Architectures or canonical strings.
+            top_k: Keep only the best ``top_k``.
+
+        Returns:
+            ``(architecture, score)`` pairs.
+        """
+        archs = [self.space.validate(a) for a in archs]
+        scores = self.score(archs)
+        order = np.argsort(-scores, kind="stable")
+        if top_k is not None:
+            order = order[:top_k]
+        return [(archs[i], float(scores[i])) for i in order]
+
+    def clear_cache(self) -> None:
+        """Forgets cached scores."""
+        self._cache.clear()
+
+
+def _truncate(batches: list[Any], limit: int) -> list[Any]:
+    out, left = [], limit
+    for x, y in batches:
+        if left <= 0:
+            break
+        out.append((x[:left], y[:left]))
+        left -= int(y.shape[0])
+    return out

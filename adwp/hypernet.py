@@ -1,0 +1,172 @@
+"""HyperNetwork: per-layer embeddings in, every weight of the target network out.
+
+For each layer slot the hypernetwork holds ``num_bases`` kernel bases of the slot's largest shape
+``[C_out_max, C_in_max, k_max, k_max]``. From the slot's context embedding a head predicts mixing
+coefficients over the bases, input-channel gains, a spatial gain map and the BatchNorm affine
+parameters. The mixed kernel is cut to the layer's exact shape (first ``C_out`` and ``C_in``
+channels, centre ``k x k`` window) and normalised per output channel to He scale, so a predicted
+network is usable before any training and its activations stay in range for every architecture.
+The stem and the classifier are emitted the same way from the global embedding.
+
+Shapes: encoding ``[B, L, F]`` -> list of B weight dicts, keyed like ``space.build(arch)``'s
+parameters (see :mod:`adwp.spaces._network`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from adwp.spaces import Architecture
+from encoders import ContextEncoder, feature_dim
+
+__all__ = ["HyperNetConfig", "HyperNetwork"]
+
+
+@dataclass(frozen=True)
+class HyperNetConfig:
+    """Capacity of the hypernetwork.
+
+    Attributes:
+        embed_dim: Width of the slot embeddings.
+        context_layers: Transformer layers of the context model.
+        heads: Attention heads.
+        hidden: Width of the shared head trunk.
+        num_bases: Kernel bases per slot; more bases let weights vary more across architectures.
+    """
+
+    embed_dim: int = 64
+    context_layers: int = 2
+    heads: int = 4
+    hidden: int = 128
+    num_bases: int = 4
+
+    def to_dict(self) -> dict[str, int]:
+        """Returns the configuration as primitives."""
+        return asdict(self)
+
+
+class _Emitter(nn.Module):
+    """Predicts one convolution (or linear) weight and its BatchNorm affine from an embedding."""
+
+    def __init__(self, hidden: int, num_bases: int, out_max: int, in_max: int, kernel: int) -> None:
+        super().__init__()
+        self.out_max, self.in_max, self.kernel, self.num_bases = out_max, in_max, kernel, num_bases
+        # He-scale bases: the forward pass renormalises kernels anyway, but Adam's steps are
+        # relative to the parameter scale, so this sets the effective learning rate.
+        std = math.sqrt(2.0 / (in_max * kernel * kernel))
+        self.bases = nn.Parameter(torch.randn(num_bases, out_max, in_max, kernel, kernel) * std)
+        sizes = [num_bases, in_max, kernel * kernel, out_max, out_max]
+        self.split = sizes
+        self.head = nn.Linear(hidden, sum(sizes))
+        nn.init.normal_(self.head.weight, std=0.01)
+        with torch.no_grad():
+            self.head.bias.zero_()
+            self.head.bias[0] = 1.0  # start from the first basis: a shared-weight starting point
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Mixes the bases for a batch of embeddings ``h`` ``[B, hidden]``.
+
+        Returns:
+            Full-size kernels ``[B, out_max, in_max, k, k]``, BN scale and shift ``[B, out_max]``.
+        """
+        coef, in_gain, spatial, gamma, beta = self.head(h).split(self.split, dim=-1)
+        kernel = torch.einsum("bm,moikl->boikl", coef, self.bases)
+        spatial = spatial.view(-1, 1, 1, self.kernel, self.kernel)
+        kernel = kernel * (1 + in_gain)[:, None, :, None, None] * (1 + spatial)
+        return kernel, 1 + gamma, beta
+
+
+def _cut(kernel: torch.Tensor, out_ch: int, in_ch: int, k: int) -> torch.Tensor:
+    """Exact-shape, He-scaled kernel from a full-size one ``[O, I, K, K]``."""
+    offset = (kernel.shape[-1] - k) // 2
+    w = kernel[:out_ch, :in_ch, offset : offset + k, offset : offset + k]
+    rms = w.pow(2).mean(dim=(1, 2, 3), keepdim=True).add(1e-8).sqrt()
+    return w / rms * math.sqrt(2.0 / (in_ch * k * k))
+
+
+class HyperNetwork(nn.Module):
+    """Emits all weights of any architecture of a macro space.
+
+    Args:
+        space: A :class:`adwp.spaces.MacroSpace` (or sub-class).
+        config: Capacity settings.
+    """
+
+    def __init__(self, space: Any, config: HyperNetConfig | None = None) -> None:
+        super().__init__()
+        self.space = space
+        self.config = config or HyperNetConfig()
+        c = self.config
+        self.context = ContextEncoder(
+            feature_dim(space), space.num_slots, c.embed_dim, c.context_layers, c.heads
+        )
+        self.trunk = nn.Sequential(nn.Linear(c.embed_dim, c.hidden), nn.GELU())
+        k_max, w_max = max(space.kernels), max(space.widths)
+        self.slots = nn.ModuleList()
+        for s in range(space.num_stages):
+            out_max = space.channels(s, w_max)
+            for p in range(space.max_depth):
+                if p > 0:
+                    in_max = out_max
+                elif s == 0:
+                    in_max = space.stem_width
+                else:
+                    in_max = space.channels(s - 1, w_max)
+                self.slots.append(_Emitter(c.hidden, c.num_bases, out_max, in_max, k_max))
+        self.stem = _Emitter(c.hidden, c.num_bases, space.stem_width, space.in_channels, 3)
+        last_max = space.channels(space.num_stages - 1, w_max)
+        self.classifier = _Emitter(c.hidden, c.num_bases, space.num_classes, last_max, 1)
+        self.classifier_bias = nn.Linear(c.hidden, space.num_classes)
+        nn.init.zeros_(self.classifier_bias.weight)
+        nn.init.zeros_(self.classifier_bias.bias)
+
+    def forward(
+        self, encoding: torch.Tensor, archs: Sequence[Architecture]
+    ) -> list[dict[str, torch.Tensor]]:
+        """Predicts the weights of a batch of architectures.
+
+        Args:
+            encoding: ``[B, L, F]`` from an encoder (one-hot or soft).
+            archs: The B discrete architectures to emit exact shapes for.
+
+        Returns:
+            One dict per architecture mapping parameter names of ``space.build(arch)`` to tensors.
+        """
+        if encoding.shape[0] != len(archs):
+            raise ValueError(f"{encoding.shape[0]} encodings for {len(archs)} architectures")
+        tokens, pooled = self.context(encoding)
+        slot_h = self.trunk(tokens)  # [B, L, H]
+        global_h = self.trunk(pooled)  # [B, H]
+        plans = [self.space.plan(arch) for arch in archs]
+        used = sorted({p.slot for plan in plans for p in plan})
+        emitted = {slot: self.slots[slot](slot_h[:, slot]) for slot in used}
+        stem_k, stem_g, stem_b = self.stem(global_h)
+        cls_k, _, _ = self.classifier(global_h)
+        cls_bias = self.classifier_bias(global_h)
+        outputs = []
+        for b, plan in enumerate(plans):
+            weights = {
+                "stem.conv.weight": _cut(
+                    stem_k[b], self.space.stem_width, self.space.in_channels, 3
+                ),
+                "stem.bn.weight": stem_g[b],
+                "stem.bn.bias": stem_b[b],
+            }
+            for i, layer in enumerate(plan):
+                kernel, gamma, beta = emitted[layer.slot]
+                weights[f"blocks.{i}.conv.weight"] = _cut(
+                    kernel[b], layer.out_ch, layer.in_ch, layer.kernel
+                )
+                weights[f"blocks.{i}.bn.weight"] = gamma[b, : layer.out_ch]
+                weights[f"blocks.{i}.bn.bias"] = beta[b, : layer.out_ch]
+            # No BatchNorm follows the classifier, so its weights keep their learned scale.
+            weights["classifier.weight"] = cls_k[b, :, : plan[-1].out_ch, 0, 0]
+            weights["classifier.bias"] = cls_bias[b]
+            outputs.append(weights)
+        return outputs

@@ -1,0 +1,62 @@
+"""Registry of search spaces: ``register_space``, ``get_space``, ``list_spaces``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from adwp.errors import AdwpError
+
+__all__ = ["get_space", "list_spaces", "register_space"]
+
+_SPACES: dict[str, Callable[..., Any]] = {}
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def register_space(name: str) -> Callable[[_F], _F]:
+    """Class or factory decorator that makes a search space available by name.
+
+    Args:
+        name: Registry key, e.g. ``"macro"``.
+
+    Returns:
+        A decorator returning its argument unchanged.
+
+    Raises:
+        ValueError: If the name is already registered.
+    """
+
+    def decorate(factory: _F) -> _F:
+        if name in _SPACES:
+            raise ValueError(f"search space {name!r} is already registered")
+        _SPACES[name] = factory
+        return factory
+
+    return decorate
+
+
+def get_space(name: str, **options: Any) -> Any:
+    """Builds a registered search space.
+
+    Args:
+        name: Registry key.
+        **options: Constructor options of that space (e.g. ``in_channels``, ``num_classes``,
+            ``image_size``, ``base_widths``).
+
+    Returns:
+        The search space instance.
+
+    Raises:
+        AdwpError: If the name is unknown or an option is not accepted.
+    """
+    if name not in _SPACES:
+        raise AdwpError(f"unknown search space {name!r}; available: {', '.join(list_spaces())}")
+    try:
+        return _SPACES[name](**options)
+    except TypeError as exc:
+        raise AdwpError(f"bad options for search space {name!r}: {exc}") from None
+
+
+def list_spaces() -> list[str]:
+    """Returns the registered space names, sorted."""
+    return sorted(_SPACES)

@@ -1,0 +1,448 @@
+"""The ``macro`` search space and its ``layer-assignment`` sub-space.
+
+``macro``: a fixed 3x3 stem, then stages with base widths (16, 32, 64 by default), stride 2 at the
+first layer of every stage but the first, 1 to 4 layers per stage, and per layer a kernel size
+{3, 5, 7}, a width multiplier {0.5, 0.75, 1.0} and a residual skip {off, on}; Conv-BN-ReLU layers,
+global average pooling and a linear classifier.
+
+``layer-assignment``: only the per-stage depths vary (total depth in a range); every layer is a
+3x3, full-width residual layer. Every such architecture is also a ``macro`` architecture, so one
+hypernetwork trained on ``macro`` scores both.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from adwp.errors import ArchitectureError
+from adwp.spaces._registry import register_space
+from adwp.spaces.architecture import Architecture, Layer
+
+__all__ = ["LayerAssignmentSpace", "LayerPlan", "MacroSpace"]
+
+_ENUMERATION_LIMIT = 1_000_000
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """Everything the network needs to know about one layer of an architecture.
+
+    Attributes:
+        stage: Stage index.
+        position: Index of the layer inside its stage.
+        slot: ``stage * max_depth + position``, a fixed position shared by all architectures.
+        in_ch: Input channels.
+        out_ch: Output channels.
+        kernel: Kernel size.
+        stride: 1, or 2 at the first layer of stages after the first.
+        skip: Residual shortcut on or off.
+    """
+
+    stage: int
+    position: int
+    slot: int
+    in_ch: int
+    out_ch: int
+    kernel: int
+    stride: int
+    skip: bool
+
+
+@register_space("macro")
+class MacroSpace:
+    """Macro search space over stage depths and per-layer kernel, width and skip.
+
+    Args:
+        in_channels: Image channels of the data set.
+        num_classes: Classes of the data set.
+        image_size: Height (= width) of the input images, used for FLOPs.
+        base_widths: Full width of each stage; its length is the number of stages.
+        depths: Allowed layers per stage.
+        kernels: Allowed kernel sizes (odd).
+        widths: Allowed width multipliers.
+        skips: Allowed residual settings.
+    """
+
+    name = "macro"
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        image_size: int = 28,
+        base_widths: Sequence[int] = (16, 32, 64),
+        depths: Sequence[int] = (1, 2, 3, 4),
+        kernels: Sequence[int] = (3, 5, 7),
+        widths: Sequence[float] = (0.5, 0.75, 1.0),
+        skips: Sequence[bool] = (False, True),
+    ) -> None:
+        if not base_widths or any(int(w) < 1 for w in base_widths):
+            raise ArchitectureError(f"base_widths must be positive integers, got {base_widths}")
+        if not depths or min(depths) < 1:
+            raise ArchitectureError(f"depths must be positive, got {depths}")
+        if any(k % 2 == 0 or k < 1 for k in kernels):
+            raise ArchitectureError(f"kernels must be odd and positive, got {kernels}")
+        self.in_channels = int(in_channels)
+        self.num_classes = int(num_classes)
+        self.image_size = int(image_size)
+        self.base_widths = tuple(int(w) for w in base_widths)
+        self.depths = tuple(sorted(int(d) for d in depths))
+        self.kernels = tuple(sorted(int(k) for k in kernels))
+        self.widths = tuple(sorted(float(w) for w in widths))
+        self.skips = tuple(sorted(bool(s) for s in skips))
+
+    # -- description -------------------------------------------------------------------------
+    @property
+    def num_stages(self) -> int:
+        """Number of stages."""
+        return len(self.base_widths)
+
+    @property
+    def max_depth(self) -> int:
+        """Largest number of layers in one stage."""
+        return self.depths[-1]
+
+    @property
+    def num_slots(self) -> int:
+        """Layer positions over all stages (``num_stages * max_depth``)."""
+        return self.num_stages * self.max_depth
+
+    @property
+    def stem_width(self) -> int:
+        """Output channels of the fixed stem (the first stage's base width)."""
+        return self.base_widths[0]
+
+    def config(self) -> dict[str, Any]:
+        """Returns the constructor options as JSON-ready primitives (stored in checkpoints)."""
+        return {
+            "in_channels": self.in_channels,
+            "num_classes": self.num_classes,
+            "image_size": self.image_size,
+            "base_widths": list(self.base_widths),
+            "depths": list(self.depths),
+            "kernels": list(self.kernels),
+            "widths": list(self.widths),
+            "skips": list(self.skips),
+        }
+
+    def choices(self) -> dict[str, list[Any]]:
+        """Returns the allowed values of every decision."""
+        return {
+            "depth": list(self.depths),
+            "kernel": list(self.kernels),
+            "width": list(self.widths),
+            "skip": list(self.skips),
+        }
+
+    def __repr__(self) -> str:
+        options = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({options})"
+
+    # -- membership ---------------------------------------------------------------------------
+    def _layer_choices_ok(self, stage: int, position: int, layer: Layer) -> None:
+        where = f"stage {stage} layer {position}"
+        if layer.kernel not in self.kernels:
+            raise ArchitectureError(f"{where}: kernel {layer.kernel} not in allowed {self.kernels}")
+        if not any(math.isclose(layer.width, w) for w in self.widths):
+            raise ArchitectureError(f"{where}: width {layer.width} not in allowed {self.widths}")
+        if layer.skip not in self.skips:
+            raise ArchitectureError(f"{where}: skip {layer.skip} not in allowed {self.skips}")
+
+    def validate(self, arch: Architecture | str) -> Architecture:
+        """Checks that an architecture belongs to this space.
+
+        Args:
+            arch: An architecture or its canonical string.
+
+        Returns:
+            The architecture (parsed if a string was given).
+
+        Raises:
+            ArchitectureError: Naming the offending field and the allowed values.
+        """
+        if isinstance(arch, str):
+            arch = Architecture.from_string(arch)
+        if not isinstance(arch, Architecture):
+            raise ArchitectureError(
+                f"expected an Architecture or string, got {type(arch).__name__}"
+            )
+        if len(arch.stages) != self.num_stages:
+            raise ArchitectureError(
+                f"stages: got {len(arch.stages)}, the space has exactly {self.num_stages}"
+            )
+        for s, stage in enumerate(arch.stages):
+            if len(stage) not in self.depths:
+                raise ArchitectureError(
+                    f"stage {s} depth: got {len(stage)}, allowed {list(self.depths)}"
+                )
+            for i, layer in enumerate(stage):
+                self._layer_choices_ok(s, i, layer)
+        return arch
+
+    def contains(self, arch: Architecture | str) -> bool:
+        """Returns whether ``validate`` would accept the architecture."""
+        try:
+            self.validate(arch)
+        except ArchitectureError:
+            return False
+        return True
+
+    # -- counting, sampling, enumeration ----------------------------------------------------
+    def _layer_options(self) -> list[Layer]:
+        return [Layer(k, w, s) for k in self.kernels for w in self.widths for s in self.skips]
+
+    def size(self) -> int:
+        """Returns the exact number of architectures in the space."""
+        per_stage = sum(len(self._layer_options()) ** d for d in self.depths)
+        return per_stage**self.num_stages
+
+    def sample(self, rng: np.random.Generator) -> Architecture:
+        """Draws an architecture, each decision uniformly and independently.
+
+        Depths are drawn uniformly first, then every layer's choices. This is the usual NAS
+        sampling; it is *not* uniform over the set of architectures, which deep ones dominate.
+
+        Args:
+            rng: Source of randomness (``np.random.default_rng(seed)``).
+
+        Returns:
+            An architecture of the space.
+        """
+        stages = []
+        for _ in range(self.num_stages):
+            depth = self.depths[rng.integers(len(self.depths))]
+            stages.append(tuple(self._sample_layer(rng) for _ in range(depth)))
+        return Architecture(tuple(stages))
+
+    def _sample_layer(self, rng: np.random.Generator) -> Layer:
+        return Layer(
+            self.kernels[rng.integers(len(self.kernels))],
+            self.widths[rng.integers(len(self.widths))],
+            self.skips[rng.integers(len(self.skips))],
+        )
+
+    def sample_many(
+        self, n: int, rng: np.random.Generator, unique: bool = True
+    ) -> list[Architecture]:
+        """Draws ``n`` architectures with :meth:`sample`.
+
+        Args:
+            n: How many.
+            rng: Source of randomness.
+            unique: Skip repeats (raises if the space has fewer than ``n`` architectures).
+
+        Returns:
+            The architectures in draw order.
+        """
+        if unique and n > self.size():
+            raise ArchitectureError(f"cannot draw {n} distinct architectures from {self.size()}")
+        out: list[Architecture] = []
+        seen: set[Architecture] = set()
+        while len(out) < n:
+            arch = self.sample(rng)
+            if unique and arch in seen:
+                continue
+            seen.add(arch)
+            out.append(arch)
+        return out
+
+    def enumerate(self) -> Iterator[Architecture]:
+        """Yields every architecture of the space in a fixed order.
+
+        Raises:
+            ArchitectureError: If the space has more than a million architectures.
+        """
+        if self.size() > _ENUMERATION_LIMIT:
+            raise ArchitectureError(
+                f"space has {self.size()} architectures; enumeration is limited to "
+                f"{_ENUMERATION_LIMIT}, use sample() instead"
+            )
+        options = self._layer_options()
+        per_stage = [stage for d in self.depths for stage in itertools.product(options, repeat=d)]
+        for stages in itertools.product(per_stage, repeat=self.num_stages):
+            yield Architecture(stages)
+
+    def largest(self) -> Architecture:
+        """Returns the architecture with the most parameters and FLOPs."""
+        layer = Layer(self.kernels[-1], self.widths[-1], self.skips[-1])
+        return Architecture(tuple((layer,) * self.max_depth for _ in range(self.num_stages)))
+
+    def smallest(self) -> Architecture:
+        """Returns the architecture with the fewest parameters and FLOPs."""
+        layer = Layer(self.kernels[0], self.widths[0], self.skips[0])
+        return Architecture(tuple((layer,) * self.depths[0] for _ in range(self.num_stages)))
+
+    # -- network shape --------------------------------------------------------------------
+    def channels(self, stage: int, width: float) -> int:
+        """Returns the output channels of a layer of ``stage`` with multiplier ``width``."""
+        return max(1, round(self.base_widths[stage] * width))
+
+    def plan(self, arch: Architecture) -> list[LayerPlan]:
+        """Returns the shape of every layer of a (valid) architecture.
+
+        Args:
+            arch: An architecture of this space.
+
+        Returns:
+            One :class:`LayerPlan` per layer, in order.
+        """
+        arch = self.validate(arch)
+        plans = []
+        in_ch = self.stem_width
+        for s, stage in enumerate(arch.stages):
+            for i, layer in enumerate(stage):
+                out_ch = self.channels(s, layer.width)
+                stride = 2 if (s > 0 and i == 0) else 1
+                slot = s * self.max_depth + i
+                plans.append(LayerPlan(s, i, slot, in_ch, out_ch, layer.kernel, stride, layer.skip))
+                in_ch = out_ch
+        return plans
+
+    def params(self, arch: Architecture) -> int:
+        """Returns the exact number of trainable parameters of ``build(arch)``.
+
+        Counts conv kernels (no bias), BatchNorm scale and shift, and the classifier.
+        """
+        plans = self.plan(arch)
+        total = self.in_channels * self.stem_width * 9 + 2 * self.stem_width
+        for p in plans:
+            total += p.in_ch * p.out_ch * p.kernel * p.kernel + 2 * p.out_ch
+        return total + plans[-1].out_ch * self.num_classes + self.num_classes
+
+    def flops(self, arch: Architecture) -> int:
+        """Returns multiply-accumulates of the convolutions and the classifier for one image.
+
+        BatchNorm, ReLU, pooling and additions are not counted (the usual NAS convention).
+        """
+        plans = self.plan(arch)
+        size = self.image_size
+        total = self.in_channels * self.stem_width * 9 * size * size
+        for p in plans:
+            size = (size - 1) // p.stride + 1
+            total += p.in_ch * p.out_ch * p.kernel * p.kernel * size * size
+        return total + plans[-1].out_ch * self.num_classes
+
+    def build(self, arch: Architecture) -> Any:
+        """Builds the plain PyTorch network of an architecture (randomly initialised).
+
+        Args:
+            arch: An architecture of this space.
+
+        Returns:
+            A :class:`adwp.spaces._network.MacroNet` (an ``nn.Module``).
+        """
+        from adwp.spaces._network import MacroNet  # torch is imported only when networks are built
+
+        return MacroNet(self.in_channels, self.stem_width, self.plan(arch), self.num_classes)
+
+
+@register_space("layer-assignment")
+class LayerAssignmentSpace(MacroSpace):
+    """Sub-space of ``macro`` where only the number of layers per stage varies.
+
+    Every layer is a 3x3, full-width residual layer; the total depth is limited to
+    ``[min_total_depth, max_total_depth]``.
+
+    Args:
+        in_channels: Image channels of the data set.
+        num_classes: Classes of the data set.
+        image_size: Input height (= width).
+        base_widths: Full width of each stage.
+        depths: Allowed layers per stage.
+        min_total_depth: Smallest total number of layers (default: one per stage).
+        max_total_depth: Largest total number of layers (default: all stages at max depth).
+    """
+
+    name = "layer-assignment"
+    fixed_layer = Layer(3, 1.0, True)
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        image_size: int = 28,
+        base_widths: Sequence[int] = (16, 32, 64),
+        depths: Sequence[int] = (1, 2, 3, 4),
+        min_total_depth: int | None = None,
+        max_total_depth: int | None = None,
+    ) -> None:
+        super().__init__(
+            in_channels, num_classes, image_size, base_widths, depths, (3,), (1.0,), (True,)
+        )
+        lowest, highest = self.depths[0] * self.num_stages, self.max_depth * self.num_stages
+        self.min_total_depth = lowest if min_total_depth is None else int(min_total_depth)
+        self.max_total_depth = highest if max_total_depth is None else int(max_total_depth)
+        if not lowest <= self.min_total_depth <= self.max_total_depth <= highest:
+            raise ArchitectureError(
+                f"total depth range [{min_total_depth}, {max_total_depth}] must lie within "
+                f"[{lowest}, {highest}]"
+            )
+
+    def config(self) -> dict[str, Any]:
+        """Returns the constructor options as JSON-ready primitives."""
+        return {
+            "in_channels": self.in_channels,
+            "num_classes": self.num_classes,
+            "image_size": self.image_size,
+            "base_widths": list(self.base_widths),
+            "depths": list(self.depths),
+            "min_total_depth": self.min_total_depth,
+            "max_total_depth": self.max_total_depth,
+        }
+
+    def choices(self) -> dict[str, list[Any]]:
+        """Returns the allowed values of every decision."""
+        return {
+            "depth": list(self.depths),
+            "total_depth": [self.min_total_depth, self.max_total_depth],
+        }
+
+    def assignments(self, total_depth: int | None = None) -> list[tuple[int, ...]]:
+        """Returns every allowed per-stage depth tuple, optionally of one total depth."""
+        out = []
+        for depths in itertools.product(self.depths, repeat=self.num_stages):
+            total = sum(depths)
+            if total_depth is not None and total != total_depth:
+                continue
+            if self.min_total_depth <= total <= self.max_total_depth:
+                out.append(depths)
+        return out
+
+    def from_depths(self, depths: Sequence[int]) -> Architecture:
+        """Returns the architecture with the given number of layers per stage."""
+        arch = Architecture(tuple((self.fixed_layer,) * int(d) for d in depths))
+        return self.validate(arch)
+
+    def validate(self, arch: Architecture | str) -> Architecture:
+        """Checks membership; see :meth:`MacroSpace.validate`.
+
+        Raises:
+            ArchitectureError: Naming the offending field and the allowed values.
+        """
+        arch = super().validate(arch)
+        total = sum(arch.depths)
+        if not self.min_total_depth <= total <= self.max_total_depth:
+            raise ArchitectureError(
+                f"total depth: got {total}, allowed {self.min_total_depth}..{self.max_total_depth}"
+            )
+        return arch
+
+    def size(self) -> int:
+        """Returns the exact number of architectures in the space."""
+        return len(self.assignments())
+
+    def sample(self, rng: np.random.Generator) -> Architecture:
+        """Draws an assignment uniformly from the allowed ones."""
+        options = self.assignments()
+        return self.from_depths(options[rng.integers(len(options))])
+
+    def enumerate(self) -> Iterator[Architecture]:
+        """Yields every architecture, ordered by per-stage depths."""
+        for depths in self.assignments():
+            yield self.from_depths(depths)

@@ -1,0 +1,329 @@
+"""Hypernetwork training: meta-batches of sampled architectures through the stochastic encoder.
+
+Every random choice of step ``t`` (architectures, encodings, images, augmentation) comes from
+generators seeded with ``(seed, t)``, so a run resumed from a checkpoint at step ``t`` continues
+exactly as the uninterrupted run would, and gives the same final weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from adwp._augment import random_shift
+from adwp.checkpoint import FORMAT, VERSION, load_checkpoint, save_checkpoint
+from adwp.data import DataSplits, get_dataset
+from adwp.errors import AdwpError, CheckpointError
+from adwp.functional import FunctionalNetwork
+from adwp.hypernet import HyperNetConfig, HyperNetwork
+from adwp.samplers import get_sampler
+from adwp.spaces import get_space
+from encoders import StochasticEncoder
+
+__all__ = ["TrainConfig", "Trainer", "metrics_path", "train"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a hypernetwork training run.
+
+    Attributes:
+        dataset: Registered data set name.
+        space: Registered search space name.
+        base_widths: Full width of each stage.
+        steps: Optimisation steps.
+        seed: Seed of every random choice.
+        meta_batch: Architectures per step.
+        batch_size: Images per architecture per step.
+        optimizer: ``"adamw"`` or ``"sgd"``.
+        lr: Peak learning rate (linear warm-up, then cosine decay to zero).
+        weight_decay: Decoupled weight decay.
+        warmup_steps: Linear warm-up length.
+        grad_clip: Gradient-norm clip (0 disables).
+        augment: Random shifts of up to ``image_size // 14`` (at least 1) pixels.
+        sampler: Registered architecture sampler.
+        max_mix: Stochastic encoder's largest mixing weight.
+        hard_fraction: Share of architectures encoded exactly one-hot.
+        data_seed: Seed of the data set split.
+        checkpoint_every: Steps between checkpoints.
+        hypernet: Hypernetwork capacity.
+    """
+
+    dataset: str = "mnist5k"
+    space: str = "macro"
+    base_widths: tuple[int, ...] = (16, 32, 64)
+    steps: int = 1000
+    seed: int = 0
+    meta_batch: int = 4
+    batch_size: int = 64
+    optimizer: str = "adamw"
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 50
+    grad_clip: float = 5.0
+    augment: bool = True
+    sampler: str = "uniform"
+    max_mix: float = 0.3
+    hard_fraction: float = 0.25
+    data_seed: int = 0
+    checkpoint_every: int = 100
+    hypernet: HyperNetConfig = field(default_factory=HyperNetConfig)
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("adamw", "sgd"):
+            raise AdwpError(f"optimizer must be 'adamw' or 'sgd', got {self.optimizer!r}")
+        for name in ("steps", "meta_batch", "batch_size", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise AdwpError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the configuration as JSON-ready primitives."""
+        out = asdict(self)
+        out["base_widths"] = list(self.base_widths)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise CheckpointError(f"unknown training settings in checkpoint: {unknown}")
+        data = dict(data)
+        data["base_widths"] = tuple(data.get("base_widths", (16, 32, 64)))
+        data["hypernet"] = HyperNetConfig(**data.get("hypernet", {}))
+        return cls(**data)
+
+
+def metrics_path(checkpoint: str | os.PathLike[str]) -> Path:
+    """Returns the JSONL metrics file of a checkpoint (``h.pt`` -> ``h.metrics.jsonl``)."""
+    path = Path(checkpoint)
+    return path.with_name(path.stem + ".metrics.jsonl")
+
+
+def _auto_device(device: str | torch.device | None) -> torch.device:
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _step_generators(seed: int, step: int) -> tuple[np.random.Generator, torch.Generator]:
+    rng = np.random.default_rng([seed, step])
+    gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    return rng, gen
+
+
+class Trainer:
+    """Trains a :class:`HyperNetwork` on one data set.
+
+    Args:
+        config: The run's settings.
+        data: Data splits (loaded from ``config.dataset`` if omitted).
+        data_root: Folder of on-disk data sets.
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: DataSplits | None = None,
+        data_root: str | None = None,
+        device: str | torch.device | None = None,
+    ) -> None:
+        self.config = config
+        self.device = _auto_device(device)
+        self.data = data or get_dataset(config.dataset, root=data_root, seed=config.data_seed)
+        self.space = get_space(
+            config.space,
+            in_channels=self.data.in_channels,
+            num_classes=self.data.num_classes,
+            image_size=self.data.image_size,
+            base_widths=config.base_widths,
+        )
+        self.sampler = get_sampler(config.sampler, self.space)
+        self.encoder = StochasticEncoder(self.space, config.max_mix, config.hard_fraction)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            self.model = HyperNetwork(self.space, config.hypernet).to(self.device)
+        if config.optimizer == "adamw":
+            self.optimizer: torch.optim.Optimizer = torch.optim.AdamW(
+                self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+            )
+        else:
+            self.optimizer = torch.optim.SGD(
+                self.model.parameters(),
+                lr=config.lr,
+                momentum=0.9,
+                nesterov=True,
+                weight_decay=config.weight_decay,
+            )
+        self.step = 0
+        images, labels = _as_tensors(self.data.train)
+        self.images, self.labels = images.to(self.device), labels.to(self.device)
+        self.max_shift = max(1, self.data.image_size // 14) if config.augment else 0
+        self.use_amp = self.device.type == "cuda"
+
+    # -- schedule and one step ---------------------------------------------------------------
+    def learning_rate(self, step: int) -> float:
+        """Linear warm-up then cosine decay to zero, as a function of the step."""
+        c = self.config
+        if step < c.warmup_steps:
+            return c.lr * (step + 1) / c.warmup_steps
+        progress = (step - c.warmup_steps) / max(1, c.steps - c.warmup_steps)
+        return 0.5 * c.lr * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    def train_step(self) -> dict[str, float]:
+        """Runs one optimisation step and returns its metrics."""
+        c = self.config
+        rng, gen = _step_generators(c.seed, self.step)
+        lr = self.learning_rate(self.step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        proposals = self.sampler.sample(c.meta_batch, rng)
+        archs, encoding = self.encoder.sample(proposals, gen)
+        n = self.images.shape[0]
+        take = torch.randperm(n, generator=gen)
+        need = c.meta_batch * c.batch_size
+        take = take.repeat(math.ceil(need / n))[:need].view(c.meta_batch, c.batch_size)
+        self.model.train()
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.use_amp):
+            weights = self.model(encoding.to(self.device), archs)
+            loss = torch.zeros((), device=self.device)
+            correct = 0.0
+            for arch, w, idx in zip(archs, weights, take, strict=False):
+                x = self.images[idx.to(self.device)]
+                x = random_shift(x, self.max_shift, gen)
+                y = self.labels[idx.to(self.device)]
+                logits = FunctionalNetwork(self.space, arch, self.device)(w, x, train=True)
+                loss = loss + F.cross_entropy(logits.float(), y) / c.meta_batch
+                correct += (logits.argmax(1) == y).float().mean().item() / c.meta_batch
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if c.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
+        self.optimizer.step()
+        self.step += 1
+        return {"step": self.step, "loss": loss.item(), "train_acc": correct, "lr": lr}
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Returns the checkpoint dict (plain tensors and primitives)."""
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "space": {"name": self.config.space, "options": self.space.config()},
+            "dataset": {
+                "name": self.config.dataset,
+                "seed": self.config.data_seed,
+                "in_channels": self.data.in_channels,
+                "num_classes": self.data.num_classes,
+                "image_size": self.data.image_size,
+            },
+            "train_config": self.config.to_dict(),
+            "step": self.step,
+            "complete": self.step >= self.config.steps,
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores model, optimiser and step from a checkpoint dict."""
+        stored = TrainConfig.from_dict(state["train_config"])
+        if stored != self.config:
+            diff = [
+                f"{f.name}={getattr(stored, f.name)!r} (asked {getattr(self.config, f.name)!r})"
+                for f in fields(TrainConfig)
+                if getattr(stored, f.name) != getattr(self.config, f.name)
+            ]
+            raise CheckpointError(f"cannot resume: checkpoint was trained with {', '.join(diff)}")
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise CheckpointError(f"checkpoint does not match its configuration: {first}") from None
+        self.step = int(state["step"])
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes a checkpoint atomically."""
+        save_checkpoint(path, self.state_dict())
+
+    def fit(
+        self, out: str | os.PathLike[str], resume: bool = False, quiet: bool = False
+    ) -> Trainer:
+        """Trains up to ``config.steps``, checkpointing to ``out`` and logging to its JSONL file.
+
+        Args:
+            out: Checkpoint path.
+            resume: Continue from ``out`` if it exists (same configuration required).
+            quiet: Hide the progress bar.
+
+        Returns:
+            self.
+        """
+        from tqdm.auto import tqdm
+
+        out = Path(out)
+        log = metrics_path(out)
+        if out.exists():
+            if not resume:
+                raise AdwpError(
+                    f"{out} exists; pass --resume to continue it or choose another --out"
+                )
+            self.load_state_dict(load_checkpoint(out))
+        # Rows logged after the checkpoint we resume from would be repeated: drop them.
+        rows = []
+        if resume and log.exists():
+            rows = [
+                r for r in log.read_text().splitlines() if r and json.loads(r)["step"] <= self.step
+            ]
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("".join(r + "\n" for r in rows))
+        start = time.perf_counter()
+        bar = tqdm(
+            total=self.config.steps, initial=self.step, disable=quiet, desc="train", unit="step"
+        )
+        with log.open("a") as handle:
+            while self.step < self.config.steps:
+                metrics = self.train_step()
+                metrics["seconds"] = round(time.perf_counter() - start, 3)
+                handle.write(json.dumps(metrics) + "\n")
+                bar.update(1)
+                bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['train_acc']:.2f}")
+                if self.step % self.config.checkpoint_every == 0 or self.step == self.config.steps:
+                    handle.flush()
+                    self.save(out)
+        bar.close()
+        if not out.exists():  # steps were already reached: still leave a checkpoint behind
+            self.save(out)
+        return self
+
+
+def _as_tensors(dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Returns all images and labels of a data set as two tensors."""
+    from adwp.data import iterate_batches
+
+    xs, ys = zip(*iterate_batches(dataset, 1024), strict=False)
+    return torch.cat(xs), torch.cat(ys)
+
+
+def train(
+    config: TrainConfig,
+    out: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    quiet: bool = False,
+    data_root: str | None = None,
+    device: str | None = None,
+) -> Trainer:
+    """Trains a hypernetwork and returns the finished trainer (see :class:`Trainer`)."""
+    return Trainer(config, data_root=data_root, device=device).fit(out, resume=resume, quiet=quiet)
