@@ -1,0 +1,217 @@
+"""Encoders, hypernetwork, functional network, training resume and the evaluator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from adwp.backend import RankingBackend
+from adwp.data import get_dataset
+from adwp.evaluator import Evaluator, EvaluatorConfig
+from adwp.functional import FunctionalNetwork
+from adwp.hypernet import HyperNetConfig, HyperNetwork
+from adwp.spaces import Architecture, get_space
+from adwp.train import TrainConfig, Trainer
+from encoders import OneHotEncoder, StochasticEncoder, encode_probabilities, one_hot_probabilities
+
+SMALL = HyperNetConfig(embed_dim=16, context_layers=1, heads=2, hidden=32, num_bases=2)
+
+
+@pytest.fixture(scope="module")
+def space():
+    return get_space("macro")
+
+
+@pytest.fixture(scope="module")
+def archs(space):
+    return [space.smallest(), space.largest(), *space.sample_many(4, np.random.default_rng(0))]
+
+
+def test_one_hot_encoding_layout(space):
+    arch = space.validate("k5w75s1,k3w50s0|k7w100s1|k3w100s0,k3w100s1,k5w50s1")
+    enc = OneHotEncoder(space).encode([arch])
+    assert enc.shape == (1, 12, 1 + 3 + 3 + 2)
+    active = enc[0, :, 0]
+    assert active.tolist() == [1, 1, 0, 0, 1, 0, 0, 0, 1, 1, 1, 0]
+    assert enc[0, 0].tolist() == [1, 0, 1, 0, 0, 1, 0, 0, 1]  # k5, w0.75, skip on
+    assert torch.all(enc[0, active == 0] == 0)  # unused slots encode as zeros
+    # Every active slot has exactly one choice per decision.
+    assert torch.all(enc[0, active == 1, 1:].sum(-1) == 3)
+
+
+def test_stochastic_encoder_is_seeded_soft_and_valid(space, archs):
+    enc = StochasticEncoder(space, max_mix=0.5, hard_fraction=0.0)
+    a1, e1 = enc.sample(archs, torch.Generator().manual_seed(3))
+    a2, e2 = enc.sample(archs, torch.Generator().manual_seed(3))
+    assert a1 == a2 and torch.equal(e1, e2)
+    assert all(space.contains(a) for a in a1)
+    assert e1.shape == (len(archs), 12, 9)
+    # Soft: probabilities strictly between 0 and 1 appear, and each decision group sums to P(active).
+    assert ((e1 > 0.01) & (e1 < 0.99)).any()
+    active = e1[..., :1]
+    for lo, hi in ((1, 4), (4, 7), (7, 9)):
+        torch.testing.assert_close(e1[..., lo:hi].sum(-1, keepdim=True), active)
+    hard = StochasticEncoder(space, hard_fraction=1.0)
+    a3, e3 = hard.sample(archs, torch.Generator().manual_seed(3))
+    assert a3 == list(archs)
+    torch.testing.assert_close(e3, OneHotEncoder(space).encode(archs))
+
+
+def test_soft_encoding_is_differentiable(space, archs):
+    probs = one_hot_probabilities(space, archs[:2])
+    logits = torch.zeros_like(probs.depth, requires_grad=True)
+    soft = type(probs)(torch.softmax(logits, -1), probs.kernel, probs.width, probs.skip)
+    encode_probabilities(space, soft)[..., 0].sum().backward()
+    assert logits.grad is not None and logits.grad.abs().sum() > 0
+
+
+def test_hypernet_emits_exact_shapes_for_smallest_and_largest(space, archs):
+    hypernet = HyperNetwork(space, SMALL)
+    weights = hypernet(OneHotEncoder(space).encode(archs), archs)
+    for arch, w in zip(archs, weights):
+        expected = {n: p.shape for n, p in space.build(arch).named_parameters()}
+        assert {n: t.shape for n, t in w.items()} == expected
+        FunctionalNetwork(space, arch).check(w)
+        assert all(torch.isfinite(t).all() for t in w.values())
+    largest = dict(zip(map(str, archs), weights))[str(space.largest())]
+    assert largest["blocks.11.conv.weight"].shape == (64, 64, 7, 7)
+
+
+def test_hypernet_rejects_mismatched_batch(space, archs):
+    with pytest.raises(ValueError, match="encodings for"):
+        HyperNetwork(space, SMALL)(OneHotEncoder(space).encode(archs[:2]), archs[:3])
+
+
+def test_gradients_reach_every_part_of_the_hypernetwork(space):
+    hypernet = HyperNetwork(space, SMALL)
+    arch = space.largest()
+    encoding = OneHotEncoder(space).encode([arch])
+    (weights,) = hypernet(encoding, [arch])
+    x, y = torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,))
+    loss = torch.nn.functional.cross_entropy(FunctionalNetwork(space, arch)(weights, x), y)
+    loss.backward()
+    without = [
+        n for n, p in hypernet.named_parameters() if p.grad is None or p.grad.abs().sum() == 0
+    ]
+    assert without == []
+
+
+def test_functional_network_equals_built_module(space, archs):
+    torch.manual_seed(0)
+    hypernet = HyperNetwork(space, SMALL)
+    with torch.no_grad():
+        weights = hypernet(OneHotEncoder(space).encode(archs), archs)
+    x = torch.randn(6, 1, 28, 28)
+    for arch, w in zip(archs, weights):
+        module = space.build(arch)
+        module.load_state_dict(w, strict=False)
+        functional = FunctionalNetwork(space, arch)
+        with torch.no_grad():
+            torch.testing.assert_close(functional(w, x, train=True), module.train()(x))
+            functional.recalibrate(w, [x[:3], x[3:]])
+            # Exact BN statistics of the calibration images, for the built module too.
+            for m in module.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.reset_running_stats()
+                    m.momentum = None
+            module.train()(x[:3])
+            module(x[3:])
+            torch.testing.assert_close(functional(w, x, train=False), module.eval()(x))
+
+
+def test_bn_recalibration_ignores_evaluation_batching(space):
+    arch = space.largest()
+    hypernet = HyperNetwork(space, SMALL)
+    with torch.no_grad():
+        (w,) = hypernet(OneHotEncoder(space).encode([arch]), [arch])
+    net = FunctionalNetwork(space, arch)
+    calib = [torch.randn(16, 1, 28, 28) for _ in range(2)]
+    net.recalibrate(w, calib)
+    x = torch.randn(12, 1, 28, 28)
+    with torch.no_grad():
+        whole = net(w, x, train=False)
+        parts = torch.cat([net(w, x[:5], train=False), net(w, x[5:], train=False)])
+    torch.testing.assert_close(whole, parts)
+
+
+def _digits_config(**changes):
+    base = {
+        "dataset": "digits",
+        "steps": 6,
+        "meta_batch": 2,
+        "batch_size": 16,
+        "checkpoint_every": 3,
+        "warmup_steps": 2,
+        "hypernet": SMALL,
+    }
+    return TrainConfig(**{**base, **changes})
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return get_dataset("digits")
+
+
+def test_resume_gives_the_same_final_weights(tmp_path, digits):
+    full = Trainer(_digits_config(), data=digits).fit(tmp_path / "full.pt", quiet=True)
+    # Simulate a kill after the first checkpoint: stop at 3 steps, then resume to 6.
+    part = Trainer(_digits_config(), data=digits)
+    while part.step < 3:
+        part.train_step()
+    part.save(tmp_path / "part.pt")
+    resumed = Trainer(_digits_config(), data=digits).fit(
+        tmp_path / "part.pt", resume=True, quiet=True
+    )
+    assert resumed.step == full.step == 6
+    for (name, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_resume_refuses_a_different_configuration(tmp_path, digits):
+    Trainer(_digits_config(steps=3), data=digits).fit(tmp_path / "h.pt", quiet=True)
+    with pytest.raises(Exception, match="lr=0.002"):
+        Trainer(_digits_config(steps=3, lr=0.1), data=digits).fit(tmp_path / "h.pt", resume=True)
+
+
+def test_training_reduces_the_loss(tmp_path, digits):
+    config = _digits_config(steps=40, meta_batch=2, batch_size=64, lr=3e-3, checkpoint_every=40)
+    trainer = Trainer(config, data=digits)
+    losses = [trainer.train_step()["loss"] for _ in range(40)]
+    assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 0.1
+
+
+@pytest.fixture(scope="module")
+def evaluator(tmp_path_factory, digits):
+    path = tmp_path_factory.mktemp("ev") / "h.pt"
+    Trainer(_digits_config(steps=4), data=digits).fit(path, quiet=True)
+    return Evaluator.from_checkpoint(path, config=EvaluatorConfig(calibration_batch_size=32))
+
+
+def test_evaluator_scores_are_fractions_in_input_order_and_cached(evaluator):
+    space = evaluator.space
+    archs = space.sample_many(5, np.random.default_rng(2))
+    scores = evaluator.score(archs)
+    assert isinstance(evaluator, RankingBackend)
+    assert scores.shape == (5,) and np.all((scores >= 0) & (scores <= 1))
+    assert np.all(scores * evaluator.num_images == np.round(scores * evaluator.num_images))
+    reversed_scores = evaluator.score(archs[::-1])
+    np.testing.assert_array_equal(reversed_scores, scores[::-1])
+    evaluator.clear_cache()
+    np.testing.assert_array_equal(evaluator.score([str(a) for a in archs]), scores)
+    ranked = evaluator.rank(archs, top_k=3)
+    assert [s for _, s in ranked] == sorted(scores, reverse=True)[:3]
+
+
+def test_evaluator_is_deterministic_across_instances(evaluator, tmp_path):
+    archs = evaluator.space.sample_many(3, np.random.default_rng(4))
+    fresh = Evaluator(evaluator.hypernet, evaluator.data, evaluator.config)
+    np.testing.assert_array_equal(fresh.score(archs), evaluator.score(archs))
+
+
+def test_evaluator_scores_layer_assignment_archs_and_rejects_outsiders(evaluator):
+    sub = get_space("layer-assignment", in_channels=1, num_classes=10, image_size=8)
+    archs = list(sub.enumerate())[:3]
+    assert evaluator.score(archs).shape == (3,)
+    with pytest.raises(Exception, match="kernel 9"):
+        evaluator.score([Architecture.from_string("k9w100s1|k3w100s1|k3w100s1")])
