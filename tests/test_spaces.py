@@ -20,7 +20,7 @@ def macro():
 
 def test_registry_lists_builtin_spaces_and_rejects_unknown():
     assert {"macro", "layer-assignment"} <= set(list_spaces())
-    with pytest.raises(AdwpError, match="unknown search space 'nope'.*macro"):
+    with pytest.raises(AdwpError, match=r"unknown search space 'nope'.*macro"):
         get_space("nope")
     with pytest.raises(AdwpError, match="bad options"):
         get_space("macro", colour="red")
