@@ -170,7 +170,7 @@ class Evaluator:
         todo = list(dict.fromkeys(a for a in archs if a not in self._cache))
         for start in range(0, len(todo), self.config.chunk):
             chunk = todo[start : start + self.config.chunk]
-            for arch, weights in zip(chunk, self.predict_weights(chunk), strict=False):
+            for arch, weights in zip(chunk, self.predict_weights(chunk)):
                 self._cache[arch] = self._score_one(arch, weights)
         return np.array([self._cache[a] for a in archs], dtype=np.float64)
 

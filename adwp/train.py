@@ -199,7 +199,7 @@ class Trainer:
             weights = self.model(encoding.to(self.device), archs)
             loss = torch.zeros((), device=self.device)
             correct = 0.0
-            for arch, w, idx in zip(archs, weights, take, strict=False):
+            for arch, w, idx in zip(archs, weights, take):
                 x = self.images[idx.to(self.device)]
                 x = random_shift(x, self.max_shift, gen)
                 y = self.labels[idx.to(self.device)]
@@ -312,7 +312,7 @@ def _as_tensors(dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """Returns all images and labels of a data set as two tensors."""
     from adwp.data import iterate_batches
 
-    xs, ys = zip(*iterate_batches(dataset, 1024), strict=False)
+    xs, ys = zip(*iterate_batches(dataset, 1024))
     return torch.cat(xs), torch.cat(ys)
 
 
