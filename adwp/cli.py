@@ -96,6 +96,22 @@ def _rank_command(args: argparse.Namespace) -> int:
     from adwp.evaluator import Evaluator, EvaluatorConfig
     from adwp.spaces import Architecture, get_space
 
+    if args.sample is not None and args.sample < 1:
+        raise AdwpError(f"--sample must be at least 1, got {args.sample}")
+    if args.top < 1:
+        raise AdwpError(f"--top must be at least 1, got {args.top}")
+    given: list[Architecture] = []
+    if args.sample is None:
+        # Parse before loading the checkpoint and data, so a typo is reported at once.
+        raw = _read_archs_file(args.archs) if args.archs else args.arch
+        given = [
+            Architecture.from_dict(item)
+            if isinstance(item, dict)
+            else Architecture.from_string(item)
+            for item in raw
+        ]
+        if not given:
+            raise AdwpError("no architectures given")
     evaluator = Evaluator.from_checkpoint(
         args.checkpoint,
         data_root=args.data_root,
@@ -109,15 +125,7 @@ def _rank_command(args: argparse.Namespace) -> int:
             source = get_space(args.space, **_shape_options(space))
         archs = source.sample_many(args.sample, np.random.default_rng(args.seed))
     else:
-        raw = _read_archs_file(args.archs) if args.archs else args.arch
-        archs = [
-            Architecture.from_dict(item)
-            if isinstance(item, dict)
-            else Architecture.from_string(item)
-            for item in raw
-        ]
-        if not archs:
-            raise AdwpError("no architectures given")
+        archs = given
     archs = [space.validate(a) for a in archs]
     scores = evaluator.score(archs)
     params = [space.params(a) for a in archs]

@@ -283,9 +283,7 @@ class Trainer:
         # Rows logged after the checkpoint we resume from would be repeated: drop them.
         rows = []
         if resume and log.exists():
-            rows = [
-                r for r in log.read_text().splitlines() if r and json.loads(r)["step"] <= self.step
-            ]
+            rows = [r for r in log.read_text().splitlines() if _logged_step(r) <= self.step]
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("".join(r + "\n" for r in rows))
         start = time.perf_counter()
@@ -306,6 +304,14 @@ class Trainer:
         if not out.exists():  # steps were already reached: still leave a checkpoint behind
             self.save(out)
         return self
+
+
+def _logged_step(line: str) -> float:
+    """Step of a metrics row; a row cut off by a kill counts as never written."""
+    try:
+        return json.loads(line)["step"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return math.inf
 
 
 def _as_tensors(dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,526 @@
+"""End-to-end tests of the ``adwp`` command line: ``space``, ``train`` and ``rank``.
+
+Most commands run in-process through :func:`adwp.cli.main`; the properties that only a real
+process can show (no traceback on stderr, determinism across processes, resuming after SIGKILL)
+run ``python -m adwp`` in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from adwp.cli import main
+from adwp.spaces import Architecture, get_space
+from adwp.train import metrics_path
+
+REPO = Path(__file__).resolve().parents[1]
+FIXED_LAYER = "k3w100s1"  # the only layer of the layer-assignment space
+TRAIN_ARGS = ["train", "--dataset", "digits", "--steps", "20", "--seed", "0", "--quiet"]
+slow = pytest.mark.slow
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers and fixtures
+# --------------------------------------------------------------------------------------------
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def _command(*args: Any) -> list[str]:
+    return [sys.executable, "-m", "adwp", *map(str, args)]
+
+
+def run_adwp(*args: Any, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Runs ``python -m adwp ARGS`` in a fresh process."""
+    return subprocess.run(
+        _command(*args),
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def assert_one_line_error(status: int, err: str) -> str:
+    """Checks the CLI's user-error contract and returns the message after the prefix."""
+    assert status == 2, err
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, f"expected one stderr line, got:\n{err}"
+    assert lines[0].startswith("adwp: error: "), lines[0]
+    return lines[0].removeprefix("adwp: error: ")
+
+
+def table_rows(out: str) -> list[list[str]]:
+    """Splits the printed ranking table into rows of ``[rank, score, params, MFLOPs, arch]``."""
+    lines = out.strip().splitlines()
+    assert lines[0].split() == ["rank", "score", "params", "MFLOPs", "architecture"]
+    rows = [line.split() for line in lines[1:]]
+    assert all(len(row) == 5 for row in rows), out
+    return rows
+
+
+def best_first(scores: list[float]) -> list[int]:
+    """Indices sorted by score, best first, ties in input order (like the CLI)."""
+    return sorted(range(len(scores)), key=lambda i: -scores[i])
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A hypernetwork trained once per module: digits, 20 steps, seed 0."""
+    out = tmp_path_factory.mktemp("hypernet") / "h.pt"
+    assert main([*TRAIN_ARGS, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def sampled(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Output JSON of ``adwp rank --sample 16 --seed 0`` on the module's checkpoint."""
+    out = tmp_path_factory.mktemp("rank") / "r.json"
+    args = ["rank", "--checkpoint", str(checkpoint), "--sample", "16", "--seed", "0"]
+    assert main([*args, "--output", str(out)]) == 0
+    return json.loads(out.read_text())
+
+
+# --------------------------------------------------------------------------------------------
+# adwp space
+# --------------------------------------------------------------------------------------------
+
+
+def test_space_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["space"]) == 0
+    out = capsys.readouterr().out
+    fields = dict(line.strip().split(": ", 1) for line in out.strip().splitlines())
+    assert fields["space"] == "macro"
+    assert fields["size"] == str(get_space("macro").size())
+    assert get_space("macro").contains(fields["example"])
+    assert set(fields) >= {"choices", "options", "largest", "smallest", "example_params"}
+
+
+def test_space_json(capsys: pytest.CaptureFixture[str]) -> None:
+    space = get_space("macro")
+    assert main(["space", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["space"] == "macro"
+    assert info["size"] == space.size()
+    assert info["choices"] == space.choices()
+    assert info["choices"]["kernel"] == [3, 5, 7]
+    example = Architecture.from_string(info["example"])
+    assert example.to_string() == info["example"]
+    assert space.contains(example)
+    assert info["example_params"] == space.params(example)
+    assert info["example_flops"] == space.flops(example)
+    assert info["largest"] == space.largest().to_string()
+    assert info["smallest"] == space.smallest().to_string()
+
+
+def test_space_example_follows_seed(capsys: pytest.CaptureFixture[str]) -> None:
+    examples = []
+    for seed in ("3", "3", "4"):
+        assert main(["space", "--json", "--seed", seed]) == 0
+        examples.append(json.loads(capsys.readouterr().out)["example"])
+    assert examples[0] == examples[1]
+    assert examples[0] != examples[2]
+
+
+def test_space_layer_assignment(capsys: pytest.CaptureFixture[str]) -> None:
+    space = get_space("layer-assignment")
+    assert main(["space", "--space", "layer-assignment", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["space"] == "layer-assignment"
+    assert info["size"] == space.size() == 4**3
+    assert info["choices"] == space.choices()
+    example = Architecture.from_string(info["example"])
+    assert space.contains(example)
+    assert {layer.to_string() for layer in example.layers} == {FIXED_LAYER}
+
+
+def test_space_unknown_is_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["space", "--space", "no-such-space"])
+    captured = capsys.readouterr()
+    message = assert_one_line_error(status, captured.err)
+    assert "no-such-space" in message
+    assert "macro" in message and "layer-assignment" in message
+    assert captured.out == ""
+
+
+# --------------------------------------------------------------------------------------------
+# adwp train + adwp rank: the acceptance scenario
+# --------------------------------------------------------------------------------------------
+
+
+@slow
+def test_train_writes_checkpoint_and_metrics(checkpoint: Path) -> None:
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    assert state["step"] == 20
+    assert state["complete"] is True
+    assert state["dataset"]["name"] == "digits"
+    rows = [json.loads(line) for line in metrics_path(checkpoint).read_text().splitlines()]
+    assert [row["step"] for row in rows] == list(range(1, 21))
+    assert all(math.isfinite(row["loss"]) for row in rows)
+
+
+@slow
+def test_rank_sample_gives_valid_scores(sampled: dict[str, Any]) -> None:
+    archs, scores = sampled["archs"], sampled["scores"]
+    assert len(archs) == len(scores) == 16
+    assert len(set(archs)) == 16  # --sample draws distinct architectures
+    assert all(isinstance(s, float) and math.isfinite(s) and 0.0 <= s <= 1.0 for s in scores)
+    assert len(set(scores)) > 1, "a trained hypernetwork should not give every candidate one score"
+    space = get_space("macro")
+    for text in archs:
+        assert Architecture.from_string(text).to_string() == text  # canonical
+        assert space.contains(text)
+    assert sampled["params"] == [space.params(Architecture.from_string(a)) for a in archs]
+    assert sampled["seed"] == 0 and sampled["split"] == "val"
+
+
+@slow
+def test_rank_again_in_process_is_identical(
+    checkpoint: Path, sampled: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "again.json"
+    args = ["rank", "--checkpoint", str(checkpoint), "--sample", "16", "--seed", "0"]
+    assert main([*args, "--output", str(out)]) == 0
+    again = json.loads(out.read_text())
+    assert again["archs"] == sampled["archs"]
+    assert again["scores"] == sampled["scores"]
+    # The default table shows the best 10, best first, consistent with the JSON.
+    rows = table_rows(capsys.readouterr().out)
+    order = best_first(sampled["scores"])[:10]
+    assert [row[0] for row in rows] == [str(i) for i in range(1, 11)]
+    assert [row[4] for row in rows] == [sampled["archs"][i] for i in order]
+    assert [row[1] for row in rows] == [f"{sampled['scores'][i]:6.4f}".strip() for i in order]
+
+
+@slow
+def test_rank_in_fresh_process_is_identical(
+    checkpoint: Path, sampled: dict[str, Any], tmp_path: Path
+) -> None:
+    result = run_adwp(
+        "rank",
+        "--checkpoint",
+        checkpoint,
+        "--sample",
+        "16",
+        "--seed",
+        "0",
+        "--output",
+        "r.json",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    fresh = json.loads((tmp_path / "r.json").read_text())
+    assert fresh["archs"] == sampled["archs"]
+    assert fresh["scores"] == sampled["scores"]
+
+
+# --------------------------------------------------------------------------------------------
+# adwp rank: explicit architectures, files, --top, --space
+# --------------------------------------------------------------------------------------------
+
+
+def _low_high(sampled: dict[str, Any]) -> tuple[str, str]:
+    """The worst and the best sampled architecture, whose scores clearly differ."""
+    order = best_first(sampled["scores"])
+    high, low = order[0], order[-1]
+    assert sampled["scores"][high] - sampled["scores"][low] > 0.02
+    return sampled["archs"][low], sampled["archs"][high]
+
+
+@slow
+def test_rank_arch_keeps_input_order(
+    checkpoint: Path, sampled: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    low, high = _low_high(sampled)
+    out = tmp_path / "two.json"
+    args = ["rank", "--checkpoint", str(checkpoint), "--arch", low, "--arch", high]
+    assert main([*args, "--output", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["archs"] == [low, high]  # input order, not score order
+    expected = [sampled["scores"][sampled["archs"].index(a)] for a in (low, high)]
+    assert result["scores"] == pytest.approx(expected, abs=0.01)
+    assert result["scores"][0] < result["scores"][1]
+    # ... while the printed table is best first.
+    assert [row[4] for row in table_rows(capsys.readouterr().out)] == [high, low]
+
+
+@slow
+@pytest.mark.parametrize("kind", ["text", "json-list", "json-object", "json-dicts"])
+def test_rank_archs_file(
+    kind: str, checkpoint: Path, sampled: dict[str, Any], tmp_path: Path
+) -> None:
+    low, high = _low_high(sampled)
+    file = tmp_path / "archs.txt"
+    if kind == "text":
+        file.write_text(f"# candidates\n{high}\n\n{low}\n")
+    elif kind == "json-list":
+        file.write_text(json.dumps([high, low]))
+    elif kind == "json-object":
+        file.write_text(json.dumps({"archs": [high, low]}))
+    else:
+        file.write_text(json.dumps([Architecture.from_string(a).to_dict() for a in (high, low)]))
+    out = tmp_path / "out.json"
+    args = ["rank", "--checkpoint", str(checkpoint), "--archs", str(file), "--output", str(out)]
+    assert main(args) == 0
+    result = json.loads(out.read_text())
+    assert result["archs"] == [high, low]
+    assert len(result["scores"]) == 2
+
+
+@slow
+def test_rank_top_limits_table_rows(
+    checkpoint: Path, sampled: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["rank", "--checkpoint", str(checkpoint), "--sample", "16", "--seed", "0"]
+    assert main([*args, "--top", "3"]) == 0
+    rows = table_rows(capsys.readouterr().out)
+    assert len(rows) == 3
+    top = best_first(sampled["scores"])[:3]
+    assert [row[4] for row in rows] == [sampled["archs"][i] for i in top]
+    printed = [float(row[1]) for row in rows]
+    assert printed == sorted(printed, reverse=True)
+
+
+@slow
+def test_rank_sample_layer_assignment(checkpoint: Path, tmp_path: Path) -> None:
+    out = tmp_path / "la.json"
+    args = ["rank", "--checkpoint", str(checkpoint), "--space", "layer-assignment"]
+    assert main([*args, "--sample", "5", "--output", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert len(result["archs"]) == len(set(result["archs"])) == 5
+    space = get_space("layer-assignment")
+    for text in result["archs"]:
+        arch = Architecture.from_string(text)
+        assert space.contains(arch)
+        assert {layer.to_string() for layer in arch.layers} == {FIXED_LAYER}
+    assert all(0.0 <= s <= 1.0 for s in result["scores"])
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input: exit 2, one line on stderr, no traceback
+# --------------------------------------------------------------------------------------------
+
+
+@slow
+@pytest.mark.parametrize(
+    ("arch", "needles"),
+    [
+        ("k4w100s1|zz", ["malformed", "'zz'"]),
+        ("|".join([FIXED_LAYER] * 5), ["stages", "got 5", "3"]),
+        ("k9w100s1|k3w100s1|k3w100s1", ["kernel 9", "(3, 5, 7)"]),
+        ("k3w60s1|k3w100s1|k3w100s1", ["width 0.6", "(0.5, 0.75, 1.0)"]),
+        (",".join([FIXED_LAYER] * 5) + "|k3w100s1|k3w100s1", ["depth", "got 5", "[1, 2, 3, 4]"]),
+    ],
+    ids=["malformed", "five-stages", "kernel-9", "width-60", "depth-5"],
+)
+def test_rank_bad_arch(
+    arch: str,
+    needles: list[str],
+    checkpoint: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "never.json"
+    status = main(["rank", "--checkpoint", str(checkpoint), "--arch", arch, "--output", str(out)])
+    message = assert_one_line_error(status, capsys.readouterr().err)
+    for needle in needles:
+        assert needle in message
+    assert not out.exists()
+
+
+@slow
+def test_rank_malformed_arch_real_process(checkpoint: Path, tmp_path: Path) -> None:
+    result = run_adwp("rank", "--checkpoint", checkpoint, "--arch", "k4w100s1|zz", cwd=tmp_path)
+    message = assert_one_line_error(result.returncode, result.stderr)
+    assert "malformed" in message and "zz" in message
+    assert result.stdout == ""
+
+
+def test_corrupt_checkpoint_random_bytes_real_process(tmp_path: Path) -> None:
+    bad = tmp_path / "random.pt"
+    bad.write_bytes(random.Random(0).randbytes(4096))
+    result = run_adwp("rank", "--checkpoint", bad, "--sample", "2", cwd=tmp_path)
+    message = assert_one_line_error(result.returncode, result.stderr)
+    assert "cannot read checkpoint" in message and "random.pt" in message
+
+
+@slow
+def test_truncated_checkpoint_real_process(checkpoint: Path, tmp_path: Path) -> None:
+    data = checkpoint.read_bytes()
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(data[: len(data) // 2])
+    result = run_adwp("rank", "--checkpoint", cut, "--sample", "2", cwd=tmp_path)
+    message = assert_one_line_error(result.returncode, result.stderr)
+    assert "cut.pt" in message
+
+
+@slow
+@pytest.mark.parametrize("keep", [0.0, 0.001, 0.9, 0.9999])
+def test_truncated_checkpoint(
+    keep: float, checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = checkpoint.read_bytes()
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(data[: int(len(data) * keep)])
+    status = main(["rank", "--checkpoint", str(cut), "--sample", "2"])
+    message = assert_one_line_error(status, capsys.readouterr().err)
+    assert "cut.pt" in message
+
+
+@pytest.mark.parametrize("payload", [b".", b"R", b"h\x00"], ids=["stop", "reduce", "binget"])
+def test_tiny_corrupt_checkpoint(
+    payload: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "tiny.pt"
+    bad.write_bytes(payload)
+    status = main(["rank", "--checkpoint", str(bad), "--sample", "2"])
+    assert_one_line_error(status, capsys.readouterr().err)
+
+
+def test_corrupt_checkpoint_with_pickle_header_real_process(tmp_path: Path) -> None:
+    bad = tmp_path / "proto.pt"
+    bad.write_bytes(b"\x80\x05\xff" + random.Random(1).randbytes(64))
+    result = run_adwp("rank", "--checkpoint", bad, "--sample", "2", cwd=tmp_path)
+    assert_one_line_error(result.returncode, result.stderr)
+
+
+def test_missing_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["rank", "--checkpoint", str(tmp_path / "nowhere.pt"), "--sample", "2"])
+    message = assert_one_line_error(status, capsys.readouterr().err)
+    assert "not found" in message and "nowhere.pt" in message
+
+
+@slow
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (None, "not found"),
+        ("", "no architectures"),
+        ("[1, 2", "invalid JSON"),
+        ('{"other": []}', "expected a JSON list"),
+    ],
+    ids=["missing", "empty", "bad-json", "wrong-object"],
+)
+def test_rank_bad_archs_file(
+    content: str | None,
+    needle: str,
+    checkpoint: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    file = tmp_path / "archs.txt"
+    if content is not None:
+        file.write_text(content)
+    status = main(["rank", "--checkpoint", str(checkpoint), "--archs", str(file)])
+    message = assert_one_line_error(status, capsys.readouterr().err)
+    assert needle in message
+
+
+def test_train_refuses_existing_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "h.pt"
+    log = metrics_path(out)
+    out.write_bytes(b"precious checkpoint bytes\x00\x01")
+    log.write_bytes(b'{"step": 1}\n')
+    status = main(["train", "--dataset", "digits", "--steps", "2", "--out", str(out), "--quiet"])
+    message = assert_one_line_error(status, capsys.readouterr().err)
+    assert "exists" in message and "--resume" in message
+    assert out.read_bytes() == b"precious checkpoint bytes\x00\x01"
+    assert log.read_bytes() == b'{"step": 1}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, log.name])
+
+
+@slow
+def test_resume_tolerates_torn_metrics_line(checkpoint: Path, tmp_path: Path) -> None:
+    # Rows are flushed at checkpoints only, so with --checkpoint-every 100 (~9.5 KB of rows,
+    # more than the 8 KB write buffer) a SIGKILL can leave half a row at the end of the file.
+    out = tmp_path / "h.pt"
+    shutil.copyfile(checkpoint, out)
+    log = metrics_path(out)
+    log.write_text(metrics_path(checkpoint).read_text() + '{"step": 21, "lo')
+    assert main([*TRAIN_ARGS, "--out", str(out), "--resume"]) == 0
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [row["step"] for row in rows] == list(range(1, 21))
+
+
+# --------------------------------------------------------------------------------------------
+# Resume after a real SIGKILL gives the uninterrupted run's weights
+# --------------------------------------------------------------------------------------------
+
+
+def _tensors(tree: Any) -> list[torch.Tensor]:
+    if isinstance(tree, torch.Tensor):
+        return [tree]
+    if isinstance(tree, dict):
+        return [t for key in sorted(tree, key=str) for t in _tensors(tree[key])]
+    if isinstance(tree, (list, tuple)):
+        return [t for item in tree for t in _tensors(item)]
+    return []
+
+
+@slow
+def test_resume_after_sigkill_matches_uninterrupted(tmp_path: Path) -> None:
+    args = ["train", "--dataset", "digits", "--steps", "30", "--checkpoint-every", "5"]
+    args += ["--seed", "1", "--quiet"]
+    killed = tmp_path / "k.pt"
+    proc = subprocess.Popen(
+        _command(*args, "--out", "k.pt"),
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not killed.exists() and proc.poll() is None:
+            assert time.monotonic() < deadline, "no checkpoint appeared within 60 s"
+            time.sleep(0.02)
+    finally:
+        proc.kill()  # SIGKILL; does nothing if the run already finished (the race is fine)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode in (0, -signal.SIGKILL), err
+    assert killed.exists(), err
+    step_at_kill = torch.load(killed, map_location="cpu", weights_only=True)["step"]
+    assert step_at_kill in range(5, 31, 5)
+
+    resumed = run_adwp(*args, "--out", "k.pt", "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    straight = run_adwp(*args, "--out", "u.pt", cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr
+
+    a = torch.load(killed, map_location="cpu", weights_only=True)
+    b = torch.load(tmp_path / "u.pt", map_location="cpu", weights_only=True)
+    assert a["step"] == b["step"] == 30
+    assert a["model"].keys() == b["model"].keys()
+    for name, tensor in a["model"].items():
+        assert torch.equal(tensor, b["model"][name]), name
+    opt_a, opt_b = _tensors(a["optimizer"]["state"]), _tensors(b["optimizer"]["state"])
+    assert len(opt_a) == len(opt_b) > 0
+    assert all(torch.equal(x, y) for x, y in zip(opt_a, opt_b, strict=True))
+
+    rows = [json.loads(line) for line in metrics_path(killed).read_text().splitlines()]
+    assert [row["step"] for row in rows] == list(range(1, 31))
+    reference = [
+        json.loads(line) for line in metrics_path(tmp_path / "u.pt").read_text().splitlines()
+    ]
+    assert [r["loss"] for r in rows] == [r["loss"] for r in reference]
