@@ -155,11 +155,79 @@ def _rank_command(args: argparse.Namespace) -> int:
 
 
 def _shape_options(space: Any) -> dict[str, Any]:
+    return {**_data_shape(space), "base_widths": space.base_widths}
+
+
+def _parse_shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise AdwpError(f"--shard must look like I/N (e.g. 0/4), got {text!r}") from None
+    if count < 1 or not 0 <= index < count:
+        raise AdwpError(f"--shard I/N needs 0 <= I < N, got {text!r}")
+    return index, count
+
+
+def _groundtruth_command(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from adwp.data import get_dataset
+    from adwp.groundtruth import Recipe, merge_tables, run_groundtruth
+    from adwp.spaces import Architecture, get_space
+
+    if args.action == "merge":
+        if not args.inputs or not args.output:
+            raise AdwpError("merge needs shard files and --output")
+        rows = merge_tables(args.inputs, args.output)
+        print(f"wrote {len(rows)} rows to {args.output}")
+        return 0
+    if args.inputs:
+        raise AdwpError(f"unexpected arguments {args.inputs}; did you mean 'groundtruth merge'?")
+    if args.output is None or (args.sample is None) == (args.archs is None):
+        raise AdwpError("groundtruth needs --output and exactly one of --sample N or --archs FILE")
+    if args.seeds < 1 or args.epochs < 1:
+        raise AdwpError("--seeds and --epochs must be at least 1")
+    shard = _parse_shard(args.shard)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data = get_dataset(
+        args.dataset, root=args.data_root, download=args.download, seed=args.data_seed
+    )
+    space = get_space(args.space, **_data_shape(data))
+    if args.sample is not None:
+        if args.sample < 1:
+            raise AdwpError(f"--sample must be at least 1, got {args.sample}")
+        archs = space.sample_many(args.sample, np.random.default_rng(args.seed))
+    else:
+        raw = _read_archs_file(args.archs)
+        archs = [
+            space.validate(Architecture.from_dict(a) if isinstance(a, dict) else a) for a in raw
+        ]
+    recipe = Recipe(epochs=args.epochs)
+    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
+    rows = run_groundtruth(
+        space,
+        archs,
+        data,
+        recipe,
+        range(args.seeds),
+        args.output,
+        data_seed=args.data_seed,
+        shard=shard,
+        device="cpu" if device == "auto" else device,
+        quiet=args.quiet,
+    )
+    if not args.quiet:
+        print(f"{args.output}: {len(rows)} rows")
+    return 0
+
+
+def _data_shape(data: Any) -> dict[str, int]:
     return {
-        "in_channels": space.in_channels,
-        "num_classes": space.num_classes,
-        "image_size": space.image_size,
-        "base_widths": space.base_widths,
+        "in_channels": data.in_channels,
+        "num_classes": data.num_classes,
+        "image_size": data.image_size,
     }
 
 
@@ -211,6 +279,32 @@ def build_parser() -> argparse.ArgumentParser:
     rank.add_argument("--data-root", default=None)
     rank.add_argument("--device", default="auto")
     rank.set_defaults(func=_rank_command)
+
+    truth = sub.add_parser(
+        "groundtruth",
+        help="train architectures standalone and record their accuracy (or merge shard tables)",
+        description="adwp groundtruth --dataset NAME (--sample N | --archs FILE) --seeds R "
+        "--epochs E --seed S --output GT.jsonl [--shard I/N]; or: adwp groundtruth merge "
+        "SHARD.jsonl ... --output GT.jsonl. Training seeds are 0..R-1; --seed draws the sample.",
+    )
+    truth.add_argument("action", nargs="?", choices=["run", "merge"], default="run")
+    truth.add_argument("inputs", nargs="*", help="shard tables (merge only)")
+    truth.add_argument("--dataset", default="mnist5k")
+    truth.add_argument("--data-root", default=None)
+    truth.add_argument("--download", action="store_true")
+    truth.add_argument("--data-seed", type=int, default=0, help="seed of the data split")
+    truth.add_argument("--space", default="macro")
+    truth.add_argument("--sample", type=int, default=None)
+    truth.add_argument("--archs", default=None)
+    truth.add_argument("--seeds", type=int, default=2, help="training seeds per architecture")
+    truth.add_argument("--epochs", type=int, default=6)
+    truth.add_argument("--seed", type=int, default=0, help="seed of --sample")
+    truth.add_argument("--output", default=None)
+    truth.add_argument("--shard", default="0/1", help="I/N: this run's share of the work")
+    truth.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    truth.add_argument("--device", default="auto")
+    truth.add_argument("--quiet", action="store_true")
+    truth.set_defaults(func=_groundtruth_command)
     return parser
 
 

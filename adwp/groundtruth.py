@@ -1,0 +1,311 @@
+"""Ground truth: standalone training of architectures from scratch with one fixed recipe.
+
+Each (architecture, seed) becomes one JSONL row with ``arch``, ``seed``, ``val_acc``, ``test_acc``,
+``params``, ``flops``, ``seconds``, ``recipe`` (a hash of the recipe and data set) and the recipe
+itself. Rows are appended (and fsynced) as they finish, and rows already present are skipped, so a
+killed run resumes losing at most the architecture in progress.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from adwp._augment import random_shift
+from adwp.data import DataSplits, iterate_batches
+from adwp.errors import AdwpError, DataError
+from adwp.spaces import Architecture
+
+__all__ = [
+    "Recipe",
+    "merge_tables",
+    "read_table",
+    "run_groundtruth",
+    "train_standalone",
+]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The one standalone-training recipe of a ground-truth table.
+
+    Attributes:
+        epochs: Passes over the training split.
+        batch_size: Images per step.
+        max_lr: Peak learning rate of the one-cycle schedule (Adam).
+        weight_decay: Adam's L2 weight decay.
+        augment_shift: Largest random shift in pixels (0: no augmentation).
+        label_smoothing: Cross-entropy label smoothing.
+    """
+
+    epochs: int = 6
+    batch_size: int = 128
+    max_lr: float = 3e-3
+    weight_decay: float = 5e-4
+    augment_shift: int = 0
+    label_smoothing: float = 0.0
+
+    def digest(self, dataset: str, data_seed: int) -> str:
+        """Returns a short hash identifying this recipe on this data set split."""
+        text = json.dumps(
+            {**asdict(self), "dataset": dataset, "data_seed": data_seed}, sort_keys=True
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _accuracy(model: torch.nn.Module, dataset: Any, device: torch.device) -> float:
+    correct = total = 0
+    model.eval()
+    with torch.inference_mode():
+        for x, y in iterate_batches(dataset, 1000):
+            correct += int((model(x.to(device)).argmax(1) == y.to(device)).sum())
+            total += int(y.shape[0])
+    return correct / total
+
+
+def train_standalone(
+    space: Any,
+    arch: Architecture,
+    data: DataSplits,
+    recipe: Recipe,
+    seed: int,
+    device: str | torch.device = "cpu",
+) -> dict[str, float]:
+    """Trains ``space.build(arch)`` from scratch and measures it.
+
+    Args:
+        space: The search space.
+        arch: Architecture of the space.
+        data: Data splits (train for training; val and test for measuring).
+        recipe: Training recipe.
+        seed: Seed of initialisation, data order and augmentation.
+        device: Where to train.
+
+    Returns:
+        ``val_acc``, ``test_acc`` (fractions), ``train_loss`` (last epoch) and ``seconds``.
+    """
+    start = time.perf_counter()
+    device = torch.device(device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = space.build(space.validate(arch)).to(device)
+    gen = torch.Generator().manual_seed(seed)
+    x_all, y_all = (torch.cat(t) for t in zip(*iterate_batches(data.train, 4096)))
+    x_all, y_all = x_all.to(device), y_all.to(device)
+    steps_per_epoch = -(-x_all.shape[0] // recipe.batch_size)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=recipe.max_lr, weight_decay=recipe.weight_decay
+    )
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=recipe.max_lr, total_steps=recipe.epochs * steps_per_epoch
+    )
+    loss_sum = 0.0
+    for _ in range(recipe.epochs):
+        model.train()
+        order = torch.randperm(x_all.shape[0], generator=gen).to(device)
+        loss_sum = 0.0
+        for idx in order.split(recipe.batch_size):
+            x = random_shift(x_all[idx], recipe.augment_shift, gen)
+            loss = F.cross_entropy(model(x), y_all[idx], label_smoothing=recipe.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            loss_sum += loss.item()
+    return {
+        "val_acc": _accuracy(model, data.val, device),
+        "test_acc": _accuracy(model, data.test, device),
+        "train_loss": loss_sum / steps_per_epoch,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+_REQUIRED = {"arch": str, "seed": int, "val_acc": float, "test_acc": float, "recipe": str}
+
+
+def _check_row(row: Any, where: str) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise DataError(f"{where}: row is not a JSON object")
+    for key, kind in _REQUIRED.items():
+        value = row.get(key)
+        ok = isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
+        if not ok or isinstance(value, bool):
+            raise DataError(f"{where}: field {key!r} must be a {kind.__name__}, got {value!r}")
+    for key in ("val_acc", "test_acc"):
+        if not 0.0 <= row[key] <= 1.0:
+            raise DataError(f"{where}: {key} {row[key]} is not a fraction in [0, 1]")
+    return row
+
+
+def read_table(path: str | os.PathLike[str], repair_tail: bool = False) -> list[dict[str, Any]]:
+    """Reads a ground-truth JSONL table, checking every row.
+
+    Args:
+        path: JSONL file.
+        repair_tail: Drop a final line cut off by a kill mid-write (it has no newline) and truncate
+            the file to the complete rows, instead of raising.
+
+    Returns:
+        The rows, in file order.
+
+    Raises:
+        DataError: If the file is missing or a row is corrupt (naming its line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"ground-truth table not found: {path}")
+    raw = path.read_bytes()
+    lines = raw.split(b"\n")
+    tail = lines.pop()  # text after the last newline: empty unless a write was cut off
+    if tail.strip():
+        if not repair_tail:
+            raise DataError(f"{path}: last line is incomplete (no newline); was a run killed?")
+        with path.open("r+b") as handle:
+            handle.truncate(len(raw) - len(tail))
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise DataError(f"{path}:{number}: corrupt row (not JSON)") from None
+        rows.append(_check_row(row, f"{path}:{number}"))
+    return rows
+
+
+def _append(path: Path, row: dict[str, Any]) -> None:
+    with path.open("a") as handle:
+        handle.write(json.dumps(row) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def run_groundtruth(
+    space: Any,
+    archs: Sequence[Architecture],
+    data: DataSplits,
+    recipe: Recipe,
+    seeds: Iterable[int],
+    output: str | os.PathLike[str],
+    *,
+    data_seed: int = 0,
+    shard: tuple[int, int] = (0, 1),
+    device: str | torch.device = "cpu",
+    quiet: bool = False,
+) -> list[dict[str, Any]]:
+    """Trains every (architecture, seed) of this shard not yet in ``output`` and appends rows.
+
+    Args:
+        space: The search space.
+        archs: Architectures, in a fixed order (sharding is by position).
+        data: Data splits.
+        recipe: Training recipe.
+        seeds: Training seeds.
+        output: JSONL file (created if missing, appended to otherwise).
+        data_seed: Seed of the data split (part of the recipe hash).
+        shard: ``(index, count)``: this run takes architectures ``index, index + count, ...``.
+        device: Where to train.
+        quiet: Hide the progress bar.
+
+    Returns:
+        All rows of ``output`` after the run.
+
+    Raises:
+        DataError: If ``output`` holds rows of another recipe or a corrupt row.
+    """
+    from tqdm.auto import tqdm
+
+    index, count = shard
+    if not 0 <= index < count:
+        raise AdwpError(f"shard index must be in 0..{count - 1}, got {index}")
+    output = Path(output)
+    digest = recipe.digest(data.name, data_seed)
+    done: set[tuple[str, int]] = set()
+    if output.exists():
+        for row in read_table(output, repair_tail=True):
+            if row["recipe"] != digest:
+                raise DataError(
+                    f"{output} holds rows of recipe {row['recipe']}, this run is {digest}: "
+                    "use another --output"
+                )
+            done.add((row["arch"], row["seed"]))
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    seeds = list(seeds)
+    todo = [
+        (arch, seed)
+        for arch in list(archs)[index::count]
+        for seed in seeds
+        if (space.validate(arch).to_string(), seed) not in done
+    ]
+    for arch, seed in tqdm(todo, disable=quiet, desc="groundtruth", unit="run"):
+        result = train_standalone(space, arch, data, recipe, seed, device)
+        row = {
+            "arch": arch.to_string(),
+            "seed": seed,
+            "val_acc": result["val_acc"],
+            "test_acc": result["test_acc"],
+            "train_loss": round(result["train_loss"], 5),
+            "params": space.params(arch),
+            "flops": space.flops(arch),
+            "seconds": round(result["seconds"], 3),
+            "dataset": data.name,
+            "recipe": digest,
+            "recipe_config": {**asdict(recipe), "data_seed": data_seed},
+        }
+        _append(output, row)
+    return read_table(output)
+
+
+def merge_tables(
+    inputs: Sequence[str | os.PathLike[str]], output: str | os.PathLike[str]
+) -> list[dict[str, Any]]:
+    """Joins shard tables into one, refusing mixed recipes and conflicting duplicates.
+
+    Args:
+        inputs: Shard JSONL files.
+        output: Merged JSONL file, written atomically.
+
+    Returns:
+        The merged rows.
+
+    Raises:
+        DataError: On mixed recipes, corrupt rows, or one (arch, seed) with different results.
+    """
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+    recipes: dict[str, str] = {}
+    for path in inputs:
+        for row in read_table(path):
+            recipes.setdefault(row["recipe"], str(path))
+            if len(recipes) > 1:
+                a, b = list(recipes.items())[:2]
+                raise DataError(f"mixed recipes: {a[0]} in {a[1]} and {b[0]} in {b[1]}")
+            key = (row["arch"], row["seed"])
+            if key in rows and rows[key]["val_acc"] != row["val_acc"]:
+                raise DataError(f"{path}: {key} appears twice with different results")
+            rows.setdefault(key, row)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows.values()))
+    os.replace(tmp, output)
+    return list(rows.values())
+
+
+def mean_by_arch(rows: Sequence[dict[str, Any]], metric: str = "val_acc") -> dict[str, float]:
+    """Returns the mean of ``metric`` over seeds for every architecture key."""
+    sums: dict[str, list[float]] = {}
+    for row in rows:
+        sums.setdefault(row["arch"], []).append(float(row[metric]))
+    return {arch: float(np.mean(values)) for arch, values in sums.items()}

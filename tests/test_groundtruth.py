@@ -1,0 +1,127 @@
+"""Ground-truth tool: rows, resume after a real kill, sharding, merge, corrupt input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from adwp.cli import main
+from adwp.errors import DataError
+from adwp.groundtruth import merge_tables, read_table
+
+BASE = ["groundtruth", "--dataset", "digits", "--seeds", "1", "--epochs", "1", "--seed", "0"]
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "adwp", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_three_valid_rows(tmp_path, capsys):
+    out = tmp_path / "gt.jsonl"
+    assert main([*BASE, "--sample", "3", "--output", str(out), "--quiet"]) == 0
+    rows = read_table(out)
+    assert len(rows) == 3 and len({r["arch"] for r in rows}) == 3
+    for row in rows:
+        assert 0 <= row["val_acc"] <= 1 and 0 <= row["test_acc"] <= 1
+        assert row["seed"] == 0 and row["params"] > 0 and row["flops"] > 0 and row["seconds"] > 0
+        assert len(row["recipe"]) == 12 and row["recipe_config"]["epochs"] == 1
+    # Running again trains nothing and keeps the file as it is.
+    before = out.read_bytes()
+    assert main([*BASE, "--sample", "3", "--output", str(out), "--quiet"]) == 0
+    assert out.read_bytes() == before
+
+
+def test_killed_run_resumes_without_duplicates_or_losses(tmp_path):
+    args = [*BASE, "--sample", "6", "--epochs", "3", "--threads", "1", "--quiet"]
+    full = _run(*args, "--output", "full.jsonl", cwd=tmp_path)
+    assert full.returncode == 0, full.stderr
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "adwp", *args, "--output", "killed.jsonl"], cwd=tmp_path
+    )
+    killed = tmp_path / "killed.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if killed.exists() and killed.read_text().count("\n") >= 2:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    rows_at_kill = killed.read_text().count("\n")
+    assert rows_at_kill >= 2
+    again = _run(*args, "--output", "killed.jsonl", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    resumed, reference = read_table(killed), read_table(tmp_path / "full.jsonl")
+    keys = [(r["arch"], r["seed"]) for r in resumed]
+    assert len(keys) == len(set(keys)) == 6
+    # Same rows as the uninterrupted run, results included (training is deterministic).
+    strip = lambda r: {k: v for k, v in r.items() if k != "seconds"}  # noqa: E731
+    assert sorted(map(json.dumps, map(strip, resumed))) == sorted(
+        map(json.dumps, map(strip, reference))
+    )
+
+
+def test_a_line_cut_by_a_kill_is_dropped_but_corrupt_rows_are_errors(tmp_path):
+    out = tmp_path / "gt.jsonl"
+    assert main([*BASE, "--sample", "2", "--output", str(out), "--quiet"]) == 0
+    good = out.read_text()
+    out.write_text(good + '{"arch": "k3w1')
+    assert main([*BASE, "--sample", "2", "--output", str(out), "--quiet"]) == 0
+    assert out.read_text() == good
+    lines = good.splitlines()
+    out.write_text(lines[0] + "\nnot json\n" + lines[1] + "\n")
+    with pytest.raises(DataError, match=r"gt.jsonl:2: corrupt row"):
+        read_table(out)
+    row = json.loads(lines[0])
+    row["val_acc"] = 1.5
+    out.write_text(json.dumps(row) + "\n")
+    with pytest.raises(DataError, match=r"gt.jsonl:1: val_acc 1.5 is not a fraction"):
+        read_table(out)
+
+
+def test_shards_partition_the_work_and_merge(tmp_path, capsys):
+    for i in range(2):
+        shard = ["--shard", f"{i}/2", "--output", str(tmp_path / f"s{i}.jsonl"), "--quiet"]
+        assert main([*BASE, "--sample", "4", *shard]) == 0
+    parts = [read_table(tmp_path / f"s{i}.jsonl") for i in range(2)]
+    assert [len(p) for p in parts] == [2, 2]
+    assert not {r["arch"] for r in parts[0]} & {r["arch"] for r in parts[1]}
+    merged = tmp_path / "all.jsonl"
+    assert main(["groundtruth", "merge", *(str(tmp_path / f"s{i}.jsonl") for i in range(2)),
+                 "--output", str(merged)]) == 0  # fmt: skip
+    assert len(read_table(merged)) == 4
+    whole = tmp_path / "whole.jsonl"
+    assert main([*BASE, "--sample", "4", "--output", str(whole), "--quiet"]) == 0
+    assert {r["arch"] for r in read_table(whole)} == {r["arch"] for r in read_table(merged)}
+
+
+def test_merge_refuses_mixed_recipes(tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert main([*BASE, "--sample", "1", "--output", str(a), "--quiet"]) == 0
+    assert main([*BASE, "--sample", "1", "--epochs", "2", "--output", str(b), "--quiet"]) == 0
+    with pytest.raises(DataError, match="mixed recipes"):
+        merge_tables([a, b], tmp_path / "m.jsonl")
+    assert not (tmp_path / "m.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--shard", "2/2"], "0 <= I < N"),
+        (["--shard", "x"], "I/N"),
+        (["--epochs", "0"], "at least 1"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(tmp_path, capsys, extra, message):
+    args = [*BASE, "--sample", "1", "--output", str(tmp_path / "g.jsonl"), *extra]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
