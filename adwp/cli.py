@@ -231,6 +231,63 @@ def _data_shape(data: Any) -> dict[str, int]:
     }
 
 
+def _read_scores(path: str) -> tuple[dict[str, float], dict[str, float]]:
+    file = Path(path)
+    if not file.is_file():
+        raise AdwpError(f"scores file not found: {path}")
+    try:
+        data = json.loads(file.read_text())
+    except json.JSONDecodeError as exc:
+        raise AdwpError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("archs"), list):
+        raise AdwpError(f'{path}: expected {{"archs": [...], "scores": [...]}} as written by rank')
+    archs, values = data["archs"], data.get("scores")
+    if not isinstance(values, list) or len(values) != len(archs):
+        raise AdwpError(f"{path}: 'scores' must be a list as long as 'archs' ({len(archs)})")
+    scores: dict[str, float] = {}
+    for arch, value in zip(archs, values):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise AdwpError(f"{path}: score of {arch!r} is not a number: {value!r}")
+        if str(arch) in scores and scores[str(arch)] != value:
+            raise AdwpError(f"{path}: {arch!r} appears twice with different scores")
+        scores[str(arch)] = float(value)
+    params = data.get("params")
+    sizes = {}
+    if isinstance(params, list) and len(params) == len(archs):
+        sizes = {str(a): float(p) for a, p in zip(archs, params)}
+    return scores, sizes
+
+
+def _correlate_command(args: argparse.Namespace) -> int:
+    from adwp.groundtruth import read_table
+    from adwp.metrics import correlation_report
+
+    rows = read_table(args.truth, foreign=True)
+    scores, sizes = _read_scores(args.scores)
+    report = correlation_report(rows, scores, metric=args.metric, params=sizes or None)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    if args.plot:
+        from adwp.plots import plot_correlation
+
+        plot_correlation(report, args.plot, label=Path(args.scores).stem)
+    ceiling = report["noise_ceiling"] or {}
+
+    def fmt(value: Any) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    print(f"n={report['n']} ({len(report['unmatched'])} scored archs not in the truth)")
+    print(f"{'metric':<22}{'score':>8}{'ceiling':>9}")
+    for key in ("kendall_tau", "spearman", "weighted_tau", "partial_tau", "tau_within_size_bins"):
+        print(f"{key:<22}{fmt(report.get(key)):>8}{fmt(ceiling.get(key)):>9}")
+    for key in ("precision_at_k", "ndcg_at_k", "regret_at_k"):
+        for k, value in report[key].items():
+            name = f"{key.replace('_at_k', '')}@{k}"
+            print(f"{name:<22}{fmt(value):>8}{fmt(ceiling.get(key, {}).get(k)):>9}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser of the ``adwp`` command."""
     parser = argparse.ArgumentParser(
@@ -305,6 +362,14 @@ def build_parser() -> argparse.ArgumentParser:
     truth.add_argument("--device", default="auto")
     truth.add_argument("--quiet", action="store_true")
     truth.set_defaults(func=_groundtruth_command)
+
+    corr = sub.add_parser("correlate", help="rank correlation of scores against ground truth")
+    corr.add_argument("--truth", required=True, help="ground-truth JSONL table")
+    corr.add_argument("--scores", required=True, help="scores JSON as written by 'adwp rank'")
+    corr.add_argument("--metric", choices=["val_acc", "test_acc"], default="val_acc")
+    corr.add_argument("--output", required=True, help="report JSON")
+    corr.add_argument("--plot", default=None, help="PNG scatter of score against truth")
+    corr.set_defaults(func=_correlate_command)
     return parser
 
 

@@ -131,29 +131,38 @@ def train_standalone(
 
 
 _REQUIRED = {"arch": str, "seed": int, "val_acc": float, "test_acc": float, "recipe": str}
+_FOREIGN = {"arch": str}  # tables of other benchmarks: opaque keys, any accuracy column
 
 
-def _check_row(row: Any, where: str) -> dict[str, Any]:
+def _check_row(row: Any, where: str, foreign: bool = False) -> dict[str, Any]:
     if not isinstance(row, dict):
         raise DataError(f"{where}: row is not a JSON object")
-    for key, kind in _REQUIRED.items():
+    for key, kind in (_FOREIGN if foreign else _REQUIRED).items():
         value = row.get(key)
         ok = isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
         if not ok or isinstance(value, bool):
             raise DataError(f"{where}: field {key!r} must be a {kind.__name__}, got {value!r}")
     for key in ("val_acc", "test_acc"):
-        if not 0.0 <= row[key] <= 1.0:
-            raise DataError(f"{where}: {key} {row[key]} is not a fraction in [0, 1]")
+        if key not in row and foreign:
+            continue
+        value = row[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise DataError(f"{where}: {key} {value} is not a fraction in [0, 1]")
     return row
 
 
-def read_table(path: str | os.PathLike[str], repair_tail: bool = False) -> list[dict[str, Any]]:
+def read_table(
+    path: str | os.PathLike[str], repair_tail: bool = False, foreign: bool = False
+) -> list[dict[str, Any]]:
     """Reads a ground-truth JSONL table, checking every row.
 
     Args:
         path: JSONL file.
         repair_tail: Drop a final line cut off by a kill mid-write (it has no newline) and truncate
             the file to the complete rows, instead of raising.
+        foreign: Accept tables not written by ``adwp groundtruth``: only ``arch`` (an opaque
+            string) is required; ``seed`` defaults to 0 and accuracies, where present, must be
+            fractions.
 
     Returns:
         The rows, in file order.
@@ -180,7 +189,7 @@ def read_table(path: str | os.PathLike[str], repair_tail: bool = False) -> list[
             row = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise DataError(f"{path}:{number}: corrupt row (not JSON)") from None
-        rows.append(_check_row(row, f"{path}:{number}"))
+        rows.append(_check_row(row, f"{path}:{number}", foreign))
     return rows
 
 

@@ -1,0 +1,291 @@
+"""Rank-correlation report between scores and ground truth.
+
+Keys are opaque strings, so tables from other benchmarks work too. Kendall tau-b, Spearman and
+weighted tau come from :mod:`scipy.stats`, NDCG from :func:`sklearn.metrics.ndcg_score`, confidence
+intervals from :func:`scipy.stats.bootstrap`.
+
+Because model size alone ranks architectures of such spaces about as well as a second training
+seed does, the report also says whether a score knows more than size: the partial Kendall tau of
+score and truth given log #params, and the mean Kendall tau within #params quartiles.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from adwp.errors import AdwpError
+
+__all__ = [
+    "correlation_report",
+    "kendall_tau",
+    "noise_ceiling",
+    "partial_tau",
+    "rank_metrics",
+    "tau_within_size_bins",
+]
+
+KS = (5, 10, 20)
+
+
+def _check(x: np.ndarray, y: np.ndarray, what: str = "scores") -> None:
+    if x.shape != y.shape or x.ndim != 1:
+        raise AdwpError(f"paired arrays differ in shape: {x.shape} vs {y.shape}")
+    if len(x) < 3:
+        raise AdwpError(f"need at least 3 paired architectures, got {len(x)}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise AdwpError(f"{what} or truth contain NaN or infinity")
+    if np.ptp(x) == 0:
+        raise AdwpError(f"{what} are constant: rank correlation is undefined")
+    if np.ptp(y) == 0:
+        raise AdwpError("ground truth is constant: rank correlation is undefined")
+
+
+def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
+    """Kendall tau-b of two paired arrays (:func:`scipy.stats.kendalltau`)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    _check(x, y)
+    return float(stats.kendalltau(x, y).statistic)
+
+
+def partial_tau(x: Sequence[float], y: Sequence[float], z: Sequence[float]) -> float:
+    """Partial Kendall tau of ``x`` and ``y`` given ``z``.
+
+    ``(t_xy - t_xz t_yz) / sqrt((1 - t_xz^2) (1 - t_yz^2))`` with tau-b throughout.
+
+    Raises:
+        AdwpError: If ``z`` ranks ``x`` or ``y`` perfectly (the formula divides by zero).
+    """
+    x, y, z = (np.asarray(a, float) for a in (x, y, z))
+    t_xy, t_xz, t_yz = kendall_tau(x, y), kendall_tau(x, z), kendall_tau(y, z)
+    denom = (1 - t_xz**2) * (1 - t_yz**2)
+    if denom <= 0:
+        raise AdwpError("partial tau undefined: the control variable ranks one side perfectly")
+    return float((t_xy - t_xz * t_yz) / math.sqrt(denom))
+
+
+def tau_within_size_bins(
+    x: Sequence[float], y: Sequence[float], size: Sequence[float], bins: int = 4
+) -> float | None:
+    """Mean Kendall tau inside quantile bins of ``size`` (quartiles by default).
+
+    Bins with fewer than 3 members or constant values are skipped; None if none is left.
+    """
+    x, y, size = (np.asarray(a, float) for a in (x, y, size))
+    edges = np.quantile(size, np.linspace(0, 1, bins + 1))
+    which = np.clip(np.searchsorted(edges, size, side="right") - 1, 0, bins - 1)
+    taus = []
+    for b in range(bins):
+        mask = which == b
+        if mask.sum() >= 3 and np.ptp(x[mask]) > 0 and np.ptp(y[mask]) > 0:
+            taus.append(stats.kendalltau(x[mask], y[mask]).statistic)
+    return float(np.mean(taus)) if taus else None
+
+
+def _ndcg(score: np.ndarray, truth: np.ndarray, k: int) -> float:
+    from sklearn.metrics import ndcg_score
+
+    # Gains are min-max scaled truth: raw accuracies (all near 1) would make every order look ideal.
+    gain = (truth - truth.min()) / (truth.max() - truth.min())
+    return float(ndcg_score(gain[None, :], score[None, :], k=k))
+
+
+def rank_metrics(
+    score: Sequence[float], truth: Sequence[float], size: Sequence[float] | None = None
+) -> dict[str, Any]:
+    """Every rank metric of one paired comparison (no confidence intervals).
+
+    Args:
+        score: Predicted scores, higher is better.
+        truth: Ground-truth values, higher is better.
+        size: #params per pair, for the size-controlled metrics.
+
+    Returns:
+        ``kendall_tau``, ``spearman``, ``weighted_tau``, ``precision_at_k``, ``ndcg_at_k``,
+        ``regret_at_k`` (k = 1, 5), ``n`` and, with ``size``, ``partial_tau`` and
+        ``tau_within_size_bins``.
+    """
+    s, t = np.asarray(score, float), np.asarray(truth, float)
+    _check(s, t)
+    order_s = np.argsort(-s, kind="stable")
+    order_t = np.argsort(-t, kind="stable")
+    out: dict[str, Any] = {
+        "n": len(s),
+        "kendall_tau": float(stats.kendalltau(s, t).statistic),
+        "spearman": float(stats.spearmanr(s, t).statistic),
+        "weighted_tau": float(stats.weightedtau(s, t).statistic),
+        "precision_at_k": {},
+        "ndcg_at_k": {},
+        "regret_at_k": {},
+    }
+    for k in KS:
+        if k <= len(s):
+            top_s, top_t = set(order_s[:k]), set(order_t[:k])
+            out["precision_at_k"][str(k)] = len(top_s & top_t) / k
+            out["ndcg_at_k"][str(k)] = _ndcg(s, t, k)
+    for k in (1, 5):
+        if k <= len(s):
+            out["regret_at_k"][str(k)] = float(t.max() - t[order_s[:k]].max())
+    if size is not None:
+        z = np.log(np.asarray(size, float))
+        try:
+            out["partial_tau"] = partial_tau(s, t, z)
+        except AdwpError:
+            out["partial_tau"] = None
+        out["tau_within_size_bins"] = tau_within_size_bins(s, t, z)
+    return out
+
+
+def _bootstrap_ci(
+    statistic: Any, arrays: Sequence[np.ndarray], n_resamples: int, seed: int
+) -> list[float] | None:
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        result = stats.bootstrap(
+            tuple(arrays),
+            statistic,
+            paired=True,
+            vectorized=False,
+            n_resamples=n_resamples,
+            method="percentile",
+            rng=np.random.default_rng(seed),
+        )
+    low, high = result.confidence_interval
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return None
+    return [float(low), float(high)]
+
+
+def _safe(fn: Any) -> Any:
+    def wrapped(*arrays: np.ndarray) -> float:
+        try:
+            value = fn(*arrays)
+        except AdwpError:
+            return math.nan
+        return math.nan if value is None else value
+
+    return wrapped
+
+
+def noise_ceiling(
+    seed_values: Mapping[str, Mapping[int, float]], size: Mapping[str, float] | None = None
+) -> dict[str, Any] | None:
+    """The same metrics between training seeds of the ground truth.
+
+    Every pair of seeds is compared on the architectures that have both; the metrics are averaged
+    over pairs. With two seeds this is seed 0 against seed 1: single runs against single runs,
+    a conservative ceiling for a score compared with the mean over seeds.
+
+    Args:
+        seed_values: ``{arch: {seed: value}}``.
+        size: ``{arch: #params}``.
+
+    Returns:
+        The averaged metrics plus ``pairs`` and ``comparison``; None with fewer than two seeds.
+    """
+    seeds = sorted({s for values in seed_values.values() for s in values})
+    reports = []
+    for i, a in enumerate(seeds):
+        for b in seeds[i + 1 :]:
+            keys = [k for k, v in seed_values.items() if a in v and b in v]
+            if len(keys) < 3:
+                continue
+            reports.append(
+                rank_metrics(
+                    [seed_values[k][a] for k in keys],
+                    [seed_values[k][b] for k in keys],
+                    [size[k] for k in keys] if size else None,
+                )
+            )
+    if not reports:
+        return None
+    out = _average(reports)
+    out["pairs"] = len(reports)
+    out["comparison"] = "single seed vs single seed, averaged over seed pairs"
+    return out
+
+
+def _average(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in reports[0].items():
+        if isinstance(value, dict):
+            out[key] = {k: float(np.mean([r[key][k] for r in reports])) for k in value}
+        elif value is None or any(r[key] is None for r in reports):
+            out[key] = None
+        else:
+            out[key] = float(np.mean([r[key] for r in reports]))
+    out["n"] = int(min(r["n"] for r in reports))
+    return out
+
+
+def correlation_report(
+    truth_rows: Sequence[Mapping[str, Any]],
+    scores: Mapping[str, float],
+    *,
+    metric: str = "val_acc",
+    params: Mapping[str, float] | None = None,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Compares scores with a ground-truth table (seeds averaged per architecture).
+
+    Args:
+        truth_rows: Rows with ``arch``, ``seed``, ``metric`` and optionally ``params``.
+        scores: ``{arch: score}``; keys are opaque strings.
+        metric: Ground-truth column (``val_acc`` or ``test_acc``).
+        params: ``{arch: #params}``; taken from the truth rows where missing.
+        n_resamples: Bootstrap resamples for the 95% confidence intervals.
+        seed: Bootstrap seed.
+
+    Returns:
+        The metrics of :func:`rank_metrics`, ``ci``, ``noise_ceiling``, ``unmatched`` and the raw
+        paired arrays ``archs``, ``score``, ``truth``, ``params``.
+
+    Raises:
+        AdwpError: Fewer than 3 matched architectures, constant input, a missing metric column.
+    """
+    per_seed: dict[str, dict[int, float]] = {}
+    sizes: dict[str, float] = dict(params or {})
+    for i, row in enumerate(truth_rows):
+        if metric not in row:
+            raise AdwpError(f"ground-truth row {i + 1} has no {metric!r}")
+        per_seed.setdefault(str(row["arch"]), {})[int(row.get("seed", 0))] = float(row[metric])
+        if row.get("params") is not None:
+            sizes.setdefault(str(row["arch"]), float(row["params"]))
+    keys = [k for k in scores if k in per_seed]
+    unmatched = [k for k in scores if k not in per_seed]
+    if len(keys) < 3:
+        raise AdwpError(
+            f"only {len(keys)} scored architectures appear in the ground truth (need 3); "
+            f"{len(unmatched)} are unmatched"
+        )
+    s = np.array([scores[k] for k in keys], float)
+    t = np.array([np.mean(list(per_seed[k].values())) for k in keys], float)
+    have_size = all(k in sizes for k in keys)
+    z = np.array([sizes[k] for k in keys], float) if have_size else None
+    report = rank_metrics(s, t, z)
+    arrays = [s, t] if z is None else [s, t, np.log(z)]
+    ci = {
+        "kendall_tau": _bootstrap_ci(_safe(kendall_tau), arrays[:2], n_resamples, seed),
+        "spearman": _bootstrap_ci(
+            lambda a, b: stats.spearmanr(a, b).statistic, arrays[:2], n_resamples, seed
+        ),
+    }
+    if z is not None:
+        ci["partial_tau"] = _bootstrap_ci(_safe(partial_tau), arrays, n_resamples, seed)
+    report["ci"] = ci
+    report["metric"] = metric
+    report["noise_ceiling"] = noise_ceiling(
+        {k: per_seed[k] for k in keys}, {k: sizes[k] for k in keys} if have_size else None
+    )
+    report["unmatched"] = unmatched
+    report["archs"] = keys
+    report["score"] = s.tolist()
+    report["truth"] = t.tolist()
+    report["params"] = z.tolist() if z is not None else None
+    return report

@@ -1,0 +1,135 @@
+"""Correlation report: values against scipy and the textbook, errors, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from adwp.cli import main
+from adwp.errors import AdwpError
+from adwp.metrics import correlation_report, partial_tau, rank_metrics, tau_within_size_bins
+
+# A fixed fixture with ties in both arrays (tau-b differs from tau-a there).
+SCORE = np.array([0.10, 0.40, 0.35, 0.80, 0.80, 0.20, 0.55, 0.90, 0.05, 0.60, 0.70, 0.30])
+TRUTH = np.array([0.91, 0.93, 0.95, 0.97, 0.96, 0.92, 0.95, 0.98, 0.90, 0.94, 0.97, 0.93])
+SIZE = np.array([1e3, 5e3, 4e3, 9e4, 8e4, 2e3, 3e4, 1e5, 9e2, 2e4, 6e4, 3e3])
+
+
+def _rows(truth, size, seeds=(0,)):
+    return [
+        {"arch": f"a{i}", "seed": s, "val_acc": float(t), "test_acc": float(t), "params": float(z)}
+        for i, (t, z) in enumerate(zip(truth, size))
+        for s in seeds
+    ]
+
+
+def test_kendall_and_spearman_match_scipy_exactly():
+    report = rank_metrics(SCORE, TRUTH, SIZE)
+    assert report["kendall_tau"] == stats.kendalltau(SCORE, TRUTH).statistic
+    assert report["spearman"] == stats.spearmanr(SCORE, TRUTH).statistic
+    assert report["weighted_tau"] == stats.weightedtau(SCORE, TRUTH).statistic
+    assert report["n"] == 12
+
+
+def test_partial_tau_matches_the_textbook_formula():
+    z = np.log(SIZE)
+
+    def tau_b(a, b):  # concordant minus discordant over the tie-corrected pair count
+        n = len(a)
+        pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+        c = sum(np.sign(a[i] - a[j]) * np.sign(b[i] - b[j]) for i, j in pairs)
+        ta = sum(a[i] == a[j] for i, j in pairs)
+        tb = sum(b[i] == b[j] for i, j in pairs)
+        return c / math.sqrt((len(pairs) - ta) * (len(pairs) - tb))
+
+    t_xy, t_xz, t_yz = tau_b(SCORE, TRUTH), tau_b(SCORE, z), tau_b(TRUTH, z)
+    expected = (t_xy - t_xz * t_yz) / math.sqrt((1 - t_xz**2) * (1 - t_yz**2))
+    assert partial_tau(SCORE, TRUTH, z) == pytest.approx(expected, abs=1e-12)
+    assert rank_metrics(SCORE, TRUTH, SIZE)["partial_tau"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_score_that_is_size_itself_has_no_partial_information():
+    truth = np.log(SIZE) + np.array(
+        [0.3, -0.2, 0.1, 0.0, 0.2, -0.1, 0.3, -0.3, 0.1, 0.0, -0.2, 0.2]
+    )
+    report = rank_metrics(SIZE + np.arange(12) * 1e-6, truth, SIZE)
+    assert report["kendall_tau"] > 0.5
+    assert report["partial_tau"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_size_bins_and_top_k_metrics():
+    bins = tau_within_size_bins(SCORE, TRUTH, SIZE)
+    order = np.argsort(SIZE)
+    expected = np.mean(
+        [stats.kendalltau(SCORE[q], TRUTH[q]).statistic for q in order.reshape(4, 3)]
+    )
+    assert bins == pytest.approx(expected)
+    report = rank_metrics(SCORE, TRUTH)
+    top5_score, top5_truth = set(np.argsort(-SCORE)[:5]), set(np.argsort(-TRUTH)[:5])
+    assert report["precision_at_k"]["5"] == len(top5_score & top5_truth) / 5
+    assert report["regret_at_k"]["1"] == TRUTH.max() - TRUTH[np.argmax(SCORE)]
+    assert "20" not in report["precision_at_k"]  # k larger than n is left out
+    perfect = rank_metrics(TRUTH + np.arange(12) * 1e-9, TRUTH)
+    assert perfect["ndcg_at_k"]["5"] == pytest.approx(1.0)
+    assert perfect["regret_at_k"]["1"] == 0
+
+
+@pytest.mark.parametrize(
+    ("score", "truth", "message"),
+    [
+        (np.ones(5), np.arange(5.0), "scores are constant"),
+        (np.arange(5.0), np.ones(5), "ground truth is constant"),
+        (np.arange(2.0), np.arange(2.0), "at least 3"),
+        (np.array([1.0, np.nan, 2.0]), np.arange(3.0), "NaN"),
+    ],
+)
+def test_bad_input_is_a_clear_error(score, truth, message):
+    with pytest.raises(AdwpError, match=message):
+        rank_metrics(score, truth)
+
+
+def test_report_averages_seeds_and_gives_the_noise_ceiling():
+    rows = _rows(TRUTH, SIZE, seeds=(0, 1))
+    for row in rows:
+        if row["seed"] == 1:  # a second seed that disagrees a little
+            row["val_acc"] = round(row["val_acc"] + 0.01 * ((hash(row["arch"]) % 3) - 1), 4)
+    scores = {f"a{i}": float(s) for i, s in enumerate(SCORE)}
+    scores["unknown"] = 0.5
+    report = correlation_report(rows, scores, n_resamples=200)
+    means = [np.mean([r["val_acc"] for r in rows if r["arch"] == f"a{i}"]) for i in range(12)]
+    assert report["truth"] == pytest.approx(means)
+    assert report["kendall_tau"] == stats.kendalltau(SCORE, means).statistic
+    assert report["unmatched"] == ["unknown"] and report["n"] == 12
+    low, high = report["ci"]["kendall_tau"]
+    assert low <= report["kendall_tau"] <= high
+    ceiling = report["noise_ceiling"]
+    seed0 = [r["val_acc"] for r in rows if r["seed"] == 0]
+    seed1 = [r["val_acc"] for r in rows if r["seed"] == 1]
+    assert ceiling["kendall_tau"] == pytest.approx(stats.kendalltau(seed0, seed1).statistic)
+    assert ceiling["pairs"] == 1
+    for key in ("partial_tau", "tau_within_size_bins", "precision_at_k", "regret_at_k"):
+        assert key in report and key in ceiling
+    assert correlation_report(_rows(TRUTH, SIZE), scores, n_resamples=50)["noise_ceiling"] is None
+
+
+def test_correlate_cli_writes_report_and_plot(tmp_path, capsys):
+    truth = tmp_path / "gt.jsonl"
+    truth.write_text("".join(json.dumps(r) + "\n" for r in _rows(TRUTH, SIZE, seeds=(0, 1))))
+    scores = tmp_path / "scores.json"
+    scores.write_text(json.dumps({"archs": [f"a{i}" for i in range(12)], "scores": SCORE.tolist()}))
+    out, fig = tmp_path / "report.json", tmp_path / "fig.png"
+    args = ["correlate", "--truth", str(truth), "--scores", str(scores), "--output", str(out)]
+    assert main([*args, "--plot", str(fig), "--metric", "test_acc"]) == 0
+    report = json.loads(out.read_text())
+    assert report["kendall_tau"] == stats.kendalltau(SCORE, TRUTH).statistic
+    assert report["params"] == pytest.approx(SIZE.tolist())  # taken from the truth rows
+    assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "kendall_tau" in capsys.readouterr().out
+    scores.write_text(json.dumps({"archs": ["a0", "a1", "a2"], "scores": [0.5, 0.5, 0.5]}))
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "constant" in err
