@@ -59,6 +59,7 @@ def _train_command(args: argparse.Namespace) -> int:
         sampler=args.sampler,
         checkpoint_every=args.checkpoint_every,
         hypernet=HyperNetConfig(num_bases=args.num_bases, embed_dim=args.embed_dim),
+        model=args.model,
     )
     from adwp.data import get_dataset
 
@@ -319,6 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--num-bases", type=int, default=4, help="hypernetwork kernel bases")
     train.add_argument("--embed-dim", type=int, default=64, help="hypernetwork embedding width")
     train.add_argument("--checkpoint-every", type=int, default=100)
+    train.add_argument(
+        "--model",
+        choices=["hypernet", "supernet"],
+        default="hypernet",
+        help="weight generator: the hypernetwork, or the SPOS supernet baseline",
+    )
     train.add_argument("--device", default="auto")
     train.set_defaults(func=_train_command)
 

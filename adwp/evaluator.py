@@ -21,7 +21,7 @@ from adwp.errors import CheckpointError, DataError
 from adwp.functional import FunctionalNetwork
 from adwp.hypernet import HyperNetwork
 from adwp.spaces import Architecture, get_space
-from adwp.train import TrainConfig, _auto_device
+from adwp.train import TrainConfig, _auto_device, build_model
 from encoders import OneHotEncoder
 
 __all__ = ["Evaluator", "EvaluatorConfig"]
@@ -54,7 +54,8 @@ class Evaluator:
     """Scores architectures of a space with a trained hypernetwork; implements ``RankingBackend``.
 
     Args:
-        hypernet: A trained hypernetwork (its ``space`` defines what can be scored).
+        hypernet: A trained hypernetwork, or any weight generator with its call signature such as
+            :class:`adwp.supernet.SuperNet` (its ``space`` defines what can be scored).
         data: The data set it was trained on.
         config: Scoring settings.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ...
@@ -119,7 +120,7 @@ class Evaluator:
         try:
             train_config = TrainConfig.from_dict(state["train_config"])
             space = get_space(state["space"]["name"], **state["space"]["options"])
-            hypernet = HyperNetwork(space, train_config.hypernet)
+            hypernet = build_model(space, train_config)
             hypernet.load_state_dict(state["model"])
         except (RuntimeError, KeyError, TypeError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

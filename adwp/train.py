@@ -27,9 +27,21 @@ from adwp.functional import FunctionalNetwork
 from adwp.hypernet import HyperNetConfig, HyperNetwork
 from adwp.samplers import get_sampler
 from adwp.spaces import get_space
+from adwp.supernet import SuperNet
 from encoders import StochasticEncoder
 
-__all__ = ["TrainConfig", "Trainer", "metrics_path", "train"]
+__all__ = ["WEIGHT_GENERATORS", "TrainConfig", "Trainer", "build_model", "metrics_path", "train"]
+
+# Modules that map (encoding, archs) to weight dicts; the trainer and evaluator take any of them.
+WEIGHT_GENERATORS: dict[str, type[torch.nn.Module]] = {
+    "hypernet": HyperNetwork,
+    "supernet": SuperNet,
+}
+
+
+def build_model(space: Any, config: TrainConfig) -> torch.nn.Module:
+    """Builds the weight generator a training configuration names."""
+    return WEIGHT_GENERATORS[config.model](space, config.hypernet)
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,8 @@ class TrainConfig:
         data_seed: Seed of the data set split.
         checkpoint_every: Steps between checkpoints.
         hypernet: Hypernetwork capacity.
+        model: Weight generator: ``"hypernet"`` (the method) or ``"supernet"`` (the SPOS
+            baseline: shared weights, exact single paths, no stochastic encoding).
     """
 
     dataset: str = "mnist5k"
@@ -77,10 +91,13 @@ class TrainConfig:
     data_seed: int = 0
     checkpoint_every: int = 100
     hypernet: HyperNetConfig = field(default_factory=HyperNetConfig)
+    model: str = "hypernet"
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("adamw", "sgd"):
             raise AdwpError(f"optimizer must be 'adamw' or 'sgd', got {self.optimizer!r}")
+        if self.model not in WEIGHT_GENERATORS:
+            raise AdwpError(f"model must be one of {sorted(WEIGHT_GENERATORS)}, got {self.model!r}")
         for name in ("steps", "meta_batch", "batch_size", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise AdwpError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -123,7 +140,7 @@ def _step_generators(seed: int, step: int) -> tuple[np.random.Generator, torch.G
 
 
 class Trainer:
-    """Trains a :class:`HyperNetwork` on one data set.
+    """Trains a :class:`HyperNetwork` (or the :class:`SuperNet` baseline) on one data set.
 
     Args:
         config: The run's settings.
@@ -150,10 +167,16 @@ class Trainer:
             base_widths=config.base_widths,
         )
         self.sampler = get_sampler(config.sampler, self.space)
-        self.encoder = StochasticEncoder(self.space, config.max_mix, config.hard_fraction)
+        # SPOS trains exactly the sampled single paths: no stochastic relaxation for the supernet.
+        stochastic = config.model == "hypernet"
+        self.encoder = StochasticEncoder(
+            self.space,
+            config.max_mix if stochastic else 0.0,
+            config.hard_fraction if stochastic else 1.0,
+        )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            self.model = HyperNetwork(self.space, config.hypernet).to(self.device)
+            self.model = build_model(self.space, config).to(self.device)
         if config.optimizer == "adamw":
             self.optimizer: torch.optim.Optimizer = torch.optim.AdamW(
                 self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay

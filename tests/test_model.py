@@ -216,3 +216,25 @@ def test_evaluator_scores_layer_assignment_archs_and_rejects_outsiders(evaluator
     assert evaluator.score(archs).shape == (3,)
     with pytest.raises(ArchitectureError, match="kernel 9"):
         evaluator.score([Architecture.from_string("k9w100s1|k3w100s1|k3w100s1")])
+
+
+def test_supernet_slices_shared_weights_and_scores_like_the_hypernet(tmp_path, digits, space):
+    from adwp.supernet import SuperNet
+
+    supernet = SuperNet(space)
+    a = space.validate("k7w100s1|k3w50s0|k5w75s1")
+    b = space.validate("k3w50s0|k3w100s1|k7w100s0")
+    wa, wb = supernet(None, [a, b])
+    for arch, w in ((a, wa), (b, wb)):
+        FunctionalNetwork(space, arch).check(w)
+    # k3 of b is the centre of the same shared 7x7 slot kernel a uses in full.
+    torch.testing.assert_close(
+        wb["blocks.0.conv.weight"], wa["blocks.0.conv.weight"][:8, :, 2:5, 2:5]
+    )
+    path = tmp_path / "s.pt"
+    trainer = Trainer(_digits_config(steps=3, model="supernet"), data=digits).fit(path, quiet=True)
+    assert isinstance(trainer.model, SuperNet)
+    evaluator = Evaluator.from_checkpoint(path)
+    assert isinstance(evaluator.hypernet, SuperNet)
+    scores = evaluator.score(space.sample_many(3, np.random.default_rng(0)))
+    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))

@@ -1,0 +1,274 @@
+"""Zero-cost proxies: score an architecture from its randomly initialised network on one batch.
+
+Four published proxies, all "higher is better":
+
+- ``grad_norm`` (Abdelfattah et al. 2021): sum over convolution and linear weight tensors of the
+  L2 norm of the cross-entropy gradient, BatchNorm in training mode.
+- ``snip`` (Lee et al. 2019, as used by Abdelfattah et al. 2021): sum over those weights of
+  ``|W * dL/dW|``.
+- ``synflow`` (Tanaka et al. 2020, as used by Abdelfattah et al. 2021): on a float64 copy with every
+  parameter replaced by its absolute value and BatchNorm as a fixed affine map, ``R = sum(f(1))``
+  for an all-ones input and the score is the sum of ``W * dR/dW``. Data-agnostic.
+- ``naswot`` (Mellor et al. 2021): with binary codes ``c`` of which ReLU units are active for each
+  image, ``K = C C^T + (1 - C)(1 - C)^T`` (the number of units on which two images agree) and the
+  score is ``log|det K|``. Images that share an activation pattern make ``K`` singular, which scores
+  ``-inf`` (the lowest possible score).
+
+Every architecture's network is built under ``torch.manual_seed(seed)`` inside
+``torch.random.fork_rng`` (the caller's global RNG is untouched), and every proxy sees the same
+``batch_size`` training images drawn with a generator seeded by ``seed``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from adwp.data import DataSplits, iterate_batches
+from adwp.errors import AdwpError, DataError
+from adwp.spaces import Architecture, MacroSpace
+from adwp.spaces._network import MacroNet
+
+__all__ = ["ZeroCostProxy", "list_proxies"]
+
+# A proxy maps (fresh network in float32 on the device, images, labels) to one number.
+ProxyFn = Callable[[MacroNet, torch.Tensor, torch.Tensor], float]
+
+
+def _prunable_weights(net: nn.Module) -> list[nn.Parameter]:
+    """Returns the weight tensors of every convolution and linear layer, in module order.
+
+    Args:
+        net: The network.
+
+    Returns:
+        The weights (BatchNorm affine parameters and biases are not included, as in the papers).
+    """
+    return [m.weight for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def _loss_gradients(
+    net: MacroNet, x: torch.Tensor, y: torch.Tensor
+) -> tuple[list[nn.Parameter], tuple[torch.Tensor, ...]]:
+    """Cross-entropy gradients of the prunable weights on one batch, BatchNorm in training mode.
+
+    Args:
+        net: The network.
+        x: Images ``[B, C, H, W]``.
+        y: Labels ``[B]``.
+
+    Returns:
+        The weights and their gradients (``autograd.grad``, so no ``.grad`` is left behind).
+    """
+    net.train()
+    weights = _prunable_weights(net)
+    loss = F.cross_entropy(net(x), y)
+    return weights, torch.autograd.grad(loss, weights)
+
+
+def _grad_norm(net: MacroNet, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Sum of the L2 norms of the loss gradient of every conv/linear weight tensor.
+
+    Args:
+        net: The network.
+        x: Images.
+        y: Labels.
+
+    Returns:
+        The score.
+    """
+    _, grads = _loss_gradients(net, x, y)
+    return math.fsum(float(g.double().norm()) for g in grads)
+
+
+def _snip(net: MacroNet, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Sum of ``|W * dL/dW|`` over every conv/linear weight (SNIP connection sensitivity).
+
+    Args:
+        net: The network.
+        x: Images.
+        y: Labels.
+
+    Returns:
+        The score.
+    """
+    weights, grads = _loss_gradients(net, x, y)
+    return math.fsum(
+        float((w.detach().double() * g.double()).abs().sum()) for w, g in zip(weights, grads)
+    )
+
+
+def _synflow(net: MacroNet, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Synaptic flow of the network with absolute weights on an all-ones input, in float64.
+
+    Args:
+        net: The network (left unchanged: the proxy runs on a copy).
+        x: Images; only their shape, device and the network's input size are used.
+        y: Labels (unused; synflow is data-agnostic).
+
+    Returns:
+        The score.
+
+    Raises:
+        AdwpError: If the score overflows to inf or is nan even in float64.
+    """
+    del y
+    model = copy.deepcopy(net).double()
+    # Eval mode with fresh statistics (mean 0, variance 1) turns BatchNorm into a positive affine
+    # map, so with absolute weights the whole network is linear and positive on positive inputs.
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.reset_running_stats()
+    model.eval()
+    with torch.no_grad():
+        for param in model.parameters():
+            param.abs_()
+    ones = torch.ones((1, *x.shape[1:]), dtype=torch.float64, device=x.device)
+    weights = _prunable_weights(model)
+    grads = torch.autograd.grad(model(ones).sum(), weights)
+    score = math.fsum(float((w.detach() * g).sum()) for w, g in zip(weights, grads))
+    if not math.isfinite(score):
+        raise AdwpError(f"synflow is {score} even in float64; the network is too deep or wide")
+    return score
+
+
+def _naswot(net: MacroNet, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Log-determinant of the kernel of binary ReLU activation codes (NASWOT).
+
+    Args:
+        net: The network.
+        x: Images.
+        y: Labels (unused).
+
+    Returns:
+        The score; ``-inf`` when two images share their whole activation pattern.
+    """
+    del y
+    codes: list[torch.Tensor] = []
+
+    def record(module: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+        codes.append((out > 0).flatten(1))
+
+    # Our ReLUs are functional calls, not modules: a block's output is post-ReLU, and the stem's
+    # pre-ReLU output is positive exactly where its ReLU output is, so both give the unit codes.
+    handles = [net.stem.register_forward_hook(record)]
+    handles += [block.register_forward_hook(record) for block in net.blocks]
+    net.train()  # batch statistics, as in the reference implementation
+    try:
+        with torch.no_grad():
+            net(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    c = torch.cat(codes, dim=1).double()
+    kernel = c @ c.T + (1.0 - c) @ (1.0 - c).T
+    return float(torch.linalg.slogdet(kernel).logabsdet)
+
+
+_PROXIES: dict[str, ProxyFn] = {
+    "grad_norm": _grad_norm,
+    "naswot": _naswot,
+    "snip": _snip,
+    "synflow": _synflow,
+}
+
+
+def list_proxies() -> list[str]:
+    """Names of the available zero-cost proxies.
+
+    Returns:
+        The names, sorted.
+    """
+    return sorted(_PROXIES)
+
+
+class ZeroCostProxy:
+    """Ranks architectures by a zero-cost proxy of their randomly initialised network.
+
+    Args:
+        space: The search space (its networks must be :class:`~adwp.spaces._network.MacroNet`).
+        data: Data splits; the batch is drawn from ``data.train``.
+        name: One of :func:`list_proxies`.
+        batch_size: Images in the one fixed batch (fewer if the training split is smaller).
+        seed: Seed of the batch choice and of every network's initialisation.
+        device: Where to compute.
+
+    Raises:
+        AdwpError: If ``name`` is unknown or ``batch_size`` is not a positive integer.
+        DataError: If the data set's channels or classes do not match the space.
+    """
+
+    def __init__(
+        self,
+        space: MacroSpace,
+        data: DataSplits,
+        name: str,
+        batch_size: int = 64,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        start = time.perf_counter()
+        if name not in _PROXIES:
+            raise AdwpError(f"unknown proxy {name!r}; available: {', '.join(list_proxies())}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise AdwpError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if (data.in_channels, data.num_classes) != (space.in_channels, space.num_classes):
+            raise DataError(
+                f"space expects {space.in_channels} channels and {space.num_classes} classes, "
+                f"data set {data.name} has {data.in_channels} and {data.num_classes}"
+            )
+        self.space = space
+        self.name = name
+        self.seed = seed
+        self.device = torch.device(device)
+        self._fn = _PROXIES[name]
+        self._cache: dict[Architecture, float] = {}
+        gen = torch.Generator().manual_seed(seed)
+        x, y = next(iterate_batches(data.train, batch_size, shuffle=True, generator=gen))
+        self._x, self._y = x.to(self.device), y.to(self.device)
+        self.compute_seconds = time.perf_counter() - start
+
+    @property
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fixed ``(images, labels)`` batch every architecture is scored on."""
+        return self._x, self._y
+
+    def _build(self, arch: Architecture) -> MacroNet:
+        # A private RNG stream per build: every architecture gets the same seed whatever was
+        # scored before it, and the caller's global RNG does not move.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            net = self.space.build(arch)
+        return net.to(self.device)
+
+    def score(self, archs: Sequence[Architecture | str]) -> np.ndarray:
+        """The proxy of every architecture (cached per architecture).
+
+        Args:
+            archs: Architectures (or canonical strings) of the space.
+
+        Returns:
+            Float64 array of ``len(archs)`` scores, input order; higher is better.
+
+        Raises:
+            ArchitectureError: If an architecture is outside the space.
+            AdwpError: If a proxy comes out nan or +inf.
+        """
+        start = time.perf_counter()
+        try:
+            valid = [self.space.validate(a) for a in archs]
+            for arch in dict.fromkeys(a for a in valid if a not in self._cache):
+                value = float(self._fn(self._build(arch), self._x, self._y))
+                if math.isnan(value) or value == math.inf:
+                    raise AdwpError(f"proxy {self.name} of {arch.to_string()} is {value}")
+                self._cache[arch] = value
+            return np.array([self._cache[a] for a in valid], dtype=np.float64)
+        finally:
+            self.compute_seconds += time.perf_counter() - start
