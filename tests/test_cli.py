@@ -47,7 +47,7 @@ def _command(*args: Any) -> list[str]:
     return [sys.executable, "-m", "adwp", *map(str, args)]
 
 
-def run_adwp(*args: Any, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_adwp(*args: Any, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Runs ``python -m adwp ARGS`` in a fresh process."""
     return subprocess.run(
         _command(*args),

@@ -1,0 +1,217 @@
+"""Rank correlation of the hypernetwork and every baseline on the shipped ground-truth table.
+
+    python benchmarks/ranking.py --truth benchmarks/data/gt_mnist5k_macro.jsonl \\
+        --steps 1500 --eval-every 300 --output benchmarks/results/ranking.json
+
+Trains the hypernetwork and the SPOS supernet with the same steps and images (scoring the table's
+architectures at several points to record Kendall tau against training steps), trains every
+architecture for one epoch with the ground-truth recipe, computes the zero-cost proxies, #params and
+FLOPs, and compares each with the mean validation accuracy over ground-truth seeds. Every method's
+``compute_seconds`` is its training plus scoring time on this machine. ``--holdout N`` keeps N
+architectures of the table apart for choosing the hypernetwork's checkpoint; they are excluded
+from every reported number. ``--methods`` re-runs a subset and keeps the other methods' stored
+results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adwp.baselines import (
+    FlopsBackend,
+    ParamsBackend,
+    ShortTrainingBackend,
+    ZeroCostProxy,
+    list_proxies,
+)
+from adwp.data import get_dataset
+from adwp.evaluator import Evaluator
+from adwp.groundtruth import read_table
+from adwp.metrics import correlation_report, noise_ceiling
+from adwp.plots import plot_methods
+from adwp.spaces import Architecture, get_space
+from adwp.train import TrainConfig, Trainer
+
+SUMMARY = ("kendall_tau", "spearman", "partial_tau", "tau_within_size_bins", "regret_at_1")
+
+
+def _summary(report: dict[str, Any], seconds: float | None) -> dict[str, Any]:
+    out = {key: report.get(key) for key in SUMMARY if key != "regret_at_1"}
+    out["regret_at_1"] = report["regret_at_k"].get("1")
+    out["precision_at_10"] = report["precision_at_k"].get("10")
+    out["ci_kendall_tau"] = report["ci"]["kendall_tau"]
+    if seconds is not None:
+        out["compute_seconds"] = round(seconds, 1)
+    return out
+
+
+def _trained(
+    kind: str,
+    args: argparse.Namespace,
+    data: Any,
+    rows: list[dict[str, Any]],
+    archs: list[Architecture],
+    holdout: list[Architecture],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Trains a weight generator, scoring the table along the way; returns result and curve."""
+    config = TrainConfig(
+        dataset=args.dataset, steps=args.steps, seed=args.seed, model=kind, checkpoint_every=10**9
+    )
+    trainer = Trainer(config, data=data)
+    train_seconds, curve, best = 0.0, [], None
+    checkpoints = sorted({*range(args.eval_every, args.steps + 1, args.eval_every), args.steps})
+    for stop in checkpoints:
+        start = time.perf_counter()
+        while trainer.step < stop:
+            trainer.train_step()
+        train_seconds += time.perf_counter() - start
+        evaluator = Evaluator(trainer.model, data)
+        start = time.perf_counter()
+        scores = evaluator.score(archs)
+        score_seconds = time.perf_counter() - start
+        report = correlation_report(
+            rows, dict(zip(map(str, archs), scores.tolist())), n_resamples=args.resamples
+        )
+        point = {"step": stop, "train_seconds": round(train_seconds, 1)}
+        point.update(_summary(report, train_seconds + score_seconds))
+        if holdout:
+            held = evaluator.score(holdout)
+            point["holdout_tau"] = correlation_report(
+                rows, dict(zip(map(str, holdout), held.tolist())), n_resamples=10
+            )["kendall_tau"]
+        curve.append(point)
+        print(f"{kind} step {stop}: " + ", ".join(f"{k}={v}" for k, v in point.items()))
+        chosen = point.get("holdout_tau", 0.0) if holdout else stop
+        if best is None or chosen >= best[0]:
+            best = (chosen, point, report)
+    _, point, report = best
+    result = {**point, "selected_by": "holdout tau" if holdout else "last step"}
+    result["report"] = {k: report[k] for k in ("archs", "score", "truth", "params")}
+    return result, curve
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--truth", default="benchmarks/data/gt_mnist5k_macro.jsonl")
+    parser.add_argument("--dataset", default="mnist5k")
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--eval-every", type=int, default=300)
+    parser.add_argument("--holdout", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resamples", type=int, default=1000)
+    parser.add_argument("--methods", default="all", help="comma-separated subset, or 'all'")
+    parser.add_argument("--output", default="benchmarks/results/ranking.json")
+    parser.add_argument("--plot", default="benchmarks/results/ranking.png")
+    args = parser.parse_args()
+
+    rows = read_table(args.truth)
+    data = get_dataset(args.dataset)
+    space = get_space(
+        "macro",
+        in_channels=data.in_channels,
+        num_classes=data.num_classes,
+        image_size=data.image_size,
+    )
+    keys = list(dict.fromkeys(row["arch"] for row in rows))
+    order = np.random.default_rng(args.seed).permutation(len(keys))
+    holdout = [space.validate(keys[i]) for i in order[: args.holdout]]
+    archs = [space.validate(keys[i]) for i in sorted(order[args.holdout :])]
+    held = {str(a) for a in holdout}
+
+    out_path = Path(args.output)
+    results: dict[str, Any] = json.loads(out_path.read_text()) if out_path.exists() else {}
+    methods: dict[str, Any] = results.get("methods", {}) if args.methods != "all" else {}
+    curves: dict[str, Any] = results.get("curves", {}) if args.methods != "all" else {}
+    wanted = (
+        ["hypernet", "supernet", "short_training", *list_proxies(), "params", "flops"]
+        if args.methods == "all"
+        else args.methods.split(",")
+    )
+    reported_rows = [r for r in rows if r["arch"] not in held]
+    for name in wanted:
+        if name in ("hypernet", "supernet"):
+            result, curve = _trained(name, args, data, rows, archs, holdout)
+            methods[name], curves[name] = result, curve
+            continue
+        if name == "params":
+            backend: Any = ParamsBackend(space)
+        elif name == "flops":
+            backend = FlopsBackend(space)
+        elif name == "short_training":
+            backend = ShortTrainingBackend(space, data, epochs=1, seed=args.seed, quiet=False)
+        else:
+            backend = ZeroCostProxy(space, data, name, seed=args.seed)
+        scores = backend.score(archs)
+        report = correlation_report(
+            reported_rows,
+            dict(zip(map(str, archs), scores.tolist())),
+            n_resamples=args.resamples,
+        )
+        methods[name] = _summary(report, backend.compute_seconds)
+        print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in methods[name].items()))
+
+    per_seed: dict[str, dict[int, float]] = {}
+    for row in reported_rows:
+        per_seed.setdefault(row["arch"], {})[row["seed"]] = row["val_acc"]
+    ceiling = noise_ceiling(per_seed, {r["arch"]: r["params"] for r in reported_rows}) or {}
+    noise = {key: ceiling.get(key) for key in SUMMARY if key != "regret_at_1"}
+    noise["regret_at_1"] = ceiling.get("regret_at_k", {}).get("1")
+    noise["comparison"] = ceiling.get("comparison")
+    results = {
+        "truth": args.truth,
+        "n": len(archs),
+        "holdout": len(holdout),
+        "steps": args.steps,
+        "noise_ceiling": noise,
+        "methods": methods,
+        "curves": curves,
+    }
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(results, indent=1))
+
+    names = list(methods)
+    plot_methods(
+        names,
+        {
+            "Kendall tau": [methods[m]["kendall_tau"] for m in names],
+            "partial tau | size": [methods[m]["partial_tau"] or 0.0 for m in names],
+        },
+        args.plot,
+        ceiling={"Kendall tau": noise["kendall_tau"], "partial tau | size": noise["partial_tau"]},
+        title=f"{args.truth}: n={len(archs)}; dashed: seed-to-seed ceiling",
+    )
+    print(_markdown(results))
+
+
+def _markdown(results: dict[str, Any]) -> str:
+    def fmt(value: Any, digits: int = 3) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    lines = [
+        "| method | Kendall tau | Spearman | partial tau given size | tau within size quartiles "
+        "| regret@1 | compute (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    noise = results["noise_ceiling"]
+    lines.append(
+        f"| noise ceiling (seed vs seed) | {fmt(noise['kendall_tau'])} | {fmt(noise['spearman'])} "
+        f"| {fmt(noise['partial_tau'])} | {fmt(noise['tau_within_size_bins'])} "
+        f"| {fmt(noise['regret_at_1'], 4)} | - |"
+    )
+    for name, m in results["methods"].items():
+        lines.append(
+            f"| {name} | {fmt(m['kendall_tau'])} | {fmt(m['spearman'])} | {fmt(m['partial_tau'])} "
+            f"| {fmt(m['tau_within_size_bins'])} | {fmt(m['regret_at_1'], 4)} "
+            f"| {fmt(m['compute_seconds'], 0)} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
