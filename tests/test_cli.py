@@ -491,9 +491,9 @@ def test_resume_after_sigkill_matches_uninterrupted(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 600
         while not killed.exists() and proc.poll() is None:
-            assert time.monotonic() < deadline, "no checkpoint appeared within 60 s"
+            assert time.monotonic() < deadline, "no checkpoint appeared within 600 s"
             time.sleep(0.02)
     finally:
         proc.kill()  # SIGKILL; does nothing if the run already finished (the race is fine)

@@ -21,7 +21,7 @@ BASE = ["groundtruth", "--dataset", "digits", "--seeds", "1", "--epochs", "1", "
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "adwp", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "adwp", *args], cwd=cwd, capture_output=True, text=True, timeout=600
     )
 
 
