@@ -108,17 +108,10 @@ class HyperNetwork(nn.Module):
         )
         self.trunk = nn.Sequential(nn.Linear(c.embed_dim, c.hidden), nn.GELU())
         k_max, w_max = max(space.kernels), max(space.widths)
-        self.slots = nn.ModuleList()
-        for s in range(space.num_stages):
-            out_max = space.channels(s, w_max)
-            for p in range(space.max_depth):
-                if p > 0:
-                    in_max = out_max
-                elif s == 0:
-                    in_max = space.stem_width
-                else:
-                    in_max = space.channels(s - 1, w_max)
-                self.slots.append(_Emitter(c.hidden, c.num_bases, out_max, in_max, k_max))
+        self.slots = nn.ModuleList(
+            _Emitter(c.hidden, c.num_bases, out_max, in_max, k_max)
+            for out_max, in_max in space.slot_shapes()
+        )
         self.stem = _Emitter(c.hidden, c.num_bases, space.stem_width, space.in_channels, 3)
         last_max = space.channels(space.num_stages - 1, w_max)
         self.classifier = _Emitter(c.hidden, c.num_bases, space.num_classes, last_max, 1)

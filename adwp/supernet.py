@@ -45,18 +45,10 @@ class SuperNet(nn.Module):
         self.kernels = nn.ParameterList()
         self.gammas = nn.ParameterList()
         self.betas = nn.ParameterList()
-        for s in range(space.num_stages):
-            out_max = space.channels(s, w_max)
-            for p in range(space.max_depth):
-                if p > 0:
-                    in_max = out_max
-                elif s == 0:
-                    in_max = space.stem_width
-                else:
-                    in_max = space.channels(s - 1, w_max)
-                self.kernels.append(_kaiming(out_max, in_max, k_max))
-                self.gammas.append(nn.Parameter(torch.ones(out_max)))
-                self.betas.append(nn.Parameter(torch.zeros(out_max)))
+        for out_max, in_max in space.slot_shapes():
+            self.kernels.append(_kaiming(out_max, in_max, k_max))
+            self.gammas.append(nn.Parameter(torch.ones(out_max)))
+            self.betas.append(nn.Parameter(torch.zeros(out_max)))
         self.stem = _kaiming(space.stem_width, space.in_channels, 3)
         self.stem_gamma = nn.Parameter(torch.ones(space.stem_width))
         self.stem_beta = nn.Parameter(torch.zeros(space.stem_width))

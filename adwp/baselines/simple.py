@@ -23,66 +23,54 @@ from adwp.spaces import Architecture, MacroSpace
 __all__ = ["FlopsBackend", "ParamsBackend", "ShortTrainingBackend"]
 
 
-class ParamsBackend:
+class _AnalyticBackend:
+    """Ranks architectures by an analytic size measure of the space (more is better)."""
+
+    measure = "params"
+
+    def __init__(self, space: MacroSpace) -> None:
+        self.space = space
+        self.compute_seconds = 0.0
+
+    def score(self, archs: Sequence[Architecture | str]) -> np.ndarray:
+        """The measure of every architecture.
+
+        Args:
+            archs: Architectures (or canonical strings) of the space.
+
+        Returns:
+            Float64 array of ``len(archs)`` values, input order.
+
+        Raises:
+            ArchitectureError: If an architecture is outside the space.
+        """
+        start = time.perf_counter()
+        try:
+            measure = getattr(self.space, self.measure)
+            valid = [self.space.validate(a) for a in archs]
+            return np.array([float(measure(a)) for a in valid], dtype=np.float64)
+        finally:
+            self.compute_seconds += time.perf_counter() - start
+
+
+class ParamsBackend(_AnalyticBackend):
     """Ranks architectures by their number of trainable parameters (more is better).
 
     Args:
         space: The search space.
     """
 
-    def __init__(self, space: MacroSpace) -> None:
-        self.space = space
-        self.compute_seconds = 0.0
-
-    def score(self, archs: Sequence[Architecture | str]) -> np.ndarray:
-        """Parameter count of every architecture.
-
-        Args:
-            archs: Architectures (or canonical strings) of the space.
-
-        Returns:
-            Float64 array of ``len(archs)`` parameter counts, input order.
-
-        Raises:
-            ArchitectureError: If an architecture is outside the space.
-        """
-        start = time.perf_counter()
-        try:
-            valid = [self.space.validate(a) for a in archs]
-            return np.array([float(self.space.params(a)) for a in valid], dtype=np.float64)
-        finally:
-            self.compute_seconds += time.perf_counter() - start
+    measure = "params"
 
 
-class FlopsBackend:
+class FlopsBackend(_AnalyticBackend):
     """Ranks architectures by multiply-accumulates per image (more is better).
 
     Args:
         space: The search space.
     """
 
-    def __init__(self, space: MacroSpace) -> None:
-        self.space = space
-        self.compute_seconds = 0.0
-
-    def score(self, archs: Sequence[Architecture | str]) -> np.ndarray:
-        """FLOPs of every architecture.
-
-        Args:
-            archs: Architectures (or canonical strings) of the space.
-
-        Returns:
-            Float64 array of ``len(archs)`` FLOP counts, input order.
-
-        Raises:
-            ArchitectureError: If an architecture is outside the space.
-        """
-        start = time.perf_counter()
-        try:
-            valid = [self.space.validate(a) for a in archs]
-            return np.array([float(self.space.flops(a)) for a in valid], dtype=np.float64)
-        finally:
-            self.compute_seconds += time.perf_counter() - start
+    measure = "flops"
 
 
 class ShortTrainingBackend:

@@ -283,6 +283,25 @@ class MacroSpace:
         """Returns the output channels of a layer of ``stage`` with multiplier ``width``."""
         return max(1, round(self.base_widths[stage] * width))
 
+    def slot_shapes(self) -> list[tuple[int, int]]:
+        """Returns the largest ``(out_channels, in_channels)`` of every layer slot, in slot order.
+
+        These are the shapes of shared or generated weights that any architecture is cut from.
+        """
+        w_max = max(self.widths)
+        shapes = []
+        for s in range(self.num_stages):
+            out_max = self.channels(s, w_max)
+            for p in range(self.max_depth):
+                if p > 0:
+                    in_max = out_max
+                elif s == 0:
+                    in_max = self.stem_width
+                else:
+                    in_max = self.channels(s - 1, w_max)
+                shapes.append((out_max, in_max))
+        return shapes
+
     def plan(self, arch: Architecture) -> list[LayerPlan]:
         """Returns the shape of every layer of a (valid) architecture.
 
