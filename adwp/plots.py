@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["plot_correlation", "plot_methods"]
+__all__ = ["plot_correlation", "plot_curves", "plot_methods"]
 
 
 def _pyplot() -> Any:
@@ -76,6 +76,43 @@ def plot_methods(
     ax.axhline(0, color="black", lw=0.5)
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_curves(
+    curves: Mapping[str, Sequence[Mapping[str, float]]],
+    path: str | os.PathLike[str],
+    keys: Sequence[str] = ("kendall_tau", "partial_tau"),
+    ceiling: Mapping[str, float] | None = None,
+) -> None:
+    """Rank correlation against training steps, one line per method and metric.
+
+    Args:
+        curves: ``{method: [{"step": ..., key: ...}, ...]}``.
+        path: PNG file to write.
+        keys: Metrics to draw (solid and dashed lines).
+        ceiling: ``{metric: value}`` drawn as dotted horizontal lines.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    styles = ["-", "--", ":"]
+    for method, points in curves.items():
+        color = None
+        for key, style in zip(keys, styles):
+            xs = [p["step"] for p in points if p.get(key) is not None]
+            ys = [p[key] for p in points if p.get(key) is not None]
+            (line,) = ax.plot(xs, ys, style, marker="o", ms=3, color=color, label=f"{method} {key}")
+            color = line.get_color()
+    for key, value in (ceiling or {}).items():
+        if value is not None:
+            ax.axhline(value, color="grey", ls=":", lw=1)
+            ax.annotate(f"seed-to-seed {key}", (0, value), fontsize=7, color="grey")
+    ax.set_xlabel("training steps")
+    ax.set_ylabel("rank correlation with ground truth")
+    ax.legend(fontsize=7)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

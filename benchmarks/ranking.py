@@ -34,7 +34,7 @@ from adwp.data import get_dataset
 from adwp.evaluator import Evaluator
 from adwp.groundtruth import read_table
 from adwp.metrics import correlation_report, noise_ceiling
-from adwp.plots import plot_methods
+from adwp.plots import plot_curves, plot_methods
 from adwp.spaces import Architecture, get_space
 from adwp.train import TrainConfig, Trainer
 
@@ -186,7 +186,15 @@ def main() -> None:
         ceiling={"Kendall tau": noise["kendall_tau"], "partial tau | size": noise["partial_tau"]},
         title=f"{args.truth}: n={len(archs)}; dashed: seed-to-seed ceiling",
     )
-    print(_markdown(results))
+    if curves:
+        plot_curves(
+            curves,
+            Path(args.plot).with_name(Path(args.plot).stem + "_curve.png"),
+            ceiling={"kendall_tau": noise["kendall_tau"], "partial_tau": noise["partial_tau"]},
+        )
+    markdown = _markdown(results)
+    out_path.with_suffix(".md").write_text(markdown + "\n")
+    print(markdown)
 
 
 def _markdown(results: dict[str, Any]) -> str:
