@@ -361,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     truth.add_argument("--sample", type=int, default=None)
     truth.add_argument("--archs", default=None)
     truth.add_argument("--seeds", type=int, default=2, help="training seeds per architecture")
-    truth.add_argument("--epochs", type=int, default=6)
+    truth.add_argument("--epochs", type=int, default=3)
     truth.add_argument("--seed", type=int, default=0, help="seed of --sample")
     truth.add_argument("--output", default=None)
     truth.add_argument("--shard", default="0/1", help="I/N: this run's share of the work")

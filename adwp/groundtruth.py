@@ -46,14 +46,18 @@ class Recipe:
         weight_decay: Adam's L2 weight decay.
         augment_shift: Largest random shift in pixels (0: no augmentation).
         label_smoothing: Cross-entropy label smoothing.
+        precise_bn: Recompute BatchNorm statistics exactly over the whole training split after
+            training (instead of keeping the moving average of the last batches), which removes a
+            source of seed-to-seed noise in the measured accuracy.
     """
 
-    epochs: int = 6
+    epochs: int = 3
     batch_size: int = 128
     max_lr: float = 3e-3
     weight_decay: float = 5e-4
     augment_shift: int = 0
     label_smoothing: float = 0.0
+    precise_bn: bool = True
 
     def digest(self, dataset: str, data_seed: int) -> str:
         """Returns a short hash identifying this recipe on this data set split."""
@@ -71,6 +75,19 @@ def _accuracy(model: torch.nn.Module, dataset: Any, device: torch.device) -> flo
             correct += int((model(x.to(device)).argmax(1) == y.to(device)).sum())
             total += int(y.shape[0])
     return correct / total
+
+
+@torch.no_grad()
+def _precise_bn(model: torch.nn.Module, images: torch.Tensor, batch_size: int) -> None:
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average: every training batch counts equally
+    model.train()
+    for x in images.split(batch_size):
+        model(x)
+    for norm in norms:
+        norm.momentum = 0.1
 
 
 def train_standalone(
@@ -122,6 +139,8 @@ def train_standalone(
             optimizer.step()
             schedule.step()
             loss_sum += loss.item()
+    if recipe.precise_bn:
+        _precise_bn(model, x_all, recipe.batch_size)
     return {
         "val_acc": _accuracy(model, data.val, device),
         "test_acc": _accuracy(model, data.test, device),
