@@ -1,0 +1,76 @@
+"""Reliability of a ground-truth table: accuracy spread and seed-to-seed rank agreement.
+
+    python benchmarks/groundtruth_stats.py benchmarks/data/gt_mnist5k_macro.jsonl \\
+        --output benchmarks/results/groundtruth_stats.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from adwp.groundtruth import read_table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("table")
+    parser.add_argument("--metric", default="val_acc")
+    parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--output", default=None)
+    args = parser.parse_args()
+
+    per_seed: dict[str, dict[int, float]] = {}
+    params: dict[str, float] = {}
+    seconds = []
+    for row in read_table(args.table):
+        per_seed.setdefault(row["arch"], {})[row["seed"]] = row[args.metric]
+        params[row["arch"]] = row["params"]
+        seconds.append(row["seconds"])
+    seeds = sorted({s for v in per_seed.values() for s in v})
+    archs = [a for a, v in per_seed.items() if all(s in v for s in seeds)]
+    values = np.array([[per_seed[a][s] for s in seeds] for a in archs])
+    mean = values.mean(axis=1)
+    top = np.argsort(-mean)[: args.top]
+    pairs = list(itertools.combinations(range(len(seeds)), 2))
+    result = {
+        "table": args.table,
+        "metric": args.metric,
+        "architectures": len(archs),
+        "seeds": seeds,
+        "accuracy_min_median_max": [
+            float(values.min()),
+            float(np.median(values)),
+            float(values.max()),
+        ],
+        "seed_tau": [
+            float(stats.kendalltau(values[:, i], values[:, j]).statistic) for i, j in pairs
+        ],
+        "seed_spearman": [
+            float(stats.spearmanr(values[:, i], values[:, j]).statistic) for i, j in pairs
+        ],
+        f"top{args.top}_seed_tau": [
+            float(stats.kendalltau(values[top, i], values[top, j]).statistic) for i, j in pairs
+        ],
+        "params_tau_vs_mean": float(stats.kendalltau([params[a] for a in archs], mean).statistic),
+        "seconds_per_run_mean": float(np.mean(seconds)),
+        "seconds_total": float(np.sum(seconds)),
+    }
+    if len(seeds) >= 4:
+        half = len(seeds) // 2
+        a, b = values[:, :half].mean(axis=1), values[:, half : 2 * half].mean(axis=1)
+        result["mean_of_halves_tau"] = float(stats.kendalltau(a, b).statistic)
+    text = json.dumps(result, indent=1)
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
