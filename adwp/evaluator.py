@@ -14,17 +14,20 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from adwp.checkpoint import load_checkpoint
 from adwp.data import DataSplits, get_dataset, iterate_batches
-from adwp.errors import CheckpointError, DataError
+from adwp.errors import AdwpError, CheckpointError, DataError
 from adwp.functional import FunctionalNetwork
 from adwp.hypernet import HyperNetwork
 from adwp.spaces import Architecture, get_space
 from adwp.train import TrainConfig, _auto_device, build_model
 from encoders import OneHotEncoder
 
-__all__ = ["Evaluator", "EvaluatorConfig"]
+__all__ = ["METRICS", "Evaluator", "EvaluatorConfig"]
+
+METRICS = ("accuracy", "neg_log_loss")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,9 @@ class EvaluatorConfig:
         max_images: Score on the first ``max_images`` images of the split only (None: all).
         chunk: Architectures whose weights are predicted in one hypernetwork call.
         seed: Chooses the calibration images.
+        metric: ``"accuracy"`` (fraction correct, the default) or ``"neg_log_loss"`` (minus the
+            mean cross-entropy: finer-grained than accuracy, which saturates and ties once
+            predicted networks get good). Both are computed in the same pass and cached.
     """
 
     split: str = "val"
@@ -48,6 +54,7 @@ class EvaluatorConfig:
     max_images: int | None = None
     chunk: int = 16
     seed: int = 0
+    metric: str = "accuracy"
 
 
 class Evaluator:
@@ -71,12 +78,14 @@ class Evaluator:
         self.config = config or EvaluatorConfig()
         if self.config.split not in ("val", "test"):
             raise DataError(f"split must be 'val' or 'test', got {self.config.split!r}")
+        if self.config.metric not in METRICS:
+            raise AdwpError(f"metric must be one of {METRICS}, got {self.config.metric!r}")
         self.device = _auto_device(device)
         self.hypernet = hypernet.to(self.device).eval()
         self.space = hypernet.space
         self.encoder = OneHotEncoder(self.space)
         self.data = data
-        self._cache: dict[Architecture, float] = {}
+        self._cache: dict[Architecture, dict[str, float]] = {}
         c = self.config
         split = data.val if c.split == "val" else data.test
         batches = list(iterate_batches(split, c.batch_size))
@@ -147,33 +156,39 @@ class Evaluator:
             return self.hypernet(self.encoder.encode(archs, self.device), archs)
 
     @torch.inference_mode()
-    def _score_one(self, arch: Architecture, weights: dict[str, torch.Tensor]) -> float:
+    def _score_one(self, arch: Architecture, weights: dict[str, torch.Tensor]) -> dict[str, float]:
         net = FunctionalNetwork(self.space, arch, self.device)
         net.recalibrate(weights, self._calibration)
-        correct = 0
+        correct, loss = 0, 0.0
         for x, y in self._eval:
-            correct += int((net(weights, x, train=False).argmax(1) == y).sum())
-        return correct / self.num_images
+            logits = net(weights, x, train=False).float()
+            correct += int((logits.argmax(1) == y).sum())
+            loss += float(F.cross_entropy(logits, y, reduction="sum"))
+        return {"accuracy": correct / self.num_images, "neg_log_loss": -loss / self.num_images}
 
-    def score(self, archs: Sequence[Architecture | str]) -> np.ndarray:
-        """Validation accuracy of every architecture with predicted weights.
+    def score(self, archs: Sequence[Architecture | str], metric: str | None = None) -> np.ndarray:
+        """Scores every architecture with predicted weights.
 
         Args:
             archs: Architectures (or canonical strings) of the space.
+            metric: ``"accuracy"`` or ``"neg_log_loss"``; default ``config.metric``.
 
         Returns:
-            Float array in [0, 1], input order; higher is better.
+            Float array, input order, higher is better; accuracy is a fraction in [0, 1].
 
         Raises:
             ArchitectureError: If an architecture is outside the space.
         """
+        metric = metric or self.config.metric
+        if metric not in METRICS:
+            raise AdwpError(f"metric must be one of {METRICS}, got {metric!r}")
         archs = [self.space.validate(a) for a in archs]
         todo = list(dict.fromkeys(a for a in archs if a not in self._cache))
         for start in range(0, len(todo), self.config.chunk):
             chunk = todo[start : start + self.config.chunk]
             for arch, weights in zip(chunk, self.predict_weights(chunk)):
                 self._cache[arch] = self._score_one(arch, weights)
-        return np.array([self._cache[a] for a in archs], dtype=np.float64)
+        return np.array([self._cache[a][metric] for a in archs], dtype=np.float64)
 
     def rank(
         self, archs: Sequence[Architecture | str], top_k: int | None = None

@@ -6,7 +6,10 @@
 Trains the hypernetwork and the SPOS supernet with the same steps and images (scoring the table's
 architectures at several points to record Kendall tau against training steps), trains every
 architecture for one epoch with the ground-truth recipe, computes the zero-cost proxies, #params and
-FLOPs, and compares each with the mean validation accuracy over ground-truth seeds. Every method's
+FLOPs, and compares each with the mean validation accuracy over ground-truth seeds. The
+hypernetwork and the supernet are reported twice from the same predicted weights: scored by
+validation accuracy (``hypernet``, the evaluator's default) and by minus the validation log loss
+(``hypernet_nll``). Every method's
 ``compute_seconds`` is its training plus scoring time on this machine. ``--holdout N`` keeps N
 architectures of the table apart for choosing the hypernetwork's checkpoint; they are excluded
 from every reported number. ``--methods`` re-runs a subset and keeps the other methods' stored
@@ -58,13 +61,23 @@ def _trained(
     rows: list[dict[str, Any]],
     archs: list[Architecture],
     holdout: list[Architecture],
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Trains a weight generator, scoring the table along the way; returns result and curve."""
+) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Trains a weight generator, scoring the table along the way.
+
+    Every evaluation point scores with predicted weights once and reads two metrics from the same
+    pass: accuracy (reported as ``kind``) and minus the log loss (``kind_nll``).
+
+    Returns:
+        ``{name: (result at the selected step, curve)}`` for both metrics.
+    """
     config = TrainConfig(
         dataset=args.dataset, steps=args.steps, seed=args.seed, model=kind, checkpoint_every=10**9
     )
     trainer = Trainer(config, data=data)
-    train_seconds, curve, best = 0.0, [], None
+    train_seconds = 0.0
+    names = {kind: "accuracy", f"{kind}_nll": "neg_log_loss"}
+    curves: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    best: dict[str, tuple[float, dict[str, Any], dict[str, Any]]] = {}
     checkpoints = sorted({*range(args.eval_every, args.steps + 1, args.eval_every), args.steps})
     for stop in checkpoints:
         start = time.perf_counter()
@@ -73,27 +86,33 @@ def _trained(
         train_seconds += time.perf_counter() - start
         evaluator = Evaluator(trainer.model, data)
         start = time.perf_counter()
-        scores = evaluator.score(archs)
+        evaluator.score(archs)
         score_seconds = time.perf_counter() - start
-        report = correlation_report(
-            rows, dict(zip(map(str, archs), scores.tolist())), n_resamples=args.resamples
-        )
-        point = {"step": stop, "train_seconds": round(train_seconds, 1)}
-        point.update(_summary(report, train_seconds + score_seconds))
         if holdout:
-            held = evaluator.score(holdout)
-            point["holdout_tau"] = correlation_report(
-                rows, dict(zip(map(str, holdout), held.tolist())), n_resamples=10
-            )["kendall_tau"]
-        curve.append(point)
-        print(f"{kind} step {stop}: " + ", ".join(f"{k}={v}" for k, v in point.items()))
-        chosen = point.get("holdout_tau", 0.0) if holdout else stop
-        if best is None or chosen >= best[0]:
-            best = (chosen, point, report)
-    _, point, report = best
-    result = {**point, "selected_by": "holdout tau" if holdout else "last step"}
-    result["report"] = {k: report[k] for k in ("archs", "score", "truth", "params")}
-    return result, curve
+            evaluator.score(holdout)
+        for name, metric in names.items():
+            scores = evaluator.score(archs, metric=metric)
+            report = correlation_report(
+                rows, dict(zip(map(str, archs), scores.tolist())), n_resamples=args.resamples
+            )
+            point = {"step": stop, "train_seconds": round(train_seconds, 1)}
+            point.update(_summary(report, train_seconds + score_seconds))
+            if holdout:
+                held = evaluator.score(holdout, metric=metric)
+                point["holdout_tau"] = correlation_report(
+                    rows, dict(zip(map(str, holdout), held.tolist())), n_resamples=10
+                )["kendall_tau"]
+            curves[name].append(point)
+            print(f"{name} step {stop}: " + ", ".join(f"{k}={v}" for k, v in point.items()))
+            chosen = point["holdout_tau"] if holdout else stop
+            if name not in best or chosen >= best[name][0]:
+                best[name] = (chosen, point, report)
+    out = {}
+    for name, (_, point, report) in best.items():
+        result = {**point, "selected_by": "holdout tau" if holdout else "last step"}
+        result["report"] = {k: report[k] for k in ("archs", "score", "truth", "params")}
+        out[name] = (result, curves[name])
+    return out
 
 
 def main() -> None:
@@ -136,8 +155,10 @@ def main() -> None:
     reported_rows = [r for r in rows if r["arch"] not in held]
     for name in wanted:
         if name in ("hypernet", "supernet"):
-            result, curve = _trained(name, args, data, rows, archs, holdout)
-            methods[name], curves[name] = result, curve
+            for variant, (result, curve) in _trained(
+                name, args, data, rows, archs, holdout
+            ).items():
+                methods[variant], curves[variant] = result, curve
             continue
         if name == "params":
             backend: Any = ParamsBackend(space)

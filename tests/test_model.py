@@ -8,7 +8,7 @@ import torch
 
 from adwp.backend import RankingBackend
 from adwp.data import get_dataset
-from adwp.errors import ArchitectureError, CheckpointError
+from adwp.errors import AdwpError, ArchitectureError, CheckpointError
 from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.functional import FunctionalNetwork
 from adwp.hypernet import HyperNetConfig, HyperNetwork
@@ -238,3 +238,13 @@ def test_supernet_slices_shared_weights_and_scores_like_the_hypernet(tmp_path, d
     assert isinstance(evaluator.hypernet, SuperNet)
     scores = evaluator.score(space.sample_many(3, np.random.default_rng(0)))
     assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_evaluator_log_loss_metric_comes_from_the_same_pass(evaluator):
+    archs = evaluator.space.sample_many(3, np.random.default_rng(6))
+    accuracy = evaluator.score(archs)
+    nll = evaluator.score(archs, metric="neg_log_loss")
+    assert np.all(nll < 0) and np.all(np.isfinite(nll))
+    np.testing.assert_array_equal(evaluator.score(archs, metric="accuracy"), accuracy)
+    with pytest.raises(AdwpError, match="metric must be one of"):
+        evaluator.score(archs, metric="f1")
