@@ -175,6 +175,7 @@ def main() -> None:
             n_resamples=args.resamples,
         )
         methods[name] = _summary(report, backend.compute_seconds)
+        methods[name]["report"] = {k: report[k] for k in ("archs", "score", "truth", "params")}
         print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in methods[name].items()))
 
     per_seed: dict[str, dict[int, float]] = {}
