@@ -91,6 +91,16 @@ def _read_archs_file(path: str) -> list[Any]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
+def _parse_archs(raw: Sequence[Any]) -> list[Any]:
+    """Architectures from canonical strings or JSON objects (as read by ``_read_archs_file``)."""
+    from adwp.spaces import Architecture
+
+    return [
+        Architecture.from_dict(item) if isinstance(item, dict) else Architecture.from_string(item)
+        for item in raw
+    ]
+
+
 def _rank_command(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -104,13 +114,7 @@ def _rank_command(args: argparse.Namespace) -> int:
     given: list[Architecture] = []
     if args.sample is None:
         # Parse before loading the checkpoint and data, so a typo is reported at once.
-        raw = _read_archs_file(args.archs) if args.archs else args.arch
-        given = [
-            Architecture.from_dict(item)
-            if isinstance(item, dict)
-            else Architecture.from_string(item)
-            for item in raw
-        ]
+        given = _parse_archs(_read_archs_file(args.archs) if args.archs else args.arch)
         if not given:
             raise AdwpError("no architectures given")
     evaluator = Evaluator.from_checkpoint(
@@ -175,7 +179,8 @@ def _groundtruth_command(args: argparse.Namespace) -> int:
 
     from adwp.data import get_dataset
     from adwp.groundtruth import Recipe, merge_tables, run_groundtruth
-    from adwp.spaces import Architecture, get_space
+    from adwp.spaces import get_space
+    from adwp.train import _auto_device
 
     if args.action == "merge":
         if not args.inputs or not args.output:
@@ -201,12 +206,8 @@ def _groundtruth_command(args: argparse.Namespace) -> int:
             raise AdwpError(f"--sample must be at least 1, got {args.sample}")
         archs = space.sample_many(args.sample, np.random.default_rng(args.seed))
     else:
-        raw = _read_archs_file(args.archs)
-        archs = [
-            space.validate(Architecture.from_dict(a) if isinstance(a, dict) else a) for a in raw
-        ]
+        archs = [space.validate(a) for a in _parse_archs(_read_archs_file(args.archs))]
     recipe = Recipe(epochs=args.epochs)
-    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
     rows = run_groundtruth(
         space,
         archs,
@@ -216,7 +217,7 @@ def _groundtruth_command(args: argparse.Namespace) -> int:
         args.output,
         data_seed=args.data_seed,
         shard=shard,
-        device="cpu" if device == "auto" else device,
+        device=_auto_device(args.device),
         quiet=args.quiet,
     )
     if not args.quiet:

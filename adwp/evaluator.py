@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from adwp.checkpoint import load_checkpoint
-from adwp.data import DataSplits, get_dataset, iterate_batches
+from adwp.data import DataSplits, as_tensors, get_dataset, iterate_batches
 from adwp.errors import AdwpError, CheckpointError, DataError
 from adwp.functional import FunctionalNetwork
 from adwp.hypernet import HyperNetwork
@@ -92,7 +92,7 @@ class Evaluator:
         self._eval = [(x.to(self.device), y.to(self.device)) for x, y in batches]
         if c.max_images is not None:
             self._eval = _truncate(self._eval, c.max_images)
-        train_x = torch.cat([x for x, _ in iterate_batches(data.train, 4096)])
+        train_x, _ = as_tensors(data.train)
         gen = torch.Generator().manual_seed(c.seed)
         pick = torch.randperm(train_x.shape[0], generator=gen)
         pick = pick[: c.calibration_batches * c.calibration_batch_size]

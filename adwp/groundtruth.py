@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from adwp._augment import random_shift
-from adwp.data import DataSplits, iterate_batches
+from adwp.data import DataSplits, as_tensors, iterate_batches
 from adwp.errors import AdwpError, DataError
 from adwp.spaces import Architecture
 
@@ -117,7 +117,7 @@ def train_standalone(
         torch.manual_seed(seed)
         model = space.build(space.validate(arch)).to(device)
     gen = torch.Generator().manual_seed(seed)
-    x_all, y_all = (torch.cat(t) for t in zip(*iterate_batches(data.train, 4096)))
+    x_all, y_all = as_tensors(data.train)
     x_all, y_all = x_all.to(device), y_all.to(device)
     steps_per_epoch = -(-x_all.shape[0] // recipe.batch_size)
     optimizer = torch.optim.Adam(

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from adwp._augment import random_shift
 from adwp.checkpoint import FORMAT, VERSION, load_checkpoint, save_checkpoint
-from adwp.data import DataSplits, get_dataset
+from adwp.data import DataSplits, as_tensors, get_dataset
 from adwp.errors import AdwpError, CheckpointError
 from adwp.functional import FunctionalNetwork
 from adwp.hypernet import HyperNetConfig, HyperNetwork
@@ -190,7 +190,7 @@ class Trainer:
                 weight_decay=config.weight_decay,
             )
         self.step = 0
-        images, labels = _as_tensors(self.data.train)
+        images, labels = as_tensors(self.data.train)
         self.images, self.labels = images.to(self.device), labels.to(self.device)
         self.max_shift = max(1, self.data.image_size // 14) if config.augment else 0
         self.use_amp = self.device.type == "cuda"
@@ -335,14 +335,6 @@ def _logged_step(line: str) -> float:
         return json.loads(line)["step"]
     except (json.JSONDecodeError, KeyError, TypeError):
         return math.inf
-
-
-def _as_tensors(dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """Returns all images and labels of a data set as two tensors."""
-    from adwp.data import iterate_batches
-
-    xs, ys = zip(*iterate_batches(dataset, 1024))
-    return torch.cat(xs), torch.cat(ys)
 
 
 def train(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # Imported for its side effect: registering the built-in loaders.
 from adwp.data import _datasets as _datasets
-from adwp.data._batches import iterate_batches
+from adwp.data._batches import as_tensors, iterate_batches
 from adwp.data._registry import (
     DataSplits,
     LoaderFn,
@@ -20,6 +20,7 @@ from adwp.data._registry import (
 
 __all__ = [
     "DataSplits",
+    "as_tensors",
     "LoaderFn",
     "get_dataset",
     "iterate_batches",

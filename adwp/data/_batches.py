@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-__all__ = ["iterate_batches"]
+__all__ = ["as_tensors", "iterate_batches"]
 
 
 def iterate_batches(
@@ -133,3 +133,16 @@ def _as_float(x: torch.Tensor) -> torch.Tensor:
         A floating-point tensor.
     """
     return x if x.is_floating_point() else x.float()
+
+
+def as_tensors(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """Returns every image and label of a data set as two tensors, in data set order.
+
+    Args:
+        dataset: Items ``(image, label)``.
+
+    Returns:
+        Images ``[N, C, H, W]`` and labels ``[N]``.
+    """
+    xs, ys = zip(*iterate_batches(dataset, 4096))
+    return torch.cat(xs), torch.cat(ys)
