@@ -1,15 +1,31 @@
-"""The ranking-backend protocol every scorer (evaluator, baselines, tables) implements."""
+"""The ranking-backend protocol, the ground-truth table backend, and backends built from a spec.
+
+Every searcher takes any :class:`RankingBackend`. From the command line a backend is named by a
+spec ``KIND:ARGUMENT``: ``hypernet:CKPT`` (the evaluator), ``supernet:CKPT`` (the SPOS baseline),
+``table:GT.jsonl`` (look-up in a ground-truth table) or ``proxy:NAME`` (a zero-cost proxy). New
+kinds register with :func:`register_backend`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from adwp.errors import AdwpError, ArchitectureError
 from adwp.spaces import Architecture
 
-__all__ = ["RankingBackend"]
+__all__ = [
+    "BackendContext",
+    "RankingBackend",
+    "TableBackend",
+    "list_backends",
+    "load_backend",
+    "register_backend",
+]
 
 
 @runtime_checkable
@@ -22,3 +38,192 @@ class RankingBackend(Protocol):
     def score(self, archs: Sequence[Architecture]) -> np.ndarray:
         """Scores architectures; higher is better, input order."""
         ...
+
+
+class TableBackend:
+    """Scores architectures by looking them up in a ground-truth table (mean over seeds).
+
+    Useful to check a searcher against the truth: the same search on ``table:GT.jsonl`` and on
+    ``hypernet:CKPT`` shows what the evaluator's ranking errors cost.
+
+    Args:
+        path: JSONL table written by ``adwp groundtruth`` (or any table with ``arch`` and the
+            metric column).
+        metric: Column averaged over seeds (``val_acc`` or ``test_acc``).
+
+    Raises:
+        DataError: If the table is missing or has a corrupt row.
+        AdwpError: If no row has the metric.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], metric: str = "val_acc") -> None:
+        from adwp.groundtruth import mean_by_arch, read_table
+
+        rows = read_table(path, foreign=True)
+        rows = [row for row in rows if metric in row]
+        if not rows:
+            raise AdwpError(f"table {path} has no rows with {metric!r}")
+        self.path = str(path)
+        self.metric = metric
+        self.truth = mean_by_arch(rows, metric)
+        self.compute_seconds = 0.0
+
+    def __len__(self) -> int:
+        return len(self.truth)
+
+    def archs(self) -> list[str]:
+        """Returns the table's architecture keys in file order."""
+        return list(self.truth)
+
+    def score(self, archs: Sequence[Architecture | str]) -> np.ndarray:
+        """Mean metric over seeds of every architecture.
+
+        Args:
+            archs: Architectures or their canonical strings.
+
+        Returns:
+            Float64 array, input order.
+
+        Raises:
+            ArchitectureError: If an architecture is not in the table.
+        """
+        out = np.empty(len(archs), dtype=np.float64)
+        for i, arch in enumerate(archs):
+            key = arch.to_string() if isinstance(arch, Architecture) else str(arch)
+            if key not in self.truth:
+                raise ArchitectureError(
+                    f"architecture {key} is not in table {self.path} ({len(self.truth)} "
+                    "architectures); a table backend scores only the architectures it holds"
+                )
+            out[i] = self.truth[key]
+        return out
+
+
+@dataclass(frozen=True)
+class BackendContext:
+    """What a backend factory may need besides its spec argument.
+
+    Attributes:
+        space: Search space the backend scores (proxies build its networks). Checkpoint backends
+            bring their own space and ignore this.
+        data: Data splits (:class:`adwp.data.DataSplits`), for proxies; loaded lazily when None.
+        dataset: Data set name used when ``data`` is None.
+        data_root: Folder of on-disk data sets.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``...
+        metric: Table column, or the evaluator's metric.
+        seed: Seed of a proxy's batch.
+    """
+
+    space: Any = None
+    data: Any = None
+    dataset: str = "mnist5k"
+    data_root: str | None = None
+    device: str = "auto"
+    metric: str | None = None
+    seed: int = 0
+
+    def load_data(self) -> Any:
+        """Returns ``data``, or loads ``dataset``."""
+        if self.data is not None:
+            return self.data
+        from adwp.data import get_dataset
+
+        return get_dataset(self.dataset, root=self.data_root)
+
+
+_BACKENDS: dict[str, Callable[[str, BackendContext], Any]] = {}
+
+
+def register_backend(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator registering ``factory(argument, context)`` for specs ``KIND:ARGUMENT``."""
+
+    def decorate(factory: Callable[..., Any]) -> Callable[..., Any]:
+        if kind in _BACKENDS:
+            raise ValueError(f"backend kind {kind!r} is already registered")
+        _BACKENDS[kind] = factory
+        return factory
+
+    return decorate
+
+
+def list_backends() -> list[str]:
+    """Returns the registered backend kinds, sorted."""
+    return sorted(_BACKENDS)
+
+
+def load_backend(spec: str, context: BackendContext | None = None) -> Any:
+    """Builds a backend from a spec such as ``hypernet:runs/mnist.pt`` or ``proxy:synflow``.
+
+    Args:
+        spec: ``KIND:ARGUMENT``, KIND one of :func:`list_backends`.
+        context: Space, data and device for the factories.
+
+    Returns:
+        A :class:`RankingBackend`. Checkpoint backends have a ``space`` attribute.
+
+    Raises:
+        AdwpError: If the spec is malformed or its kind unknown (naming the allowed kinds), or
+            the factory cannot build it (missing file, wrong checkpoint kind...).
+    """
+    kind, sep, argument = str(spec).partition(":")
+    if not sep or not argument:
+        raise AdwpError(
+            f"backend spec {spec!r} must look like KIND:ARGUMENT, KIND one of "
+            f"{', '.join(list_backends())} (e.g. hypernet:run.pt, table:gt.jsonl, proxy:synflow)"
+        )
+    if kind not in _BACKENDS:
+        raise AdwpError(
+            f"unknown backend kind {kind!r} in {spec!r}; available: {', '.join(list_backends())}"
+        )
+    return _BACKENDS[kind](argument, context or BackendContext())
+
+
+def _checkpoint_backend(path: str, context: BackendContext, model: str) -> Any:
+    from adwp.checkpoint import load_checkpoint
+    from adwp.evaluator import Evaluator, EvaluatorConfig
+
+    state = load_checkpoint(path)
+    found = state.get("train_config", {}).get("model", "hypernet")
+    if found != model:
+        raise AdwpError(f"{path} is a {found} checkpoint; use the spec {found}:{path}")
+    config = EvaluatorConfig(seed=context.seed)
+    if context.metric is not None:
+        config = EvaluatorConfig(seed=context.seed, metric=context.metric)
+    return Evaluator.from_checkpoint(
+        path, data_root=context.data_root, device=context.device, config=config, data=context.data
+    )
+
+
+@register_backend("hypernet")
+def _hypernet(path: str, context: BackendContext) -> Any:
+    return _checkpoint_backend(path, context, "hypernet")
+
+
+@register_backend("supernet")
+def _supernet(path: str, context: BackendContext) -> Any:
+    return _checkpoint_backend(path, context, "supernet")
+
+
+@register_backend("table")
+def _table(path: str, context: BackendContext) -> Any:
+    metric = context.metric if context.metric in ("val_acc", "test_acc") else "val_acc"
+    return TableBackend(path, metric)
+
+
+@register_backend("proxy")
+def _proxy(name: str, context: BackendContext) -> Any:
+    from adwp.baselines import ZeroCostProxy, list_proxies
+
+    if name not in list_proxies():
+        raise AdwpError(f"unknown proxy {name!r}; available: {', '.join(list_proxies())}")
+    if context.space is None:
+        raise AdwpError("a proxy backend needs the search space")
+    from adwp.train import _auto_device
+
+    return ZeroCostProxy(
+        context.space,
+        context.load_data(),
+        name,
+        seed=context.seed,
+        device=_auto_device(context.device),
+    )

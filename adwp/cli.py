@@ -1,4 +1,4 @@
-"""Command-line interface: ``adwp space | train | rank``.
+"""Command-line interface: ``adwp space | train | rank | groundtruth | correlate | search``.
 
 Errors a user can cause end in a one-line message on stderr and exit status 2, no traceback.
 """
@@ -290,6 +290,166 @@ def _correlate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_coefficients(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise AdwpError(
+            f"--coefficients must be comma-separated numbers (e.g. 0,0.1,0.3), got {text!r}"
+        ) from None
+    if not values:
+        raise AdwpError("--coefficients needs at least one number")
+    return values
+
+
+def _truth_records(table: Any, space: Any) -> list[dict[str, Any]]:
+    """Ground-truth records of a table's architectures that belong to ``space``."""
+    from adwp.spaces import Architecture
+
+    records = []
+    for key, value in table.truth.items():
+        try:
+            arch = space.validate(Architecture.from_string(key))
+        except AdwpError:
+            continue
+        records.append(
+            {"arch": key, "score": value, "params": space.params(arch), "flops": space.flops(arch)}
+        )
+    return records
+
+
+def _search_command(args: argparse.Namespace) -> int:
+    from adwp.backend import BackendContext, TableBackend, load_backend
+    from adwp.spaces import get_space
+
+    if args.seed < 0:
+        raise AdwpError(f"--seed must be non-negative, got {args.seed}")
+    needs_data = not args.backend.startswith(("hypernet:", "supernet:"))
+    data = None
+    if needs_data:
+        from adwp.data import get_dataset
+
+        data = get_dataset(args.dataset, root=args.data_root)
+        base = get_space("macro" if args.space is None else args.space, **_data_shape(data))
+    else:
+        base = None
+    context = BackendContext(
+        space=base,
+        data=data,
+        dataset=args.dataset,
+        data_root=args.data_root,
+        device=args.device,
+        seed=args.seed,
+    )
+    backend = load_backend(args.backend, context)
+    if base is None:
+        base = backend.space
+        if args.space is not None:
+            base = get_space(args.space, **_shape_options(base))
+    if args.method != "layer-assignment" and hasattr(base, "min_total_depth"):
+        # Limit a layer-assignment space's total depth, e.g. to the range a table covers.
+        low = base.min_total_depth if args.min_depth is None else args.min_depth
+        high = base.max_total_depth if args.max_depth is None else args.max_depth
+        base = get_space(
+            "layer-assignment", **{**base.config(), "min_total_depth": low, "max_total_depth": high}
+        )
+    out: dict[str, Any] = {"method": args.method, "backend": args.backend, "seed": args.seed}
+    table = backend if isinstance(backend, TableBackend) else None
+    if args.truth:
+        table = TableBackend(args.truth)
+    if args.method == "layer-assignment":
+        from adwp.search.layer_assignment import LayerAssignmentSearch, layer_assignment_space_like
+
+        if args.min_depth is None or args.max_depth is None:
+            raise AdwpError("layer-assignment search needs --min-depth and --max-depth")
+        search = LayerAssignmentSearch(
+            backend,
+            layer_assignment_space_like(base),
+            beam=args.beam,
+            seed=args.seed,
+            quiet=args.quiet,
+        )
+        run = search.architecture_dataset if args.exhaustive else search.run
+        result = run(args.min_depth, args.max_depth)
+        out.update(result.to_dict())
+        if args.plot:
+            from adwp.plots import plot_layer_assignment
+
+            truth = None
+            if args.truth:  # the backend's own table would only repeat the scores
+                truth = {}
+                for key, value in table.truth.items():
+                    try:
+                        depths = search.space.validate(key).depths
+                    except AdwpError:
+                        continue
+                    truth["-".join(map(str, depths))] = value
+            plot_layer_assignment(out, args.plot, truth=truth)
+        summary = [(d["depth"], d["best"], d["score"]) for d in out["depths"]]
+    elif args.method == "importance-sampling":
+        from adwp.search.importance_sampling import ImportanceSamplingSearch
+
+        if args.iterations is None or args.coefficients is None:
+            raise AdwpError("importance-sampling search needs --coefficients and --iterations")
+        search = ImportanceSamplingSearch(
+            backend,
+            base,
+            coefficients=_parse_coefficients(args.coefficients),
+            samples=args.samples,
+            complexity=args.complexity,
+            pool=not args.independent,
+            seed=args.seed,
+            quiet=args.quiet,
+        )
+        result = search.run(args.iterations)
+        out.update(result.to_dict())
+        if args.plot:
+            from adwp.plots import plot_pareto, plot_trajectory
+            from adwp.search._common import record
+
+            evaluated = [record(base, base.validate(p["arch"]), p["score"]) for p in result.pareto]
+            truth = _truth_records(table, base) if table is not None else None
+            plot_pareto(
+                evaluated, result.results, args.plot, complexity=args.complexity, truth=truth
+            )
+            trajectory_path = Path(args.plot).with_name(Path(args.plot).stem + "_trajectory.png")
+            plot_trajectory(result.trajectory, search.coefficients, trajectory_path)
+        summary = [(r["coefficient"], r["arch"], r["score"]) for r in out["results"]]
+    else:
+        from adwp.search.evolution import RegularizedEvolution
+        from adwp.search.random_search import RandomSearch
+
+        if args.budget is None:
+            raise AdwpError(f"{args.method} search needs --budget")
+        if args.method == "random":
+            result = RandomSearch(backend, base, seed=args.seed, quiet=args.quiet).run(args.budget)
+        else:
+            result = RegularizedEvolution(
+                backend,
+                base,
+                population=args.population,
+                tournament=args.tournament,
+                seed=args.seed,
+                quiet=args.quiet,
+            ).run(args.budget)
+        out.update(result.to_dict())
+        if args.plot:
+            from adwp.plots import plot_search_history
+
+            plot_search_history(result.history, args.plot, title=f"{args.method}: {args.backend}")
+        summary = [("best", out["best"], out["score"])]
+    path = Path(args.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(out, indent=1))
+    tmp.replace(path)
+    if not args.quiet:
+        for key, arch, score in summary:
+            print(f"{key!s:>8}  {score:8.4f}  {arch}")
+        print(f"{out['evaluations']} backend evaluations; wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser of the ``adwp`` command."""
     parser = argparse.ArgumentParser(
@@ -378,6 +538,56 @@ def build_parser() -> argparse.ArgumentParser:
     corr.add_argument("--output", required=True, help="report JSON")
     corr.add_argument("--plot", default=None, help="PNG scatter of score against truth")
     corr.set_defaults(func=_correlate_command)
+
+    search = sub.add_parser(
+        "search",
+        help="search the space with a ranking backend",
+        description="adwp search layer-assignment|importance-sampling|random|evolution "
+        "--backend SPEC ... --seed S --output OUT.json [--plot FIG.png]. SPEC: hypernet:CKPT, "
+        "supernet:CKPT, table:GT.jsonl or proxy:NAME.",
+    )
+    search.add_argument(
+        "method", choices=["layer-assignment", "importance-sampling", "random", "evolution"]
+    )
+    search.add_argument("--backend", required=True, help="KIND:ARGUMENT, e.g. hypernet:run.pt")
+    search.add_argument("--seed", type=int, default=0)
+    search.add_argument("--output", required=True, help="result JSON")
+    search.add_argument("--plot", default=None, help="PNG figure")
+    search.add_argument("--quiet", action="store_true")
+    search.add_argument("--dataset", default="mnist5k", help="data set of table/proxy backends")
+    search.add_argument("--data-root", default=None)
+    search.add_argument("--device", default="auto")
+    search.add_argument("--space", default=None, help="space to search (default: the backend's)")
+    search.add_argument("--truth", default=None, help="ground-truth table drawn in the plot")
+    layer = search.add_argument_group("layer-assignment")
+    layer.add_argument(
+        "--min-depth",
+        type=int,
+        default=None,
+        help="start total depth (other methods: limits a layer-assignment --space)",
+    )
+    layer.add_argument("--max-depth", type=int, default=None, help="last total depth")
+    layer.add_argument("--beam", type=int, default=1, help="assignments kept per depth")
+    layer.add_argument(
+        "--exhaustive",
+        action="store_true",
+        help="architecture-dataset mode: score every assignment of every depth",
+    )
+    sampling = search.add_argument_group("importance-sampling")
+    sampling.add_argument("--coefficients", default=None, help="e.g. 0,0.1,0.3")
+    sampling.add_argument("--iterations", type=int, default=None)
+    sampling.add_argument("--samples", type=int, default=4, help="lambda per distribution")
+    sampling.add_argument("--complexity", choices=["params", "flops"], default="params")
+    sampling.add_argument(
+        "--independent",
+        action="store_true",
+        help="no importance sampling: K independent single-distribution runs (the baseline)",
+    )
+    budget = search.add_argument_group("random and evolution")
+    budget.add_argument("--budget", type=int, default=None, help="architectures to propose")
+    budget.add_argument("--population", type=int, default=20)
+    budget.add_argument("--tournament", type=int, default=5)
+    search.set_defaults(func=_search_command)
     return parser
 
 

@@ -7,7 +7,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["plot_correlation", "plot_curves", "plot_methods"]
+__all__ = [
+    "plot_correlation",
+    "plot_curves",
+    "plot_layer_assignment",
+    "plot_methods",
+    "plot_pareto",
+    "plot_search_history",
+    "plot_trajectory",
+]
 
 
 def _pyplot() -> Any:
@@ -117,3 +125,185 @@ def plot_curves(
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
+
+
+def _save(plt: Any, fig: Any, path: str | os.PathLike[str]) -> None:
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_layer_assignment(
+    result: Mapping[str, Any],
+    path: str | os.PathLike[str],
+    truth: Mapping[str, float] | None = None,
+    label: str = "score",
+) -> None:
+    """Score against assignment, one panel per total depth; the best of each depth marked.
+
+    Args:
+        result: ``LayerAssignmentResult.to_dict()`` (search or architecture-dataset mode).
+        path: PNG file to write.
+        truth: Optional ground truth per assignment string ``"d1-d2-d3"`` (drawn on a second axis).
+        label: Name of the score axis.
+    """
+    plt = _pyplot()
+    levels = result["depths"]
+    widest = max(len(level["candidates"]) for level in levels)
+    fig, axes = plt.subplots(
+        1,
+        len(levels),
+        figsize=(1.2 + 0.32 * widest * len(levels) ** 0.5 + 1.6 * len(levels), 3.4),
+        dpi=120,
+        squeeze=False,
+    )
+    for ax, level in zip(axes[0], levels):
+        cands = sorted(level["candidates"], key=lambda c: c["assignment"])
+        names = ["-".join(map(str, c["assignment"])) for c in cands]
+        scores = [c["score"] for c in cands]
+        ax.plot(range(len(cands)), scores, "o-", color="tab:blue", ms=4, lw=1, label=label)
+        best = names.index("-".join(map(str, level["assignment"])))
+        ax.plot([best], [scores[best]], "*", color="tab:red", ms=12, label="best")
+        if truth is not None:
+            twin = ax.twinx()
+            twin.plot(
+                range(len(cands)),
+                [truth.get(n, float("nan")) for n in names],
+                "s--",
+                color="tab:green",
+                ms=3,
+                lw=0.8,
+                label="truth",
+            )
+            twin.tick_params(labelsize=6)
+        ax.set_xticks(range(len(cands)))
+        ax.set_xticklabels(names, rotation=90, fontsize=6)
+        title = f"depth {level['depth']}"
+        if level.get("inherits") is not None:
+            title += " (inherits)" if level["inherits"] else " (does not inherit)"
+        ax.set_title(title, fontsize=8)
+    axes[0][0].set_ylabel(label)
+    axes[0][0].legend(fontsize=6)
+    _save(plt, fig, path)
+
+
+def plot_pareto(
+    evaluated: Sequence[Mapping[str, Any]],
+    picks: Sequence[Mapping[str, Any]],
+    path: str | os.PathLike[str],
+    complexity: str = "params",
+    truth: Sequence[Mapping[str, Any]] | None = None,
+    label: str = "score",
+) -> None:
+    """Score against complexity: evaluated architectures, their front, the picks, the truth.
+
+    Args:
+        evaluated: Records ``{"score", complexity}`` of the architectures a search scored.
+        picks: Records of the picks, each with a ``coefficient``.
+        path: PNG file to write.
+        complexity: ``"params"`` or ``"flops"`` (x axis, log scale).
+        truth: Optional records of a ground-truth table (the "truth" front is drawn from them).
+        label: Name of the score axis.
+    """
+    from adwp.search._common import pareto_front
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
+    if evaluated:
+        ax.scatter(
+            [r[complexity] for r in evaluated],
+            [r["score"] for r in evaluated],
+            s=6,
+            color="0.7",
+            label="evaluated",
+        )
+        front = pareto_front(evaluated, complexity)
+        ax.step(
+            [r[complexity] for r in front],
+            [r["score"] for r in front],
+            where="post",
+            color="0.4",
+            lw=1,
+            label="front of evaluated",
+        )
+    if truth:
+        ax.scatter(
+            [r[complexity] for r in truth],
+            [r["score"] for r in truth],
+            s=8,
+            color="tab:green",
+            alpha=0.5,
+            label="ground-truth table",
+        )
+        front = pareto_front(truth, complexity)
+        ax.step(
+            [r[complexity] for r in front],
+            [r["score"] for r in front],
+            where="post",
+            color="tab:green",
+            lw=1.2,
+            label="ground-truth front",
+        )
+    for pick in picks:
+        ax.plot(pick[complexity], pick["score"], "*", color="tab:red", ms=11)
+        ax.annotate(
+            f"eps={pick['coefficient']:g}",
+            (pick[complexity], pick["score"]),
+            fontsize=7,
+            xytext=(4, -8),
+            textcoords="offset points",
+        )
+    ax.plot([], [], "*", color="tab:red", ms=9, label="picks")
+    ax.set_xscale("log")
+    ax.set_xlabel(complexity)
+    ax.set_ylabel(label)
+    ax.legend(fontsize=7)
+    _save(plt, fig, path)
+
+
+def plot_trajectory(
+    trajectory: Sequence[Mapping[str, Any]],
+    coefficients: Sequence[float],
+    path: str | os.PathLike[str],
+) -> None:
+    """Mean objective of each distribution's samples and its convergence over iterations.
+
+    Args:
+        trajectory: ``ImportanceSamplingResult.trajectory``.
+        coefficients: The complexity coefficients, in distribution order.
+        path: PNG file to write.
+    """
+    plt = _pyplot()
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 5), dpi=120, sharex=True)
+    steps = [t["iteration"] for t in trajectory]
+    for j, eps in enumerate(coefficients):
+        values = [t["mean_objective"][j] for t in trajectory]
+        top.plot(steps, [float("nan") if v is None else v for v in values], label=f"eps={eps:g}")
+        bottom.plot(steps, [t["convergence"][j] for t in trajectory])
+    top.set_ylabel("mean objective of samples")
+    top.legend(fontsize=7)
+    bottom.set_ylabel("mean max probability")
+    bottom.set_xlabel("iteration")
+    _save(plt, fig, path)
+
+
+def plot_search_history(
+    history: Sequence[Mapping[str, Any]], path: str | os.PathLike[str], title: str = ""
+) -> None:
+    """Score of every query and the best so far, against the query index.
+
+    Args:
+        history: ``SearchResult.history``.
+        path: PNG file to write.
+        title: Figure title.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
+    ax.scatter(range(len(history)), [h["score"] for h in history], s=5, color="0.6", label="query")
+    ax.plot([h["best_so_far"] for h in history], color="tab:red", label="best so far")
+    ax.set_xlabel("query")
+    ax.set_ylabel("score")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    _save(plt, fig, path)

@@ -17,6 +17,7 @@ from adwp.spaces import Architecture
 
 __all__ = [
     "ArchitectureSampler",
+    "InheritedSampler",
     "UniformSampler",
     "get_sampler",
     "list_samplers",
@@ -50,12 +51,24 @@ def register_sampler(name: str) -> Callable[[Callable[..., Any]], Callable[..., 
 def get_sampler(name: str, space: Any, **options: Any) -> ArchitectureSampler:
     """Builds a registered sampler for ``space``.
 
+    Args:
+        name: A registered name, optionally with an argument after a colon
+            (``"inherited:3-7"``), passed to the factory as ``argument``.
+        space: The search space the sampler proposes from.
+        **options: Further keyword options of the factory.
+
+    Returns:
+        The sampler.
+
     Raises:
-        AdwpError: If the name is unknown.
+        AdwpError: If the name is unknown or the factory rejects its argument.
     """
-    if name not in _SAMPLERS:
-        raise AdwpError(f"unknown sampler {name!r}; available: {', '.join(list_samplers())}")
-    return _SAMPLERS[name](space, **options)
+    base, sep, argument = name.partition(":")
+    if base not in _SAMPLERS:
+        raise AdwpError(f"unknown sampler {base!r}; available: {', '.join(list_samplers())}")
+    if sep:
+        options["argument"] = argument
+    return _SAMPLERS[base](space, **options)
 
 
 def list_samplers() -> list[str]:
@@ -71,9 +84,70 @@ class UniformSampler:
         space: The search space.
     """
 
-    def __init__(self, space: Any) -> None:
+    def __init__(self, space: Any, argument: str | None = None) -> None:
+        if argument:
+            raise AdwpError(f"sampler 'uniform' takes no argument, got {argument!r}")
         self.space = space
 
     def sample(self, n: int, rng: np.random.Generator) -> list[Architecture]:
         """Returns ``n`` independent draws of ``space.sample``."""
         return [self.space.sample(rng) for _ in range(n)]
+
+
+@register_sampler("inherited")
+class InheritedSampler:
+    """Concentrates training on the region a layer-assignment search visits.
+
+    The inherited search (:class:`adwp.search.LayerAssignmentSearch`) only ever scores
+    layer-assignment architectures (3x3, full-width, residual layers) of total depth in a range.
+    With probability ``share`` a proposal is such an architecture (a total depth drawn uniformly
+    from the range, then an assignment of that depth uniformly); otherwise it is a uniform draw of
+    the whole space, so the hypernetwork still learns the rest of the space.
+
+    Args:
+        space: A ``macro``-style space (the layer-assignment space is built with its shape).
+        argument: Total-depth range ``"MIN-MAX"`` (default ``"3-7"``).
+        share: Fraction of proposals from the inherited region.
+
+    Raises:
+        AdwpError: If the range is malformed or outside the space, or ``share`` not in [0, 1].
+    """
+
+    def __init__(self, space: Any, argument: str | None = None, share: float = 0.75) -> None:
+        from adwp.spaces import LayerAssignmentSpace
+
+        text = argument or "3-7"
+        try:
+            low, high = (int(part) for part in text.split("-"))
+        except ValueError:
+            raise AdwpError(
+                f"inherited sampler range must look like MIN-MAX (e.g. inherited:3-7), got {text!r}"
+            ) from None
+        if not 0.0 <= share <= 1.0:
+            raise AdwpError(f"share must be in [0, 1], got {share}")
+        # An out-of-range depth raises ArchitectureError (an AdwpError) naming the allowed range.
+        self.region = LayerAssignmentSpace(
+            in_channels=space.in_channels,
+            num_classes=space.num_classes,
+            image_size=space.image_size,
+            base_widths=space.base_widths,
+            depths=space.depths,
+            min_total_depth=low,
+            max_total_depth=high,
+        )
+        self.space = space
+        self.share = share
+        self._by_depth = {d: self.region.assignments(d) for d in range(low, high + 1)}
+        self._by_depth = {d: a for d, a in self._by_depth.items() if a}
+
+    def sample(self, n: int, rng: np.random.Generator) -> list[Architecture]:
+        """Returns ``n`` proposals, each from the region with probability ``share``."""
+        depths = sorted(self._by_depth)
+        out = []
+        for _ in range(n):
+            if rng.random() < self.share:
+                options = self._by_depth[depths[rng.integers(len(depths))]]
+                out.append(self.region.from_depths(options[rng.integers(len(options))]))
+            else:
+                out.append(self.space.sample(rng))
+        return out

@@ -1,0 +1,151 @@
+"""Pieces every searcher shares: an evaluation counter with a cache, records and Pareto sets."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from adwp.errors import AdwpError
+from adwp.spaces import Architecture
+
+__all__ = [
+    "CountingBackend",
+    "SearchResult",
+    "complexity_range",
+    "pareto_front",
+    "record",
+    "search_result",
+]
+
+COMPLEXITIES = ("params", "flops")
+
+
+class CountingBackend:
+    """Wraps a backend: scores each distinct architecture once and counts backend evaluations.
+
+    Searchers revisit architectures; with a deterministic backend a repeat costs nothing, so
+    ``evaluations`` counts distinct architectures sent to the backend and ``queries`` all requests.
+
+    Args:
+        backend: Any :class:`adwp.backend.RankingBackend`.
+    """
+
+    def __init__(self, backend: Any) -> None:
+        if not callable(getattr(backend, "score", None)):
+            raise AdwpError(f"{type(backend).__name__} is not a ranking backend (no score method)")
+        self.backend = backend
+        self.cache: dict[Architecture, float] = {}
+        self.queries = 0
+
+    @property
+    def evaluations(self) -> int:
+        """Distinct architectures scored by the backend."""
+        return len(self.cache)
+
+    def score(self, archs: Sequence[Architecture]) -> np.ndarray:
+        """Scores architectures (cached); non-finite scores are an error naming the architecture."""
+        self.queries += len(archs)
+        todo = list(dict.fromkeys(a for a in archs if a not in self.cache))
+        if todo:
+            values = np.asarray(self.backend.score(todo), dtype=np.float64)
+            if values.shape != (len(todo),):
+                raise AdwpError(
+                    f"backend returned {values.shape} scores for {len(todo)} architectures"
+                )
+            for arch, value in zip(todo, values):
+                if not math.isfinite(value):
+                    raise AdwpError(f"backend score of {arch.to_string()} is {value}")
+                self.cache[arch] = float(value)
+        return np.array([self.cache[a] for a in archs], dtype=np.float64)
+
+
+def record(space: Any, arch: Architecture, score: float) -> dict[str, Any]:
+    """Returns the JSON record ``{"arch", "score", "params", "flops"}`` of one architecture."""
+    return {
+        "arch": arch.to_string(),
+        "score": float(score),
+        "params": int(space.params(arch)),
+        "flops": int(space.flops(arch)),
+    }
+
+
+def pareto_front(
+    records: Sequence[dict[str, Any]], complexity: str = "params"
+) -> list[dict[str, Any]]:
+    """Records not dominated in (higher score, lower complexity), sorted by complexity.
+
+    Args:
+        records: Dicts with ``score`` and the complexity key.
+        complexity: ``"params"`` or ``"flops"``.
+
+    Returns:
+        The non-dominated records (one per distinct (score, complexity) point).
+    """
+    best = -math.inf
+    front = []
+    for rec in sorted(records, key=lambda r: (r[complexity], -r["score"])):
+        if rec["score"] > best:
+            front.append(rec)
+            best = rec["score"]
+    return front
+
+
+def complexity_range(space: Any, complexity: str) -> tuple[float, float]:
+    """Smallest and largest complexity of the space (for normalising it to [0, 1])."""
+    if complexity not in COMPLEXITIES:
+        raise AdwpError(f"complexity must be one of {COMPLEXITIES}, got {complexity!r}")
+    measure = getattr(space, complexity)
+    if hasattr(space, "assignments"):
+        values = [measure(space.from_depths(d)) for d in space.assignments()]
+        return float(min(values)), float(max(values))
+    return float(measure(space.smallest())), float(measure(space.largest()))
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Outcome of a budgeted single-objective search (random search, evolution).
+
+    Attributes:
+        best: Record ``{"arch", "score", "params", "flops"}`` of the best architecture.
+        history: Record of every query in order, with ``best_so_far``.
+        pareto: Non-dominated (score, #params) records among the evaluated architectures.
+        evaluations: Distinct architectures the backend scored.
+        queries: Architectures proposed (repeats are served from the cache).
+    """
+
+    best: dict[str, Any]
+    history: list[dict[str, Any]]
+    pareto: list[dict[str, Any]]
+    evaluations: int
+    queries: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form ``{"best", "score", "params", "flops", "evaluations", "history", ...}``."""
+        return {
+            "best": self.best["arch"],
+            "score": self.best["score"],
+            "params": self.best["params"],
+            "flops": self.best["flops"],
+            "evaluations": self.evaluations,
+            "queries": self.queries,
+            "pareto": self.pareto,
+            "history": self.history,
+        }
+
+
+def search_result(
+    space: Any, counter: CountingBackend, queried: Sequence[Architecture]
+) -> SearchResult:
+    """Builds a :class:`SearchResult` from the queries of a run (first best wins ties)."""
+    history, best = [], None
+    for arch in queried:
+        rec = record(space, arch, counter.cache[arch])
+        if best is None or rec["score"] > best["score"]:
+            best = rec
+        history.append({**rec, "best_so_far": best["score"]})
+    evaluated = [record(space, a, s) for a, s in counter.cache.items()]
+    return SearchResult(best, history, pareto_front(evaluated), counter.evaluations, len(queried))

@@ -1,0 +1,272 @@
+"""Layer-assignment search with inherited sampling (Meng et al., AAAI 2020).
+
+An assignment gives every stage a number of layers. The optimum at total depth ``L + 1`` is looked
+for only among the *children* of the best assignments at depth ``L`` (one layer added to one
+stage): from a start depth every assignment is scored, then each deeper level scores only the
+children of the ``beam`` kept ones (``beam=1`` is the paper's rule). The "architecture dataset"
+mode scores every assignment of each depth instead, and reports whether the best one is a child of
+the best one at the depth before (the inheritance relation the search relies on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from adwp.errors import ArchitectureError
+from adwp.search._common import CountingBackend
+from adwp.spaces import Architecture, LayerAssignmentSpace
+
+__all__ = [
+    "DepthLevel",
+    "LayerAssignmentResult",
+    "LayerAssignmentSearch",
+    "children",
+    "layer_assignment_space_like",
+]
+
+Assignment = tuple[int, ...]
+
+
+def children(assignment: Sequence[int], depths: Sequence[int]) -> list[Assignment]:
+    """Assignments with one more layer in one stage, in stage order.
+
+    Args:
+        assignment: Layers per stage.
+        depths: Allowed layers per stage.
+
+    Returns:
+        The children (a stage already at its largest allowed depth gets no child).
+    """
+    out = []
+    for s, d in enumerate(assignment):
+        if d + 1 in depths:
+            child = list(assignment)
+            child[s] = d + 1
+            out.append(tuple(child))
+    return out
+
+
+def layer_assignment_space_like(space: Any) -> LayerAssignmentSpace:
+    """The ``layer-assignment`` space with the data shape and stages of another macro space."""
+    if isinstance(space, LayerAssignmentSpace):
+        return space
+    return LayerAssignmentSpace(
+        in_channels=space.in_channels,
+        num_classes=space.num_classes,
+        image_size=space.image_size,
+        base_widths=space.base_widths,
+        depths=space.depths,
+    )
+
+
+@dataclass(frozen=True)
+class DepthLevel:
+    """What the search saw at one total depth.
+
+    Attributes:
+        depth: Total number of layers.
+        best: Best assignment found.
+        score: Its score.
+        evaluated: Assignments scored at this depth.
+        candidates: Every ``(assignment, score)`` scored here, in scoring order.
+        kept: The beam passed on to the next depth, best first.
+        inherits: Architecture-dataset mode only: whether ``best`` is a child of the best
+            assignment one depth shallower (None at the first depth).
+        parent_rank: Architecture-dataset mode only: best rank (1 = best) at the depth before of
+            any parent of ``best``.
+    """
+
+    depth: int
+    best: Assignment
+    score: float
+    evaluated: int
+    candidates: list[tuple[Assignment, float]] = field(default_factory=list)
+    kept: list[Assignment] = field(default_factory=list)
+    inherits: bool | None = None
+    parent_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class LayerAssignmentResult:
+    """Outcome of a layer-assignment search or architecture-dataset scan.
+
+    Attributes:
+        levels: One :class:`DepthLevel` per total depth, shallow first.
+        evaluations: Distinct architectures the backend scored.
+        mode: ``"search"`` or ``"dataset"``.
+        beam: Beam width (search mode).
+    """
+
+    levels: list[DepthLevel]
+    evaluations: int
+    mode: str
+    beam: int
+    space: LayerAssignmentSpace
+
+    def best(self, depth: int) -> Architecture:
+        """Returns the best architecture found at a total depth."""
+        for level in self.levels:
+            if level.depth == depth:
+                return self.space.from_depths(level.best)
+        raise ArchitectureError(f"depth {depth} was not searched")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``{"depths": [{"depth", "best", "score", "evaluated", ...}], ...}``."""
+        depths = []
+        for level in self.levels:
+            entry: dict[str, Any] = {
+                "depth": level.depth,
+                "best": self.space.from_depths(level.best).to_string(),
+                "score": level.score,
+                "evaluated": level.evaluated,
+                "assignment": list(level.best),
+                "kept": [list(a) for a in level.kept],
+                "candidates": [{"assignment": list(a), "score": s} for a, s in level.candidates],
+            }
+            if self.mode == "dataset":
+                entry["inherits"] = level.inherits
+                entry["parent_rank"] = level.parent_rank
+            depths.append(entry)
+        return {
+            "mode": self.mode,
+            "beam": self.beam,
+            "depths": depths,
+            "evaluations": self.evaluations,
+        }
+
+
+class LayerAssignmentSearch:
+    """Inherited layer-assignment search on any ranking backend.
+
+    Args:
+        backend: Scores architectures (higher is better); must accept architectures of the
+            layer-assignment space (a ``macro`` hypernetwork does).
+        space: The layer-assignment space (its total-depth range bounds the search); default: the
+            ``layer-assignment`` space shaped like ``backend.space``.
+        beam: Assignments kept per depth (1: the paper's rule).
+        seed: Breaks ties between equal scores.
+        quiet: Hide the progress bar.
+
+    Raises:
+        ArchitectureError: If ``beam`` is not positive or no space can be found.
+    """
+
+    def __init__(
+        self,
+        backend: Any,
+        space: LayerAssignmentSpace | None = None,
+        beam: int = 1,
+        seed: int = 0,
+        quiet: bool = True,
+    ) -> None:
+        if isinstance(beam, bool) or not isinstance(beam, int) or beam < 1:
+            raise ArchitectureError(f"beam must be a positive integer, got {beam!r}")
+        if space is None:
+            if getattr(backend, "space", None) is None:
+                raise ArchitectureError("give the layer-assignment space: the backend has none")
+            space = layer_assignment_space_like(backend.space)
+        if not isinstance(space, LayerAssignmentSpace):
+            raise ArchitectureError(
+                f"layer-assignment search needs a LayerAssignmentSpace, got {type(space).__name__}"
+            )
+        self.backend = backend
+        self.space = space
+        self.beam = beam
+        self.seed = seed
+        self.quiet = quiet
+
+    def _check_range(self, min_depth: int, max_depth: int) -> None:
+        low, high = self.space.min_total_depth, self.space.max_total_depth
+        if not low <= min_depth <= max_depth <= high:
+            raise ArchitectureError(
+                f"depth range {min_depth}..{max_depth} must lie within the space's total depths "
+                f"{low}..{high}, with min <= max"
+            )
+
+    def _score(
+        self, counter: CountingBackend, assignments: list[Assignment], rng: np.random.Generator
+    ) -> list[tuple[Assignment, float]]:
+        """Scores assignments; returns them best first (ties in a seeded random order)."""
+        scores = counter.score([self.space.from_depths(a) for a in assignments])
+        tiebreak = rng.permutation(len(assignments))
+        order = np.lexsort((tiebreak, -scores))
+        return [(assignments[i], float(scores[i])) for i in order]
+
+    def run(self, min_depth: int, max_depth: int) -> LayerAssignmentResult:
+        """Searches from ``min_depth`` (all assignments) to ``max_depth`` (children of the beam).
+
+        Args:
+            min_depth: Start total depth; every assignment there is scored.
+            max_depth: Last total depth.
+
+        Returns:
+            The best assignment and evaluation count at every depth.
+        """
+        self._check_range(min_depth, max_depth)
+        rng = np.random.default_rng(self.seed)
+        counter = CountingBackend(self.backend)
+        levels: list[DepthLevel] = []
+        kept: list[Assignment] = []
+        for depth in tqdm(range(min_depth, max_depth + 1), disable=self.quiet, desc="depth"):
+            if depth == min_depth:
+                candidates = self.space.assignments(depth)
+            else:
+                candidates = list(
+                    dict.fromkeys(c for a in kept for c in children(a, self.space.depths))
+                )
+            if not candidates:
+                raise ArchitectureError(f"no assignment of total depth {depth} in the space")
+            ranked = self._score(counter, candidates, rng)
+            kept = [a for a, _ in ranked[: self.beam]]
+            levels.append(
+                DepthLevel(depth, ranked[0][0], ranked[0][1], len(candidates), ranked, kept)
+            )
+        return LayerAssignmentResult(levels, counter.evaluations, "search", self.beam, self.space)
+
+    def architecture_dataset(self, min_depth: int, max_depth: int) -> LayerAssignmentResult:
+        """Scores every assignment of every depth and checks the inheritance relation.
+
+        Args:
+            min_depth: First total depth.
+            max_depth: Last total depth.
+
+        Returns:
+            Per depth: all scores, the best assignment, whether it is a child of the best at the
+            depth before (``inherits``) and the best rank there of any of its parents.
+        """
+        self._check_range(min_depth, max_depth)
+        rng = np.random.default_rng(self.seed)
+        counter = CountingBackend(self.backend)
+        levels: list[DepthLevel] = []
+        for depth in tqdm(range(min_depth, max_depth + 1), disable=self.quiet, desc="depth"):
+            candidates = self.space.assignments(depth)
+            if not candidates:
+                raise ArchitectureError(f"no assignment of total depth {depth} in the space")
+            ranked = self._score(counter, candidates, rng)
+            best = ranked[0][0]
+            inherits = parent_rank = None
+            if levels:
+                previous = [a for a, _ in levels[-1].candidates]
+                ranks = [
+                    r for r, a in enumerate(previous, 1) if best in children(a, self.space.depths)
+                ]
+                parent_rank = min(ranks)
+                inherits = parent_rank == 1
+            levels.append(
+                DepthLevel(
+                    depth,
+                    best,
+                    ranked[0][1],
+                    len(candidates),
+                    ranked,
+                    [best],
+                    inherits,
+                    parent_rank,
+                )
+            )
+        return LayerAssignmentResult(levels, counter.evaluations, "dataset", 1, self.space)

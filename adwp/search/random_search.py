@@ -1,0 +1,60 @@
+"""Random search: the baseline every searcher must beat at the same budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from adwp.errors import AdwpError
+from adwp.search._common import CountingBackend, SearchResult, search_result
+
+__all__ = ["RandomSearch"]
+
+
+class RandomSearch:
+    """Scores ``budget`` architectures drawn with ``space.sample`` and keeps the best.
+
+    Args:
+        backend: Any ranking backend.
+        space: Search space; default ``backend.space``.
+        batch: Architectures sent to the backend per call (speed only; same result).
+        seed: Seed of the draws.
+        quiet: Hide the progress bar.
+    """
+
+    def __init__(
+        self, backend: Any, space: Any = None, batch: int = 16, seed: int = 0, quiet: bool = True
+    ) -> None:
+        space = space if space is not None else getattr(backend, "space", None)
+        if space is None:
+            raise AdwpError("give the search space: the backend has none")
+        self.backend, self.space, self.batch, self.seed, self.quiet = (
+            backend,
+            space,
+            max(1, int(batch)),
+            seed,
+            quiet,
+        )
+
+    def run(self, budget: int) -> SearchResult:
+        """Draws and scores ``budget`` distinct architectures (all of them if the space is smaller).
+
+        Args:
+            budget: Number of architectures.
+
+        Returns:
+            The best one, the history and the Pareto set.
+        """
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+            raise AdwpError(f"budget must be a positive integer, got {budget!r}")
+        rng = np.random.default_rng(self.seed)
+        archs = self.space.sample_many(min(budget, self.space.size()), rng)
+        counter = CountingBackend(self.backend)
+        with tqdm(total=len(archs), disable=self.quiet, desc="random search") as bar:
+            for start in range(0, len(archs), self.batch):
+                chunk = archs[start : start + self.batch]
+                counter.score(chunk)
+                bar.update(len(chunk))
+        return search_result(self.space, counter, archs)
