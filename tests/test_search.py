@@ -1,0 +1,373 @@
+"""Searchers on synthetic backends with a known optimum; backend specs; the inherited sampler."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from adwp.backend import BackendContext, TableBackend, list_backends, load_backend
+from adwp.errors import AdwpError, ArchitectureError
+from adwp.samplers import InheritedSampler, get_sampler
+from adwp.search import (
+    CategoricalASNG,
+    CategoricalEncoding,
+    CountingBackend,
+    ImportanceSamplingSearch,
+    LayerAssignmentSearch,
+    RandomSearch,
+    RegularizedEvolution,
+    children,
+    pareto_front,
+)
+from adwp.search.importance_sampling import _utilities
+from adwp.spaces import Architecture, get_space
+
+MACRO = get_space("macro")
+TARGET = MACRO.sample(np.random.default_rng(3))
+
+
+class MatchBackend:
+    """Counts decisions shared with ``TARGET``: its unique optimum is ``TARGET``."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def score(self, archs):
+        self.calls += len(archs)
+        out = []
+        for arch in archs:
+            matches = 0
+            for stage, want in zip(arch.stages, TARGET.stages):
+                matches += len(stage) == len(want)
+                for layer, target in zip(stage, want):
+                    matches += layer.kernel == target.kernel
+                    matches += layer.width == target.width
+                    matches += layer.skip == target.skip
+            out.append(matches)
+        return np.array(out, dtype=float)
+
+
+class SizeBackend:
+    """Concave in #params (sqrt of the normalised count): bigger is better, gains diminish."""
+
+    def __init__(self, space) -> None:
+        self.space = space
+        self.low, self.high = space.params(space.smallest()), space.params(space.largest())
+
+    def score(self, archs):
+        return np.array(
+            [math.sqrt((self.space.params(a) - self.low) / (self.high - self.low)) for a in archs]
+        )
+
+
+class SeparableDepthBackend:
+    """Sum over stages of ``w_s * log(1 + d_s)``: separable and concave in every stage's depth,
+    so adding layers greedily is optimal and the inheritance relation holds at every depth."""
+
+    weights = (1.0, 2.0, 3.5)
+
+    def score(self, archs):
+        return np.array(
+            [sum(w * math.log1p(d) for w, d in zip(self.weights, a.depths)) for a in archs]
+        )
+
+
+def brute_force_best(space, backend, depth):
+    options = space.assignments(depth)
+    scores = backend.score([space.from_depths(a) for a in options])
+    return options[int(np.argmax(scores))]
+
+
+# -- encoding ----------------------------------------------------------------------------------
+
+
+def test_encoding_round_trip_and_active_mask() -> None:
+    encoding = CategoricalEncoding(MACRO)
+    assert len(encoding) == 3 * (1 + 4 * 3)
+    rng = np.random.default_rng(0)
+    for arch in MACRO.sample_many(20, rng):
+        x = encoding.encode(arch)
+        assert encoding.decode(x) == arch
+        assert encoding.active(x).sum() == 3 + 3 * sum(arch.depths)
+    la = CategoricalEncoding(get_space("layer-assignment"))
+    assert [v.field for v in la.variables] == ["depth"] * 3  # single-choice decisions dropped
+
+
+# -- backends ------------------------------------------------------------------------------------
+
+
+def _write_table(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_table_backend_averages_seeds_and_names_unknown_archs(tmp_path: Path) -> None:
+    a, b = "k3w100s1|k3w100s1|k3w100s1", "k3w100s1|k3w100s1|k3w100s1,k3w100s1"
+    table = _write_table(
+        tmp_path / "gt.jsonl",
+        [
+            {"arch": a, "seed": 0, "val_acc": 0.5},
+            {"arch": a, "seed": 1, "val_acc": 0.7},
+            {"arch": b, "seed": 0, "val_acc": 0.9},
+        ],
+    )
+    backend = load_backend(f"table:{table}")
+    assert isinstance(backend, TableBackend)
+    np.testing.assert_allclose(backend.score([Architecture.from_string(b), a]), [0.9, 0.6])
+    with pytest.raises(ArchitectureError, match=r"k3w100s1\|k3w100s1,k3w100s1\|.* is not in table"):
+        backend.score(["k3w100s1|k3w100s1,k3w100s1|k3w100s1"])
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("hypernet", "must look like KIND:ARGUMENT"),
+        ("nope:x", "unknown backend kind 'nope'.*hypernet, proxy, supernet, table"),
+        ("proxy:bogus", "unknown proxy 'bogus'; available: grad_norm"),
+        ("table:/no/such.jsonl", "ground-truth table not found"),
+        ("hypernet:/no/such.pt", "checkpoint not found"),
+    ],
+)
+def test_backend_spec_errors(spec: str, message: str) -> None:
+    with pytest.raises(AdwpError, match=message):
+        load_backend(spec, BackendContext(space=MACRO))
+
+
+def test_proxy_backend_from_spec_scores_the_space() -> None:
+    from adwp.data import get_dataset
+
+    data = get_dataset("digits")
+    space = get_space("macro", in_channels=1, num_classes=10, image_size=8)
+    backend = load_backend("proxy:naswot", BackendContext(space=space, data=data))
+    scores = backend.score([space.smallest(), space.largest()])
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+    assert set(list_backends()) >= {"hypernet", "supernet", "table", "proxy"}
+
+
+def test_counting_backend_counts_distinct_architectures() -> None:
+    inner = MatchBackend()
+    counter = CountingBackend(inner)
+    archs = MACRO.sample_many(3, np.random.default_rng(0))
+    counter.score(archs + archs[:2])
+    counter.score(archs)
+    assert (counter.evaluations, counter.queries, inner.calls) == (3, 8, 3)
+
+
+def test_pareto_front() -> None:
+    records = [
+        {"score": 0.5, "params": 10},
+        {"score": 0.4, "params": 20},  # dominated
+        {"score": 0.8, "params": 30},
+        {"score": 0.8, "params": 40},  # dominated (same score, bigger)
+        {"score": 0.9, "params": 50},
+    ]
+    assert [r["params"] for r in pareto_front(records)] == [10, 30, 50]
+
+
+# -- layer assignment --------------------------------------------------------------------------
+
+
+def test_children() -> None:
+    assert children((1, 4, 2), (1, 2, 3, 4)) == [(2, 4, 2), (1, 4, 3)]
+
+
+def test_layer_assignment_search_finds_the_optimum_at_every_depth() -> None:
+    space = get_space("layer-assignment")
+    backend = SeparableDepthBackend()
+    result = LayerAssignmentSearch(backend, space).run(3, 12)
+    for level in result.levels:
+        assert level.best == brute_force_best(space, backend, level.depth), level.depth
+    assert result.levels[0].evaluated == 1  # only (1, 1, 1) has total depth 3
+    assert all(level.evaluated <= 3 for level in result.levels[1:])  # children of one assignment
+    assert result.evaluations == sum(level.evaluated for level in result.levels)
+    out = result.to_dict()
+    assert [d["depth"] for d in out["depths"]] == list(range(3, 13))
+    assert set(out["depths"][0]) >= {"depth", "best", "score", "evaluated"}
+    assert out["depths"][-1]["best"] == "|".join([",".join(["k3w100s1"] * 4)] * 3)
+
+
+def test_beam_search_scores_the_children_of_every_kept_assignment() -> None:
+    space = get_space("layer-assignment")
+    result = LayerAssignmentSearch(SeparableDepthBackend(), space, beam=3).run(5, 6)
+    kept = result.levels[0].kept
+    assert len(kept) == 3
+    expected = set(itertools.chain.from_iterable(children(a, space.depths) for a in kept))
+    assert {a for a, _ in result.levels[1].candidates} == expected
+
+
+def test_architecture_dataset_reports_inheritance() -> None:
+    space = get_space("layer-assignment")
+    result = LayerAssignmentSearch(SeparableDepthBackend(), space).architecture_dataset(3, 7)
+    assert result.evaluations == 32  # every assignment of total depth 3..7
+    assert result.levels[0].inherits is None
+    assert all(level.inherits and level.parent_rank == 1 for level in result.levels[1:])
+
+    class Contrary:  # wants depth in the first stage at depth 4, in the last one afterwards
+        def score(self, archs):
+            return np.array([a.depths[0] * (sum(a.depths) == 4) + a.depths[2] for a in archs])
+
+    levels = LayerAssignmentSearch(Contrary(), space).architecture_dataset(3, 6).levels
+    assert levels[1].best == (2, 1, 1)
+    assert levels[2].best == (1, 1, 3) and levels[2].inherits is False
+    assert levels[2].parent_rank > 1
+
+
+def test_layer_assignment_search_checks_its_range_and_beam() -> None:
+    space = get_space("layer-assignment", min_total_depth=3, max_total_depth=7)
+    with pytest.raises(
+        ArchitectureError, match=r"3\.\.9 must lie within the space's total depths 3\.\.7"
+    ):
+        LayerAssignmentSearch(SeparableDepthBackend(), space).run(3, 9)
+    with pytest.raises(ArchitectureError, match="beam must be a positive integer"):
+        LayerAssignmentSearch(SeparableDepthBackend(), space, beam=0)
+
+
+# -- importance sampling ---------------------------------------------------------------------
+
+
+def test_utilities_follow_asng_rule_for_equal_weights() -> None:
+    f = np.array([3.0, 1.0, 4.0, 1.5, 9.0, 2.0, 6.0, 5.0])
+    u = _utilities(f, np.full(8, 1 / 8))
+    assert u.tolist() == [0, -1, 0, -1, 1, 0, 1, 0]  # best 2 (lambda/4) +1, worst 2 -1
+    assert _utilities(np.array([1.0, 1.0]), np.array([0.5, 0.5])).tolist() == [0, 0]  # a tie
+    assert _utilities(np.array([2.0, 1.0]), np.array([0.5, 0.5])).tolist() == [1, -1]
+
+
+def test_asng_keeps_valid_probabilities() -> None:
+    dist = CategoricalASNG(np.array([2, 3, 4]))
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        x = dist.sample(2, rng)
+        dist.update(x, np.array([1.0, -1.0]) * 0.5)
+    sums = np.where(dist.mask, dist.theta, 0).sum(axis=1)
+    np.testing.assert_allclose(sums, 1.0)
+    assert (dist.theta[dist.mask] >= dist.theta_min.repeat([2, 3, 4]) - 1e-12).all()
+
+
+def test_importance_sampling_finds_the_known_optimum() -> None:
+    result = ImportanceSamplingSearch(
+        MatchBackend(), MACRO, coefficients=[0.0], samples=4, seed=0
+    ).run(300)
+    assert result.results[0]["arch"] == TARGET.to_string()
+    assert result.evaluations <= 300 * 4 + 1
+
+
+def test_importance_sampling_complexity_does_not_grow_with_the_coefficient() -> None:
+    coefficients = [0.0, 0.6, 1.5, 4.0]
+    search = ImportanceSamplingSearch(
+        SizeBackend(MACRO), MACRO, coefficients=coefficients, samples=4, seed=1
+    )
+    result = search.run(150)
+    params = [r["params"] for r in result.results]
+    assert params == sorted(params, reverse=True), params
+    assert params[0] > 4 * params[-1]
+    assert [r["coefficient"] for r in result.results] == coefficients
+    assert result.samples == 150 * 4 * 4
+    front = result.pareto
+    assert all(
+        a["params"] < b["params"] and a["score"] < b["score"] for a, b in itertools.pairwise(front)
+    )
+
+
+def test_importance_sampling_is_reproducible_and_has_an_independent_baseline() -> None:
+    def run(seed: int, pool: bool = True):
+        search = ImportanceSamplingSearch(
+            SizeBackend(MACRO), MACRO, coefficients=[0.0, 1.0], samples=3, pool=pool, seed=seed
+        )
+        return search.run(10).to_dict()
+
+    assert run(5) == run(5)
+    assert run(5) != run(6)
+    independent = run(5, pool=False)
+    assert independent["pooled"] is False and len(independent["results"]) == 2
+
+
+def test_importance_sampling_on_a_constrained_subspace_returns_members() -> None:
+    space = get_space("layer-assignment", min_total_depth=3, max_total_depth=7)
+    result = ImportanceSamplingSearch(
+        SeparableDepthBackend(), space, coefficients=[0.0], samples=4, seed=0
+    ).run(30)
+    assert space.contains(result.results[0]["arch"])
+
+
+def test_importance_sampling_rejects_bad_settings() -> None:
+    with pytest.raises(AdwpError, match="samples"):
+        ImportanceSamplingSearch(MatchBackend(), MACRO, samples=1)
+    with pytest.raises(AdwpError, match="complexity must be one of"):
+        ImportanceSamplingSearch(MatchBackend(), MACRO, complexity="latency")
+    with pytest.raises(AdwpError, match="at least one complexity coefficient"):
+        ImportanceSamplingSearch(MatchBackend(), MACRO, coefficients=[])
+
+
+# -- random search and evolution ---------------------------------------------------------------
+
+
+def test_random_search_finds_the_optimum_of_a_small_space() -> None:
+    space = get_space("layer-assignment", min_total_depth=3, max_total_depth=6)
+    backend = SeparableDepthBackend()
+    result = RandomSearch(backend, space, seed=0).run(100)
+    best = max(space.enumerate(), key=lambda a: backend.score([a])[0])
+    assert result.best["arch"] == best.to_string()
+    assert result.evaluations == space.size() == 20
+    assert result.to_dict() == RandomSearch(backend, space, seed=0).run(100).to_dict()
+    history = result.history
+    assert all(b["best_so_far"] >= a["best_so_far"] for a, b in itertools.pairwise(history))
+
+
+def test_regularized_evolution_finds_the_known_optimum() -> None:
+    result = RegularizedEvolution(MatchBackend(), MACRO, seed=0).run(3000)
+    assert result.best["arch"] == TARGET.to_string()
+    assert result.queries == 3000
+    again = RegularizedEvolution(MatchBackend(), MACRO, seed=0).run(300).to_dict()
+    assert again == RegularizedEvolution(MatchBackend(), MACRO, seed=0).run(300).to_dict()
+
+
+def test_mutation_changes_exactly_one_active_decision() -> None:
+    evolution = RegularizedEvolution(MatchBackend(), MACRO, seed=0)
+    rng = np.random.default_rng(0)
+    for arch in MACRO.sample_many(20, rng):
+        x = evolution.encoding.encode(arch)
+        child = evolution.mutate(x, rng)
+        changed = np.flatnonzero(child != x)
+        assert len(changed) == 1 and evolution.encoding.active(x)[changed[0]]
+        assert evolution.encoding.decode(child) != arch
+
+
+def test_evolution_rejects_a_budget_below_the_population() -> None:
+    with pytest.raises(AdwpError, match=r"budget must be an integer >= the population \(20\)"):
+        RegularizedEvolution(MatchBackend(), MACRO).run(5)
+
+
+# -- inherited sampler -------------------------------------------------------------------------
+
+
+def test_inherited_sampler_concentrates_on_the_region() -> None:
+    sampler = get_sampler("inherited:3-5", MACRO)
+    assert isinstance(sampler, InheritedSampler)
+    region = get_space("layer-assignment", min_total_depth=3, max_total_depth=5)
+    draws = sampler.sample(400, np.random.default_rng(0))
+    inside = [region.contains(a) for a in draws]
+    assert 0.68 < np.mean(inside) < 0.82  # share 0.75 (a uniform macro draw is almost never inside)
+    assert all(MACRO.contains(a) for a in draws)
+    depths = {sum(a.depths) for a, ok in zip(draws, inside) if ok}
+    assert depths == {3, 4, 5}
+    assert draws == get_sampler("inherited:3-5", MACRO).sample(400, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("inherited:3..7", "must look like MIN-MAX"),
+        ("inherited:3-20", r"must lie within \[3, 12\]"),
+        ("uniform:3", "takes no argument"),
+        ("greedy", "unknown sampler 'greedy'; available: inherited, uniform"),
+    ],
+)
+def test_sampler_spec_errors(spec: str, message: str) -> None:
+    with pytest.raises(AdwpError, match=message):
+        get_sampler(spec, MACRO)
