@@ -106,7 +106,8 @@ class InheritedSampler:
 
     Args:
         space: A ``macro``-style space (the layer-assignment space is built with its shape).
-        argument: Total-depth range ``"MIN-MAX"`` (default ``"3-7"``).
+        argument: Total-depth range ``"MIN-MAX"`` (default ``"3-7"``), optionally followed by
+            ``":SHARE"`` (e.g. ``"3-7:0.5"``), which overrides ``share``.
         share: Fraction of proposals from the inherited region.
 
     Raises:
@@ -117,11 +118,14 @@ class InheritedSampler:
         from adwp.spaces import LayerAssignmentSpace
 
         text = argument or "3-7"
+        depth_range, _, share_text = text.partition(":")
         try:
-            low, high = (int(part) for part in text.split("-"))
+            low, high = (int(part) for part in depth_range.split("-"))
+            share = float(share_text) if share_text else share
         except ValueError:
             raise AdwpError(
-                f"inherited sampler range must look like MIN-MAX (e.g. inherited:3-7), got {text!r}"
+                "inherited sampler argument must look like MIN-MAX or MIN-MAX:SHARE "
+                f"(e.g. inherited:3-7 or inherited:3-7:0.5), got {text!r}"
             ) from None
         if not 0.0 <= share <= 1.0:
             raise AdwpError(f"share must be in [0, 1], got {share}")

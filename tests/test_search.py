@@ -357,12 +357,16 @@ def test_inherited_sampler_concentrates_on_the_region() -> None:
     depths = {sum(a.depths) for a, ok in zip(draws, inside) if ok}
     assert depths == {3, 4, 5}
     assert draws == get_sampler("inherited:3-5", MACRO).sample(400, np.random.default_rng(0))
+    all_region = get_sampler("inherited:3-5:1", MACRO).sample(50, np.random.default_rng(0))
+    assert all(region.contains(a) for a in all_region)
 
 
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("inherited:3..7", "must look like MIN-MAX"),
+        ("inherited:3..7", "must look like MIN-MAX or MIN-MAX:SHARE"),
+        ("inherited:3-7:lots", "must look like MIN-MAX or MIN-MAX:SHARE"),
+        ("inherited:3-7:1.5", r"share must be in \[0, 1\]"),
         ("inherited:3-20", r"must lie within \[3, 12\]"),
         ("uniform:3", "takes no argument"),
         ("greedy", "unknown sampler 'greedy'; available: inherited, uniform"),
