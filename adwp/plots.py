@@ -237,9 +237,10 @@ def plot_pareto(
             label="ground-truth table",
         )
         front = pareto_front(truth, complexity)
+        right = max(r[complexity] for r in [*truth, *picks])  # the front holds to the right
         ax.step(
-            [r[complexity] for r in front],
-            [r["score"] for r in front],
+            [*(r[complexity] for r in front), right],
+            [*(r["score"] for r in front), front[-1]["score"]],
             where="post",
             color="tab:green",
             lw=1.2,

@@ -167,15 +167,6 @@ def _importance_sampling(args: argparse.Namespace, out_dir: Path) -> dict[str, A
             ref = r["front_val_acc_at_params"]
             r["above_front"] = None if ref is None else bool(r["true_val_acc"] >= ref)
             r["margin"] = None if ref is None else r["true_val_acc"] - ref
-    for name, run in runs.items():
-        truth_picks = [{**r, "score": r["true_val_acc"]} for r in run["results"]]
-        plot_pareto(
-            [],
-            truth_picks,
-            out_dir / f"search_is_{name}_vs_front.png",
-            truth=table_records,
-            label="validation accuracy (standalone training)",
-        )
     return {
         "coefficients": coefficients,
         "iterations": args.iterations,
@@ -185,6 +176,31 @@ def _importance_sampling(args: argparse.Namespace, out_dir: Path) -> dict[str, A
         "front": front,
         "runs": runs,
     }
+
+
+def _plot_is(report: dict[str, Any], out_dir: Path) -> None:
+    """Picks' standalone accuracy against the random table's accuracy/#params front."""
+    space = get_space("macro")
+    table_records = []
+    for arch, value in mean_by_arch(read_table(report["random_table"])).items():
+        parsed = Architecture.from_string(arch)
+        table_records.append(
+            {
+                "arch": arch,
+                "score": value,
+                "params": space.params(parsed),
+                "flops": space.flops(parsed),
+            }
+        )
+    for name, run in report["runs"].items():
+        truth_picks = [{**r, "score": r["true_val_acc"]} for r in run["results"]]
+        plot_pareto(
+            [],
+            truth_picks,
+            out_dir / f"search_is_{name}_vs_front.png",
+            truth=table_records,
+            label="validation accuracy (standalone training)",
+        )
 
 
 def main() -> None:
@@ -200,7 +216,9 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=40)
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--parts", default="la,is")
+    parser.add_argument(
+        "--parts", default="la,is", help="la, is, and/or isplot (redraw is from its JSON)"
+    )
     parser.add_argument("--output-dir", default="benchmarks/results")
     args = parser.parse_args()
     out_dir = Path(args.output_dir)
@@ -216,9 +234,12 @@ def main() -> None:
                 round(m["mean_tau_within_depth"], 3),
                 [(d["depth"], d["picks_true_best"], round(d["regret"], 4)) for d in m["per_depth"]],
             )
+    if "isplot" in parts:
+        _plot_is(json.loads((out_dir / "search_importance_sampling.json").read_text()), out_dir)
     if "is" in parts:
         report = _importance_sampling(args, out_dir)
         (out_dir / "search_importance_sampling.json").write_text(json.dumps(report, indent=1))
+        _plot_is(report, out_dir)
         for name, run in report["runs"].items():
             print(
                 name,
