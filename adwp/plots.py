@@ -188,6 +188,36 @@ def plot_layer_assignment(
     _save(plt, fig, path)
 
 
+def _records_and_front(
+    ax: Any,
+    records: Sequence[Mapping[str, Any]],
+    complexity: str,
+    right: float,
+    color: str,
+    label: str,
+) -> None:
+    from adwp.search._common import pareto_front
+
+    ax.scatter(
+        [r[complexity] for r in records],
+        [r["score"] for r in records],
+        s=8,
+        color=color,
+        alpha=0.5,
+        label=label,
+    )
+    front = pareto_front(records, complexity)
+    # The front holds to the right of its last point: a bigger model need not do better.
+    ax.step(
+        [*(r[complexity] for r in front), right],
+        [*(r["score"] for r in front), front[-1]["score"]],
+        where="post",
+        color=color,
+        lw=1.2,
+        label=f"front of {label}",
+    )
+
+
 def plot_pareto(
     evaluated: Sequence[Mapping[str, Any]],
     picks: Sequence[Mapping[str, Any]],
@@ -206,46 +236,13 @@ def plot_pareto(
         truth: Optional records of a ground-truth table (the "truth" front is drawn from them).
         label: Name of the score axis.
     """
-    from adwp.search._common import pareto_front
-
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
+    right = max((r[complexity] for r in [*evaluated, *(truth or []), *picks]), default=1)
     if evaluated:
-        ax.scatter(
-            [r[complexity] for r in evaluated],
-            [r["score"] for r in evaluated],
-            s=6,
-            color="0.7",
-            label="evaluated",
-        )
-        front = pareto_front(evaluated, complexity)
-        ax.step(
-            [r[complexity] for r in front],
-            [r["score"] for r in front],
-            where="post",
-            color="0.4",
-            lw=1,
-            label="front of evaluated",
-        )
+        _records_and_front(ax, evaluated, complexity, right, "0.6", "evaluated")
     if truth:
-        ax.scatter(
-            [r[complexity] for r in truth],
-            [r["score"] for r in truth],
-            s=8,
-            color="tab:green",
-            alpha=0.5,
-            label="ground-truth table",
-        )
-        front = pareto_front(truth, complexity)
-        right = max(r[complexity] for r in [*truth, *picks])  # the front holds to the right
-        ax.step(
-            [*(r[complexity] for r in front), right],
-            [*(r["score"] for r in front), front[-1]["score"]],
-            where="post",
-            color="tab:green",
-            lw=1.2,
-            label="ground-truth front",
-        )
+        _records_and_front(ax, truth, complexity, right, "tab:green", "ground-truth table")
     for pick in picks:
         ax.plot(pick[complexity], pick["score"], "*", color="tab:red", ms=11)
         ax.annotate(

@@ -18,6 +18,7 @@ __all__ = [
     "complexity_range",
     "pareto_front",
     "record",
+    "resolve_space",
     "search_result",
 ]
 
@@ -61,6 +62,18 @@ class CountingBackend:
                     raise AdwpError(f"backend score of {arch.to_string()} is {value}")
                 self.cache[arch] = float(value)
         return np.array([self.cache[a] for a in archs], dtype=np.float64)
+
+
+def resolve_space(backend: Any, space: Any) -> Any:
+    """Returns ``space``, or the backend's own space (checkpoint backends carry one).
+
+    Raises:
+        AdwpError: If neither is available (e.g. a table backend without a space).
+    """
+    space = space if space is not None else getattr(backend, "space", None)
+    if space is None:
+        raise AdwpError("give the search space: the backend has none")
+    return space
 
 
 def record(space: Any, arch: Architecture, score: float) -> dict[str, Any]:

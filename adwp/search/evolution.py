@@ -9,7 +9,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from adwp.errors import AdwpError
-from adwp.search._common import CountingBackend, SearchResult, search_result
+from adwp.search._common import CountingBackend, SearchResult, resolve_space, search_result
 from adwp.search._encoding import CategoricalEncoding
 
 __all__ = ["RegularizedEvolution"]
@@ -38,9 +38,7 @@ class RegularizedEvolution:
         seed: int = 0,
         quiet: bool = True,
     ) -> None:
-        space = space if space is not None else getattr(backend, "space", None)
-        if space is None:
-            raise AdwpError("give the search space: the backend has none")
+        space = resolve_space(backend, space)
         if not 1 <= tournament <= population:
             raise AdwpError(f"need 1 <= tournament <= population, got {tournament}, {population}")
         self.backend, self.space = backend, space

@@ -27,7 +27,13 @@ from scipy.special import logsumexp
 from tqdm.auto import tqdm
 
 from adwp.errors import AdwpError
-from adwp.search._common import CountingBackend, complexity_range, pareto_front, record
+from adwp.search._common import (
+    CountingBackend,
+    complexity_range,
+    pareto_front,
+    record,
+    resolve_space,
+)
 from adwp.search._encoding import CategoricalEncoding
 
 __all__ = ["CategoricalASNG", "ImportanceSamplingResult", "ImportanceSamplingSearch"]
@@ -209,9 +215,7 @@ class ImportanceSamplingSearch:
         seed: int = 0,
         quiet: bool = True,
     ) -> None:
-        space = space if space is not None else getattr(backend, "space", None)
-        if space is None:
-            raise AdwpError("give the search space: the backend has none")
+        space = resolve_space(backend, space)
         if len(coefficients) == 0:
             raise AdwpError("give at least one complexity coefficient")
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:

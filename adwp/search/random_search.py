@@ -8,7 +8,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from adwp.errors import AdwpError
-from adwp.search._common import CountingBackend, SearchResult, search_result
+from adwp.search._common import CountingBackend, SearchResult, resolve_space, search_result
 
 __all__ = ["RandomSearch"]
 
@@ -27,9 +27,7 @@ class RandomSearch:
     def __init__(
         self, backend: Any, space: Any = None, batch: int = 16, seed: int = 0, quiet: bool = True
     ) -> None:
-        space = space if space is not None else getattr(backend, "space", None)
-        if space is None:
-            raise AdwpError("give the search space: the backend has none")
+        space = resolve_space(backend, space)
         self.backend, self.space, self.batch, self.seed, self.quiet = (
             backend,
             space,
