@@ -318,21 +318,26 @@ def _truth_records(table: Any, space: Any) -> list[dict[str, Any]]:
     return records
 
 
-def _search_command(args: argparse.Namespace) -> int:
-    from adwp.backend import BackendContext, TableBackend, load_backend
+_SEARCH_NEEDS = {
+    "layer-assignment": ("min_depth", "max_depth"),
+    "importance-sampling": ("coefficients", "iterations"),
+    "random": ("budget",),
+    "evolution": ("budget",),
+}
+
+
+def _search_backend_and_space(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The backend of ``--backend`` and the space to search (the backend's, or ``--space``)."""
+    from adwp.backend import BackendContext, load_backend
     from adwp.spaces import get_space
 
-    if args.seed < 0:
-        raise AdwpError(f"--seed must be non-negative, got {args.seed}")
-    needs_data = not args.backend.startswith(("hypernet:", "supernet:"))
-    data = None
-    if needs_data:
+    data = base = None
+    if not args.backend.startswith(("hypernet:", "supernet:")):
+        # Tables and proxies carry no space: shape it like the data set.
         from adwp.data import get_dataset
 
         data = get_dataset(args.dataset, root=args.data_root)
         base = get_space("macro" if args.space is None else args.space, **_data_shape(data))
-    else:
-        base = None
     context = BackendContext(
         space=base,
         data=data,
@@ -353,91 +358,113 @@ def _search_command(args: argparse.Namespace) -> int:
         base = get_space(
             "layer-assignment", **{**base.config(), "min_total_depth": low, "max_total_depth": high}
         )
-    out: dict[str, Any] = {"method": args.method, "backend": args.backend, "seed": args.seed}
-    table = backend if isinstance(backend, TableBackend) else None
-    if args.truth:
-        table = TableBackend(args.truth)
-    if args.method == "layer-assignment":
-        from adwp.search.layer_assignment import LayerAssignmentSearch, layer_assignment_space_like
+    return backend, base
 
-        if args.min_depth is None or args.max_depth is None:
-            raise AdwpError("layer-assignment search needs --min-depth and --max-depth")
-        search = LayerAssignmentSearch(
-            backend,
-            layer_assignment_space_like(base),
-            beam=args.beam,
-            seed=args.seed,
-            quiet=args.quiet,
-        )
-        run = search.architecture_dataset if args.exhaustive else search.run
-        result = run(args.min_depth, args.max_depth)
-        out.update(result.to_dict())
-        if args.plot:
-            from adwp.plots import plot_layer_assignment
 
-            truth = None
-            if args.truth:  # the backend's own table would only repeat the scores
-                truth = {}
-                for key, value in table.truth.items():
-                    try:
-                        depths = search.space.validate(key).depths
-                    except AdwpError:
-                        continue
-                    truth["-".join(map(str, depths))] = value
-            plot_layer_assignment(out, args.plot, truth=truth)
-        summary = [(d["depth"], d["best"], d["score"]) for d in out["depths"]]
-    elif args.method == "importance-sampling":
-        from adwp.search.importance_sampling import ImportanceSamplingSearch
+def _run_layer_assignment(
+    args: argparse.Namespace, backend: Any, base: Any, table: Any
+) -> tuple[dict[str, Any], list[tuple[Any, str, float]]]:
+    from adwp.search.layer_assignment import LayerAssignmentSearch, layer_assignment_space_like
 
-        if args.iterations is None or args.coefficients is None:
-            raise AdwpError("importance-sampling search needs --coefficients and --iterations")
-        search = ImportanceSamplingSearch(
+    search = LayerAssignmentSearch(
+        backend, layer_assignment_space_like(base), beam=args.beam, seed=args.seed, quiet=args.quiet
+    )
+    run = search.architecture_dataset if args.exhaustive else search.run
+    out = run(args.min_depth, args.max_depth).to_dict()
+    if args.plot:
+        from adwp.plots import plot_layer_assignment
+
+        truth = None
+        if args.truth:  # the backend's own table would only repeat the scores
+            truth = {}
+            for key, value in table.truth.items():
+                if search.space.contains(key):
+                    truth["-".join(map(str, search.space.validate(key).depths))] = value
+        plot_layer_assignment(out, args.plot, truth=truth)
+    return out, [(d["depth"], d["best"], d["score"]) for d in out["depths"]]
+
+
+def _run_importance_sampling(
+    args: argparse.Namespace, backend: Any, base: Any, table: Any
+) -> tuple[dict[str, Any], list[tuple[Any, str, float]]]:
+    from adwp.search.importance_sampling import ImportanceSamplingSearch
+
+    search = ImportanceSamplingSearch(
+        backend,
+        base,
+        coefficients=_parse_coefficients(args.coefficients),
+        samples=args.samples,
+        complexity=args.complexity,
+        pool=not args.independent,
+        seed=args.seed,
+        quiet=args.quiet,
+    )
+    result = search.run(args.iterations)
+    if args.plot:
+        from adwp.plots import plot_pareto, plot_trajectory
+        from adwp.search._common import record
+
+        evaluated = [record(base, base.validate(p["arch"]), p["score"]) for p in result.pareto]
+        truth = _truth_records(table, base) if table is not None else None
+        plot_pareto(evaluated, result.results, args.plot, complexity=args.complexity, truth=truth)
+        trajectory_path = Path(args.plot).with_name(Path(args.plot).stem + "_trajectory.png")
+        plot_trajectory(result.trajectory, search.coefficients, trajectory_path)
+    out = result.to_dict()
+    return out, [(r["coefficient"], r["arch"], r["score"]) for r in out["results"]]
+
+
+def _run_budgeted(
+    args: argparse.Namespace, backend: Any, base: Any, table: Any
+) -> tuple[dict[str, Any], list[tuple[Any, str, float]]]:
+    from adwp.search.evolution import RegularizedEvolution
+    from adwp.search.random_search import RandomSearch
+
+    if args.method == "random":
+        searcher: Any = RandomSearch(backend, base, seed=args.seed, quiet=args.quiet)
+    else:
+        searcher = RegularizedEvolution(
             backend,
             base,
-            coefficients=_parse_coefficients(args.coefficients),
-            samples=args.samples,
-            complexity=args.complexity,
-            pool=not args.independent,
+            population=args.population,
+            tournament=args.tournament,
             seed=args.seed,
             quiet=args.quiet,
         )
-        result = search.run(args.iterations)
-        out.update(result.to_dict())
-        if args.plot:
-            from adwp.plots import plot_pareto, plot_trajectory
-            from adwp.search._common import record
+    result = searcher.run(args.budget)
+    if args.plot:
+        from adwp.plots import plot_search_history
 
-            evaluated = [record(base, base.validate(p["arch"]), p["score"]) for p in result.pareto]
-            truth = _truth_records(table, base) if table is not None else None
-            plot_pareto(
-                evaluated, result.results, args.plot, complexity=args.complexity, truth=truth
-            )
-            trajectory_path = Path(args.plot).with_name(Path(args.plot).stem + "_trajectory.png")
-            plot_trajectory(result.trajectory, search.coefficients, trajectory_path)
-        summary = [(r["coefficient"], r["arch"], r["score"]) for r in out["results"]]
-    else:
-        from adwp.search.evolution import RegularizedEvolution
-        from adwp.search.random_search import RandomSearch
+        plot_search_history(result.history, args.plot, title=f"{args.method}: {args.backend}")
+    out = result.to_dict()
+    return out, [("best", out["best"], out["score"])]
 
-        if args.budget is None:
-            raise AdwpError(f"{args.method} search needs --budget")
-        if args.method == "random":
-            result = RandomSearch(backend, base, seed=args.seed, quiet=args.quiet).run(args.budget)
-        else:
-            result = RegularizedEvolution(
-                backend,
-                base,
-                population=args.population,
-                tournament=args.tournament,
-                seed=args.seed,
-                quiet=args.quiet,
-            ).run(args.budget)
-        out.update(result.to_dict())
-        if args.plot:
-            from adwp.plots import plot_search_history
 
-            plot_search_history(result.history, args.plot, title=f"{args.method}: {args.backend}")
-        summary = [("best", out["best"], out["score"])]
+_SEARCH_RUNNERS = {
+    "layer-assignment": _run_layer_assignment,
+    "importance-sampling": _run_importance_sampling,
+    "random": _run_budgeted,
+    "evolution": _run_budgeted,
+}
+
+
+def _search_command(args: argparse.Namespace) -> int:
+    from adwp.backend import TableBackend
+
+    if args.seed < 0:
+        raise AdwpError(f"--seed must be non-negative, got {args.seed}")
+    # Checked before the backend loads, so a forgotten flag is reported at once.
+    missing = [n for n in _SEARCH_NEEDS[args.method] if getattr(args, n) is None]
+    if missing:
+        flags = " and ".join("--" + n.replace("_", "-") for n in _SEARCH_NEEDS[args.method])
+        raise AdwpError(f"{args.method} search needs {flags}")
+    if args.coefficients is not None:
+        _parse_coefficients(args.coefficients)
+    backend, base = _search_backend_and_space(args)
+    table = TableBackend(args.truth) if args.truth else None
+    if table is None and isinstance(backend, TableBackend):
+        table = backend
+    out, summary = _SEARCH_RUNNERS[args.method](args, backend, base, table)
+    out = {"method": args.method, "backend": args.backend, "seed": args.seed, **out}
     path = Path(args.output)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
