@@ -24,6 +24,7 @@ _EXPORTS = {
     "list_datasets": "adwp.data",
     "register_dataset": "adwp.data",
     "RankingBackend": "adwp.backend",
+    "load_backend": "adwp.backend",
     "HyperNetConfig": "adwp.hypernet",
     "HyperNetwork": "adwp.hypernet",
     "FunctionalNetwork": "adwp.functional",

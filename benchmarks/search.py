@@ -40,7 +40,9 @@ def _layer_assignment(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]
     table = TableBackend(args.la_truth)
     truth = table.truth
     backends: dict[str, Any] = {"table": table}
-    for name, path in (("hypernet_uniform", args.uniform), ("hypernet_inherited", args.inherited)):
+    named = [("hypernet_uniform", args.uniform), ("hypernet_inherited", args.inherited)]
+    named += [tuple(item.split("=", 1)) for item in args.checkpoint]
+    for name, path in named:
         if path:
             backends[name] = load_backend(f"hypernet:{path}")
     macro = get_space("macro")
@@ -210,6 +212,9 @@ def main() -> None:
     parser.add_argument("--picks-table", default="benchmarks/data/gt_mnist5k_is_picks.jsonl")
     parser.add_argument("--uniform", required=True, help="hypernet checkpoint, uniform sampler")
     parser.add_argument("--inherited", default=None, help="hypernet checkpoint, inherited sampler")
+    parser.add_argument(
+        "--checkpoint", action="append", default=[], help="NAME=CKPT: more hypernets for part la"
+    )
     parser.add_argument("--min-depth", type=int, default=3)
     parser.add_argument("--max-depth", type=int, default=7)
     parser.add_argument("--coefficients", default="0,0.05,0.2,0.5")
