@@ -131,7 +131,7 @@ def _importance_sampling(args: argparse.Namespace, out_dir: Path) -> dict[str, A
         plot_trajectory(
             result["trajectory"],
             coefficients,
-            out_dir / f"search_is_{'pooled' if pooled else 'independent'}_trajectory.png",
+            out_dir / f"search_is{args.tag}_{'pooled' if pooled else 'independent'}_trajectory.png",
         )
     space = backend.space
     picks = list(dict.fromkeys(r["arch"] for run in runs.values() for r in run["results"]))
@@ -170,6 +170,7 @@ def _importance_sampling(args: argparse.Namespace, out_dir: Path) -> dict[str, A
             r["above_front"] = None if ref is None else bool(r["true_val_acc"] >= ref)
             r["margin"] = None if ref is None else r["true_val_acc"] - ref
     return {
+        "seed": args.seed,
         "coefficients": coefficients,
         "iterations": args.iterations,
         "samples": args.samples,
@@ -180,7 +181,7 @@ def _importance_sampling(args: argparse.Namespace, out_dir: Path) -> dict[str, A
     }
 
 
-def _plot_is(report: dict[str, Any], out_dir: Path) -> None:
+def _plot_is(report: dict[str, Any], out_dir: Path, tag: str = "") -> None:
     """Picks' standalone accuracy against the random table's accuracy/#params front."""
     space = get_space("macro")
     table_records = []
@@ -199,7 +200,7 @@ def _plot_is(report: dict[str, Any], out_dir: Path) -> None:
         plot_pareto(
             [],
             truth_picks,
-            out_dir / f"search_is_{name}_vs_front.png",
+            out_dir / f"search_is{tag}_{name}_vs_front.png",
             truth=table_records,
             label="validation accuracy (standalone training)",
         )
@@ -225,6 +226,7 @@ def main() -> None:
         "--parts", default="la,is", help="la, is, and/or isplot (redraw is from its JSON)"
     )
     parser.add_argument("--output-dir", default="benchmarks/results")
+    parser.add_argument("--tag", default="", help="suffix of the importance-sampling outputs")
     args = parser.parse_args()
     out_dir = Path(args.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -240,11 +242,13 @@ def main() -> None:
                 [(d["depth"], d["picks_true_best"], round(d["regret"], 4)) for d in m["per_depth"]],
             )
     if "isplot" in parts:
-        _plot_is(json.loads((out_dir / "search_importance_sampling.json").read_text()), out_dir)
+        stored = out_dir / f"search_importance_sampling{args.tag}.json"
+        _plot_is(json.loads(stored.read_text()), out_dir, args.tag)
     if "is" in parts:
         report = _importance_sampling(args, out_dir)
-        (out_dir / "search_importance_sampling.json").write_text(json.dumps(report, indent=1))
-        _plot_is(report, out_dir)
+        stored = out_dir / f"search_importance_sampling{args.tag}.json"
+        stored.write_text(json.dumps(report, indent=1))
+        _plot_is(report, out_dir, args.tag)
         for name, run in report["runs"].items():
             print(
                 name,
