@@ -101,9 +101,11 @@ class CategoricalASNG:
         norm = float(np.sqrt(fisher_grad @ fisher_grad))
         if norm < 1e-12:  # every utility zero (all samples tie): nothing to learn
             return
-        step = self.delta / self.big_delta / norm
-        self.theta = self.theta + step * grad
-        beta = self.delta / np.sqrt(self.num_params)
+        # As in the reference code, both the step and the adaptation rate use the current
+        # trust-region radius delta / Delta.
+        radius = self.delta / self.big_delta
+        self.theta = self.theta + radius / norm * grad
+        beta = radius / np.sqrt(self.num_params)
         self.s = (1 - beta) * self.s + np.sqrt(beta * (2 - beta)) * fisher_grad / norm
         self.gamma = (1 - beta) ** 2 * self.gamma + beta * (2 - beta)
         self.big_delta *= float(np.exp(beta * (self.gamma - self.s @ self.s / self.alpha)))
