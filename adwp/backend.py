@@ -20,6 +20,7 @@ from adwp.spaces import Architecture
 
 __all__ = [
     "BackendContext",
+    "CachedBackend",
     "RankingBackend",
     "TableBackend",
     "list_backends",
@@ -97,6 +98,79 @@ class TableBackend:
                 )
             out[i] = self.truth[key]
         return out
+
+
+class CachedBackend:
+    """Keeps every score of a backend in a JSONL file, so a killed search resumes where it was.
+
+    Searchers are deterministic given their seed and the scores, so re-running a killed search
+    with the same seed and cache file replays the stored scores (no backend call) and gives the
+    same result; only architectures not in the file reach the backend. Each score is appended and
+    flushed to disk as soon as it is known.
+
+    Args:
+        backend: The backend to cache.
+        path: JSONL file, one ``{"backend", "arch", "score"}`` row per architecture.
+        key: Names the backend (e.g. its spec); a file written for another key is refused.
+
+    Raises:
+        DataError: If a row is corrupt (naming its line).
+        AdwpError: If the file holds scores of another backend.
+    """
+
+    def __init__(self, backend: Any, path: str | os.PathLike[str], key: str) -> None:
+        import json
+        from pathlib import Path
+
+        from adwp.errors import DataError
+
+        self.backend = backend
+        self.space = getattr(backend, "space", None)
+        self.path = Path(path)
+        self.key = key
+        self.scores: dict[str, float] = {}
+        if self.path.exists():
+            raw = self.path.read_bytes()
+            complete = raw[: raw.rfind(b"\n") + 1]
+            if len(complete) < len(raw):  # a write cut off by a kill: drop the partial row
+                with self.path.open("r+b") as handle:
+                    handle.truncate(len(complete))
+            for number, line in enumerate(complete.decode().splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    arch, score, owner = str(row["arch"]), float(row["score"]), row["backend"]
+                except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                    raise DataError(f"{self.path}:{number}: corrupt score row") from None
+                if owner != key:
+                    raise AdwpError(
+                        f"{self.path} holds scores of backend {owner!r}, this run is {key!r}: "
+                        "use another cache file"
+                    )
+                self.scores[arch] = score
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def score(self, archs: Sequence[Architecture]) -> np.ndarray:
+        """Scores from the file where present, from the backend otherwise (then stored)."""
+        import json
+
+        keys = [a.to_string() if isinstance(a, Architecture) else str(a) for a in archs]
+        todo: dict[str, int] = {}  # first position of every architecture not yet stored
+        for i, k in enumerate(keys):
+            if k not in self.scores:
+                todo.setdefault(k, i)
+        if todo:
+            fresh = self.backend.score([archs[i] for i in todo.values()])
+            with self.path.open("a") as handle:
+                for i, value in zip(todo.values(), fresh):
+                    self.scores[keys[i]] = float(value)
+                    row = {"backend": self.key, "arch": keys[i], "score": float(value)}
+                    handle.write(json.dumps(row) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        return np.array([self.scores[k] for k in keys], dtype=np.float64)
 
 
 @dataclass(frozen=True)

@@ -463,6 +463,10 @@ def _search_command(args: argparse.Namespace) -> int:
     table = TableBackend(args.truth) if args.truth else None
     if table is None and isinstance(backend, TableBackend):
         table = backend
+    if args.cache:
+        from adwp.backend import CachedBackend
+
+        backend = CachedBackend(backend, args.cache, args.backend)
     out, summary = _SEARCH_RUNNERS[args.method](args, backend, base, table)
     out = {"method": args.method, "backend": args.backend, "seed": args.seed, **out}
     path = Path(args.output)
@@ -586,6 +590,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--device", default="auto")
     search.add_argument("--space", default=None, help="space to search (default: the backend's)")
     search.add_argument("--truth", default=None, help="ground-truth table drawn in the plot")
+    search.add_argument(
+        "--cache",
+        default=None,
+        help="JSONL file keeping every backend score: a killed search re-run with the same seed "
+        "and cache resumes where it was and gives the same output",
+    )
     layer = search.add_argument_group("layer-assignment")
     layer.add_argument(
         "--min-depth",

@@ -375,3 +375,50 @@ def test_inherited_sampler_concentrates_on_the_region() -> None:
 def test_sampler_spec_errors(spec: str, message: str) -> None:
     with pytest.raises(AdwpError, match=message):
         get_sampler(spec, MACRO)
+
+
+# -- cached backend (resume) -------------------------------------------------------------------
+
+
+class CountingMatch(MatchBackend):
+    pass
+
+
+def test_cached_backend_replays_scores_and_resumes(tmp_path: Path) -> None:
+    from adwp.backend import CachedBackend
+
+    plain = RegularizedEvolution(MatchBackend(), MACRO, seed=4).run(200).to_dict()
+    cache = tmp_path / "scores.jsonl"
+    first = CountingMatch()
+    # A search "killed" after 80 proposals: its scores are on disk.
+    RegularizedEvolution(CachedBackend(first, cache, "match"), MACRO, seed=4).run(80)
+    stored = len(cache.read_text().splitlines())
+    assert stored == first.calls
+    second = CountingMatch()
+    resumed = RegularizedEvolution(CachedBackend(second, cache, "match"), MACRO, seed=4).run(200)
+    assert resumed.to_dict() == plain  # same result as an uninterrupted run
+    assert second.calls == len(cache.read_text().splitlines()) - stored  # only new architectures
+    third = CountingMatch()
+    RegularizedEvolution(CachedBackend(third, cache, "match"), MACRO, seed=4).run(200)
+    assert third.calls == 0
+
+
+def test_cached_backend_repairs_a_cut_row_and_refuses_other_files(tmp_path: Path) -> None:
+    from adwp.backend import CachedBackend
+    from adwp.errors import DataError
+
+    cache = tmp_path / "scores.jsonl"
+    archs = MACRO.sample_many(3, np.random.default_rng(0))
+    CachedBackend(MatchBackend(), cache, "match").score(archs)
+    whole = cache.read_text()
+    cache.write_text(whole + '{"backend": "match", "arch": "k3')  # killed mid-write
+    backend = MatchBackend()
+    np.testing.assert_array_equal(
+        CachedBackend(backend, cache, "match").score(archs), MatchBackend().score(archs)
+    )
+    assert backend.calls == 0 and cache.read_text() == whole
+    with pytest.raises(AdwpError, match="holds scores of backend 'match', this run is 'other'"):
+        CachedBackend(MatchBackend(), cache, "other")
+    cache.write_text(whole + "not json\n")
+    with pytest.raises(DataError, match=r"scores.jsonl:4: corrupt score row"):
+        CachedBackend(MatchBackend(), cache, "match")

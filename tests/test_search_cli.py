@@ -176,3 +176,33 @@ def test_search_errors(
         *out,
     )
     assert not (tmp_path / "x.json").exists()
+
+
+def test_search_resumes_after_a_real_kill(checkpoint: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo), "OMP_NUM_THREADS": "1"}
+    args = ["evolution", "--backend", f"hypernet:{checkpoint}", "--budget", "150", "--seed", "3"]
+    args += ["--population", "8", "--tournament", "3", "--quiet"]
+    cache = tmp_path / "cache.jsonl"
+    command = [sys.executable, "-m", "adwp", "search", *args, "--cache", str(cache)]
+    process = subprocess.Popen([*command, "--output", str(tmp_path / "killed.json")], env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if cache.exists() and len(cache.read_text().splitlines()) >= 12:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the search ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (tmp_path / "killed.json").exists()
+    done = len(cache.read_text().splitlines())
+    assert done >= 12
+    resumed = search(tmp_path, "resumed", *args[:-1], "--cache", cache)
+    assert resumed == search(tmp_path, "fresh", *args[:-1])
+    assert len(cache.read_text().splitlines()) == resumed["evaluations"] > done
