@@ -36,6 +36,7 @@ from adwp.baselines import (
 from adwp.data import get_dataset
 from adwp.evaluator import Evaluator
 from adwp.groundtruth import read_table
+from adwp.hypernet import HyperNetConfig
 from adwp.metrics import correlation_report, noise_ceiling
 from adwp.plots import plot_curves, plot_methods
 from adwp.spaces import Architecture, get_space
@@ -71,7 +72,14 @@ def _trained(
         ``{name: (result at the selected step, curve)}`` for both metrics.
     """
     config = TrainConfig(
-        dataset=args.dataset, steps=args.steps, seed=args.seed, model=kind, checkpoint_every=10**9
+        dataset=args.dataset,
+        steps=args.steps,
+        seed=args.seed,
+        model=kind,
+        checkpoint_every=10**9,
+        lr=args.lr,
+        meta_batch=args.meta_batch,
+        hypernet=HyperNetConfig(num_bases=args.num_bases),
     )
     trainer = Trainer(config, data=data)
     train_seconds = 0.0
@@ -123,6 +131,9 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=300)
     parser.add_argument("--holdout", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=2e-3, help="hypernet and supernet")
+    parser.add_argument("--meta-batch", type=int, default=4, help="architectures per step")
+    parser.add_argument("--num-bases", type=int, default=4, help="hypernetwork kernel bases")
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--methods", default="all", help="comma-separated subset, or 'all'")
     parser.add_argument("--output", default="benchmarks/results/ranking.json")
