@@ -41,6 +41,11 @@ class RankingBackend(Protocol):
         ...
 
 
+def _key(arch: Architecture | str) -> str:
+    """The canonical string tables and caches are keyed by."""
+    return arch.to_string() if isinstance(arch, Architecture) else str(arch)
+
+
 class TableBackend:
     """Scores architectures by looking them up in a ground-truth table (mean over seeds).
 
@@ -72,10 +77,6 @@ class TableBackend:
     def __len__(self) -> int:
         return len(self.truth)
 
-    def archs(self) -> list[str]:
-        """Returns the table's architecture keys in file order."""
-        return list(self.truth)
-
     def score(self, archs: Sequence[Architecture | str]) -> np.ndarray:
         """Mean metric over seeds of every architecture.
 
@@ -90,7 +91,7 @@ class TableBackend:
         """
         out = np.empty(len(archs), dtype=np.float64)
         for i, arch in enumerate(archs):
-            key = arch.to_string() if isinstance(arch, Architecture) else str(arch)
+            key = _key(arch)
             if key not in self.truth:
                 raise ArchitectureError(
                     f"architecture {key} is not in table {self.path} ({len(self.truth)} "
@@ -156,7 +157,7 @@ class CachedBackend:
         """Scores from the file where present, from the backend otherwise (then stored)."""
         import json
 
-        keys = [a.to_string() if isinstance(a, Architecture) else str(a) for a in archs]
+        keys = [_key(a) for a in archs]
         todo: dict[str, int] = {}  # first position of every architecture not yet stored
         for i, k in enumerate(keys):
             if k not in self.scores:

@@ -302,22 +302,6 @@ def _parse_coefficients(text: str) -> list[float]:
     return values
 
 
-def _truth_records(table: Any, space: Any) -> list[dict[str, Any]]:
-    """Ground-truth records of a table's architectures that belong to ``space``."""
-    from adwp.spaces import Architecture
-
-    records = []
-    for key, value in table.truth.items():
-        try:
-            arch = space.validate(Architecture.from_string(key))
-        except AdwpError:
-            continue
-        records.append(
-            {"arch": key, "score": value, "params": space.params(arch), "flops": space.flops(arch)}
-        )
-    return records
-
-
 _SEARCH_NEEDS = {
     "layer-assignment": ("min_depth", "max_depth"),
     "importance-sampling": ("coefficients", "iterations"),
@@ -376,10 +360,12 @@ def _run_layer_assignment(
 
         truth = None
         if args.truth:  # the backend's own table would only repeat the scores
-            truth = {}
-            for key, value in table.truth.items():
-                if search.space.contains(key):
-                    truth["-".join(map(str, search.space.validate(key).depths))] = value
+            from adwp.search._common import truth_records
+
+            truth = {
+                "-".join(map(str, search.space.validate(r["arch"]).depths)): r["score"]
+                for r in truth_records(table.truth, search.space)
+            }
         plot_layer_assignment(out, args.plot, truth=truth)
     return out, [(d["depth"], d["best"], d["score"]) for d in out["depths"]]
 
@@ -402,11 +388,12 @@ def _run_importance_sampling(
     result = search.run(args.iterations)
     if args.plot:
         from adwp.plots import plot_pareto, plot_trajectory
-        from adwp.search._common import record
+        from adwp.search._common import truth_records
 
-        evaluated = [record(base, base.validate(p["arch"]), p["score"]) for p in result.pareto]
-        truth = _truth_records(table, base) if table is not None else None
-        plot_pareto(evaluated, result.results, args.plot, complexity=args.complexity, truth=truth)
+        truth = truth_records(table.truth, base) if table is not None else None
+        plot_pareto(
+            result.pareto, result.results, args.plot, complexity=args.complexity, truth=truth
+        )
         trajectory_path = Path(args.plot).with_name(Path(args.plot).stem + "_trajectory.png")
         plot_trajectory(result.trajectory, search.coefficients, trajectory_path)
     out = result.to_dict()

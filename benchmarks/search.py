@@ -33,6 +33,7 @@ from adwp.data import get_dataset
 from adwp.groundtruth import Recipe, mean_by_arch, read_table, run_groundtruth
 from adwp.plots import plot_layer_assignment, plot_pareto, plot_trajectory
 from adwp.search import ImportanceSamplingSearch, LayerAssignmentSearch, pareto_front
+from adwp.search._common import truth_records
 from adwp.spaces import Architecture, get_space
 
 
@@ -145,17 +146,7 @@ def _importance_sampling(args: argparse.Namespace, out_dir: Path) -> dict[str, A
         args.picks_table,
     )
     picked_truth = mean_by_arch(rows)
-    random_rows = read_table(args.macro_truth)
-    random_truth = mean_by_arch(random_rows)
-    table_records = [
-        {
-            "arch": a,
-            "score": v,
-            "params": space.params(Architecture.from_string(a)),
-            "flops": space.flops(Architecture.from_string(a)),
-        }
-        for a, v in random_truth.items()
-    ]
+    table_records = truth_records(mean_by_arch(read_table(args.macro_truth)), space)
     front = pareto_front(table_records)
 
     def front_at(params: int) -> float | None:
@@ -183,18 +174,8 @@ def _importance_sampling(args: argparse.Namespace, out_dir: Path) -> dict[str, A
 
 def _plot_is(report: dict[str, Any], out_dir: Path, tag: str = "") -> None:
     """Picks' standalone accuracy against the random table's accuracy/#params front."""
-    space = get_space("macro")
-    table_records = []
-    for arch, value in mean_by_arch(read_table(report["random_table"])).items():
-        parsed = Architecture.from_string(arch)
-        table_records.append(
-            {
-                "arch": arch,
-                "score": value,
-                "params": space.params(parsed),
-                "flops": space.flops(parsed),
-            }
-        )
+    truth = mean_by_arch(read_table(report["random_table"]))
+    table_records = truth_records(truth, get_space("macro"))
     for name, run in report["runs"].items():
         truth_picks = [{**r, "score": r["true_val_acc"]} for r in run["results"]]
         plot_pareto(

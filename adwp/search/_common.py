@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ __all__ = [
     "record",
     "resolve_space",
     "search_result",
+    "truth_records",
 ]
 
 COMPLEXITIES = ("params", "flops")
@@ -84,6 +85,23 @@ def record(space: Any, arch: Architecture, score: float) -> dict[str, Any]:
         "params": int(space.params(arch)),
         "flops": int(space.flops(arch)),
     }
+
+
+def truth_records(truth: Mapping[str, float], space: Any) -> list[dict[str, Any]]:
+    """Records of the architectures of a ``{canonical string: score}`` table that lie in ``space``.
+
+    Args:
+        truth: e.g. :attr:`adwp.backend.TableBackend.truth` (mean accuracy per architecture).
+        space: The space whose #params and FLOPs are reported; other architectures are skipped.
+
+    Returns:
+        ``{"arch", "score", "params", "flops"}`` records in table order.
+    """
+    return [
+        record(space, space.validate(key), value)
+        for key, value in truth.items()
+        if space.contains(key)
+    ]
 
 
 def pareto_front(

@@ -238,9 +238,8 @@ class ImportanceSamplingSearch:
         value = float(getattr(self.space, self.complexity)(arch))
         return (value - self.low) / max(self.high - self.low, 1e-12)
 
-    def _objectives(
-        self, counter: CountingBackend, genotypes: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    def _objectives(self, counter: CountingBackend, genotypes: np.ndarray) -> np.ndarray:
+        """``f_k`` of every genotype, shape ``(K, n)``; -inf outside the space."""
         archs = [self.encoding.decode(x) for x in genotypes]
         valid = [self.space.contains(a) for a in archs]
         scores = np.full(len(archs), -np.inf)
@@ -253,7 +252,7 @@ class ImportanceSamplingSearch:
                 complexity[i] = self.normalised_complexity(arch)
         # Outside a sub-space (e.g. a total depth the layer-assignment space forbids) ranks last.
         objectives = scores[None, :] - np.array(self.coefficients)[:, None] * complexity[None, :]
-        return objectives, scores, archs
+        return objectives
 
     def run(self, iterations: int) -> ImportanceSamplingResult:
         """Runs ``iterations`` pooled updates.
@@ -273,7 +272,7 @@ class ImportanceSamplingSearch:
         trajectory = []
         for iteration in tqdm(range(iterations), disable=self.quiet, desc="importance sampling"):
             genotypes = np.concatenate([d.sample(lam, rng) for d in dists])
-            objectives, _, _ = self._objectives(counter, genotypes)
+            objectives = self._objectives(counter, genotypes)
             owner = np.repeat(np.arange(k), lam)
             if self.pool:
                 log_p = np.stack([d.log_prob(genotypes) for d in dists])
