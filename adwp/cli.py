@@ -67,9 +67,24 @@ def _train_command(args: argparse.Namespace) -> int:
         args.dataset, root=args.data_root, download=args.download, seed=config.data_seed
     )
     trainer = Trainer(config, data=data, device=args.device)
-    trainer.fit(args.out, resume=args.resume, quiet=args.quiet)
+    selector = None
+    if args.select_on:
+        from adwp.selection import CheckpointSelector
+
+        selector = CheckpointSelector(args.select_on, trainer.space, data)
+    trainer.fit(args.out, resume=args.resume, quiet=args.quiet, selector=selector)
     if not args.quiet:
         print(f"wrote {args.out} after {trainer.step} steps")
+        if selector is not None:
+            from adwp.train import best_path
+
+            if trainer.best_step is None:
+                print("no checkpoint selected: every selection score was constant")
+            else:
+                print(
+                    f"selected step {trainer.best_step} (Kendall tau {trainer.best_tau:.3f} on "
+                    f"{len(selector)} architectures of {args.select_on}) -> {best_path(args.out)}"
+                )
     return 0
 
 
@@ -275,18 +290,24 @@ def _correlate_command(args: argparse.Namespace) -> int:
 
         plot_correlation(report, args.plot, label=Path(args.scores).stem)
     ceiling = report["noise_ceiling"] or {}
+    halves = report["noise_ceiling_split_half"] or {}
 
     def fmt(value: Any) -> str:
         return "-" if value is None else f"{value:.3f}"
 
     print(f"n={report['n']} ({len(report['unmatched'])} scored archs not in the truth)")
-    print(f"{'metric':<22}{'score':>8}{'ceiling':>9}")
+    print(
+        "ceiling: single seed vs single seed; split-half: mean of half the seeds vs the other half"
+    )
+    print(f"{'metric':<22}{'score':>8}{'ceiling':>9}{'split-half':>11}")
     for key in ("kendall_tau", "spearman", "weighted_tau", "partial_tau", "tau_within_size_bins"):
-        print(f"{key:<22}{fmt(report.get(key)):>8}{fmt(ceiling.get(key)):>9}")
+        values = (report.get(key), ceiling.get(key), halves.get(key))
+        print(f"{key:<22}{fmt(values[0]):>8}{fmt(values[1]):>9}{fmt(values[2]):>11}")
     for key in ("precision_at_k", "ndcg_at_k", "regret_at_k"):
         for k, value in report[key].items():
             name = f"{key.replace('_at_k', '')}@{k}"
-            print(f"{name:<22}{fmt(value):>8}{fmt(ceiling.get(key, {}).get(k)):>9}")
+            values = (value, ceiling.get(key, {}).get(k), halves.get(key, {}).get(k))
+            print(f"{name:<22}{fmt(values[0]):>8}{fmt(values[1]):>9}{fmt(values[2]):>11}")
     return 0
 
 
@@ -499,6 +520,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--num-bases", type=int, default=4, help="hypernetwork kernel bases")
     train.add_argument("--embed-dim", type=int, default=64, help="hypernetwork embedding width")
     train.add_argument("--checkpoint-every", type=int, default=100)
+    train.add_argument(
+        "--select-on",
+        default=None,
+        metavar="GT.jsonl",
+        help="ground-truth table scored at every checkpoint; the checkpoint with the best Kendall "
+        "tau is kept as OUT.best.pt (keep these architectures out of any reported comparison)",
+    )
     train.add_argument(
         "--model",
         choices=["hypernet", "supernet"],

@@ -27,6 +27,7 @@ __all__ = [
     "noise_ceiling",
     "partial_tau",
     "rank_metrics",
+    "split_half_ceiling",
     "tau_within_size_bins",
 ]
 
@@ -210,6 +211,41 @@ def noise_ceiling(
     return out
 
 
+def split_half_ceiling(
+    seed_values: Mapping[str, Mapping[int, float]], size: Mapping[str, float] | None = None
+) -> dict[str, Any] | None:
+    """The same metrics between the means of two disjoint halves of the ground-truth seeds.
+
+    With 2k seeds this is the mean of k runs against the mean of k other runs: the agreement of
+    two independent k-seed tables, a tighter ceiling than :func:`noise_ceiling`'s single runs when
+    scores are compared with a mean over several seeds. Only architectures with every seed count.
+
+    Args:
+        seed_values: ``{arch: {seed: value}}``.
+        size: ``{arch: #params}``.
+
+    Returns:
+        The metrics plus ``halves`` and ``comparison``; None with fewer than 4 seeds or fewer than
+        3 architectures that have all of them.
+    """
+    seeds = sorted({s for values in seed_values.values() for s in values})
+    half = len(seeds) // 2
+    if half < 2:
+        return None
+    first, second = seeds[:half], seeds[half : 2 * half]
+    keys = [k for k, v in seed_values.items() if all(s in v for s in first + second)]
+    if len(keys) < 3:
+        return None
+    out = rank_metrics(
+        [np.mean([seed_values[k][s] for s in first]) for k in keys],
+        [np.mean([seed_values[k][s] for s in second]) for k in keys],
+        [size[k] for k in keys] if size else None,
+    )
+    out["halves"] = [first, second]
+    out["comparison"] = f"mean of seeds {first} vs mean of seeds {second}"
+    return out
+
+
 def _average(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in reports[0].items():
@@ -243,7 +279,8 @@ def correlation_report(
         seed: Bootstrap seed.
 
     Returns:
-        The metrics of :func:`rank_metrics`, ``ci``, ``noise_ceiling``, ``unmatched`` and the raw
+        The metrics of :func:`rank_metrics`, ``ci``, ``noise_ceiling``,
+        ``noise_ceiling_split_half`` (None with fewer than 4 seeds), ``unmatched`` and the raw
         paired arrays ``archs``, ``score``, ``truth``, ``params``.
 
     Raises:
@@ -281,6 +318,9 @@ def correlation_report(
     report["ci"] = ci
     report["metric"] = metric
     report["noise_ceiling"] = noise_ceiling(
+        {k: per_seed[k] for k in keys}, {k: sizes[k] for k in keys} if have_size else None
+    )
+    report["noise_ceiling_split_half"] = split_half_ceiling(
         {k: per_seed[k] for k in keys}, {k: sizes[k] for k in keys} if have_size else None
     )
     report["unmatched"] = unmatched

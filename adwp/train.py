@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -30,7 +30,18 @@ from adwp.spaces import get_space
 from adwp.supernet import SuperNet
 from encoders import StochasticEncoder
 
-__all__ = ["WEIGHT_GENERATORS", "TrainConfig", "Trainer", "build_model", "metrics_path", "train"]
+if TYPE_CHECKING:
+    from adwp.selection import CheckpointSelector
+
+__all__ = [
+    "WEIGHT_GENERATORS",
+    "TrainConfig",
+    "Trainer",
+    "best_path",
+    "build_model",
+    "metrics_path",
+    "train",
+]
 
 # Modules that map (encoding, archs) to weight dicts; the trainer and evaluator take any of them.
 WEIGHT_GENERATORS: dict[str, type[torch.nn.Module]] = {
@@ -127,6 +138,12 @@ def metrics_path(checkpoint: str | os.PathLike[str]) -> Path:
     return path.with_name(path.stem + ".metrics.jsonl")
 
 
+def best_path(checkpoint: str | os.PathLike[str]) -> Path:
+    """Where ``--select-on`` keeps the selected checkpoint of a run (``X.pt`` -> ``X.best.pt``)."""
+    path = Path(checkpoint)
+    return path.with_name(path.stem + ".best" + (path.suffix or ".pt"))
+
+
 def _auto_device(device: str | torch.device | None) -> torch.device:
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -190,6 +207,8 @@ class Trainer:
                 weight_decay=config.weight_decay,
             )
         self.step = 0
+        self.best_tau: float | None = None
+        self.best_step: int | None = None
         images, labels = as_tensors(self.data.train)
         self.images, self.labels = images.to(self.device), labels.to(self.device)
         self.max_shift = max(1, self.data.image_size // 14) if config.augment else 0
@@ -281,7 +300,11 @@ class Trainer:
         save_checkpoint(path, self.state_dict())
 
     def fit(
-        self, out: str | os.PathLike[str], resume: bool = False, quiet: bool = False
+        self,
+        out: str | os.PathLike[str],
+        resume: bool = False,
+        quiet: bool = False,
+        selector: CheckpointSelector | None = None,
     ) -> Trainer:
         """Trains up to ``config.steps``, checkpointing to ``out`` and logging to its JSONL file.
 
@@ -289,6 +312,10 @@ class Trainer:
             out: Checkpoint path.
             resume: Continue from ``out`` if it exists (same configuration required).
             quiet: Hide the progress bar.
+            selector: At every checkpoint, score its ground-truth architectures, log
+                ``selection_tau`` and keep the checkpoint with the best tau in
+                :func:`best_path` (``X.best.pt``), with a ``selection`` entry
+                (table, tau, step). A resumed run keeps the same choice as an uninterrupted one.
 
         Returns:
             self.
@@ -297,12 +324,16 @@ class Trainer:
 
         out = Path(out)
         log = metrics_path(out)
+        self.best_tau = self.best_step = None
         if out.exists():
             if not resume:
                 raise AdwpError(
                     f"{out} exists; pass --resume to continue it or choose another --out"
                 )
             self.load_state_dict(load_checkpoint(out))
+            if selector is not None and best_path(out).exists():
+                chosen = load_checkpoint(best_path(out)).get("selection") or {}
+                self.best_tau, self.best_step = chosen.get("tau"), chosen.get("step")
         # Rows logged after the checkpoint we resume from would be repeated: drop them.
         rows = []
         if resume and log.exists():
@@ -321,12 +352,25 @@ class Trainer:
                 bar.update(1)
                 bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['train_acc']:.2f}")
                 if self.step % self.config.checkpoint_every == 0 or self.step == self.config.steps:
+                    if selector is not None:
+                        self._select(selector, out, handle)
                     handle.flush()
                     self.save(out)
         bar.close()
         if not out.exists():  # steps were already reached: still leave a checkpoint behind
             self.save(out)
         return self
+
+    def _select(self, selector: CheckpointSelector, out: Path, log: IO[str]) -> None:
+        """Scores the selection table and saves this checkpoint as the best if its tau is higher."""
+        tau = selector.tau(self.model, self.device)
+        log.write(json.dumps({"step": self.step, "selection_tau": tau}) + "\n")
+        # Ties keep the earlier checkpoint: the same choice whether or not the run was resumed.
+        if tau is not None and (self.best_tau is None or tau > self.best_tau):
+            self.best_tau, self.best_step = tau, self.step
+            save_checkpoint(
+                best_path(out), {**self.state_dict(), "selection": selector.info(tau, self.step)}
+            )
 
 
 def _logged_step(line: str) -> float:

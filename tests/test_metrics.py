@@ -11,7 +11,13 @@ from scipy import stats
 
 from adwp.cli import main
 from adwp.errors import AdwpError
-from adwp.metrics import correlation_report, partial_tau, rank_metrics, tau_within_size_bins
+from adwp.metrics import (
+    correlation_report,
+    partial_tau,
+    rank_metrics,
+    split_half_ceiling,
+    tau_within_size_bins,
+)
 
 # A fixed fixture with ties in both arrays (tau-b differs from tau-a there).
 SCORE = np.array([0.10, 0.40, 0.35, 0.80, 0.80, 0.20, 0.55, 0.90, 0.05, 0.60, 0.70, 0.30])
@@ -114,6 +120,29 @@ def test_report_averages_seeds_and_gives_the_noise_ceiling():
     for key in ("partial_tau", "tau_within_size_bins", "precision_at_k", "regret_at_k"):
         assert key in report and key in ceiling
     assert correlation_report(_rows(TRUTH, SIZE), scores, n_resamples=50)["noise_ceiling"] is None
+
+
+def test_split_half_ceiling_compares_means_of_seed_halves():
+    rng = np.random.default_rng(0)
+    rows = _rows(TRUTH, SIZE, seeds=(0, 1, 2, 3, 4))
+    for row in rows:
+        row["val_acc"] = float(row["val_acc"] + rng.normal(0, 0.01))
+    rows = [r for r in rows if not (r["arch"] == "a0" and r["seed"] == 3)]  # a0 lacks a seed
+    scores = {f"a{i}": float(s) for i, s in enumerate(SCORE)}
+    halves = correlation_report(rows, scores, n_resamples=20)["noise_ceiling_split_half"]
+
+    def half_mean(arch, seeds):
+        return np.mean([r["val_acc"] for r in rows if r["arch"] == arch and r["seed"] in seeds])
+
+    archs = [f"a{i}" for i in range(1, 12)]  # seed 4 is left out: halves need equal sizes
+    first = [half_mean(a, (0, 1)) for a in archs]
+    second = [half_mean(a, (2, 3)) for a in archs]
+    assert halves["n"] == 11 and halves["halves"] == [[0, 1], [2, 3]]
+    assert halves["kendall_tau"] == pytest.approx(stats.kendalltau(first, second).statistic)
+    assert halves["comparison"] == "mean of seeds [0, 1] vs mean of seeds [2, 3]"
+    two_seeds = correlation_report(_rows(TRUTH, SIZE, seeds=(0, 1)), scores, n_resamples=20)
+    assert two_seeds["noise_ceiling_split_half"] is None
+    assert split_half_ceiling({"a": {0: 1.0, 1: 2.0, 2: 3.0, 3: 4.0}}) is None  # 1 arch
 
 
 def test_correlate_cli_writes_report_and_plot(tmp_path, capsys):
