@@ -50,6 +50,8 @@ class CheckpointSelector:
         metric: str = "val_acc",
         config: EvaluatorConfig | None = None,
     ) -> None:
+        if metric not in ("val_acc", "test_acc"):
+            raise AdwpError(f"metric must be 'val_acc' or 'test_acc', got {metric!r}")
         self.table = str(table)
         truth = mean_by_arch(read_table(table), metric)
         if len(truth) < 3:

@@ -333,6 +333,12 @@ class Trainer:
             self.load_state_dict(load_checkpoint(out))
             if selector is not None and best_path(out).exists():
                 chosen = load_checkpoint(best_path(out)).get("selection") or {}
+                if chosen.get("table") != selector.table:
+                    raise AdwpError(
+                        f"{best_path(out)} was selected on {chosen.get('table')!r}, not "
+                        f"{selector.table!r}: resume with that table, or remove the file to "
+                        "start the selection afresh"
+                    )
                 self.best_tau, self.best_step = chosen.get("tau"), chosen.get("step")
         # Rows logged after the checkpoint we resume from would be repeated: drop them.
         rows = []

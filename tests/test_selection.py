@@ -118,6 +118,15 @@ def test_a_resumed_run_selects_the_same_checkpoint(tmp_path, digits, table, monk
     )
 
     assert _selection_rows(tmp_path / "part.pt") == _selection_rows(tmp_path / "full.pt")
+    other = tmp_path / "other.jsonl"
+    other.write_text(table.read_text())
+    with pytest.raises(AdwpError, match="was selected on"):
+        Trainer(_config(), data=digits).fit(
+            tmp_path / "part.pt",
+            resume=True,
+            quiet=True,
+            selector=CheckpointSelector(other, resumed.space, digits),
+        )
     a, b = (
         load_checkpoint(best_path(tmp_path / "full.pt")),
         load_checkpoint(best_path(tmp_path / "part.pt")),
