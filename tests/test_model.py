@@ -7,16 +7,13 @@ import pytest
 import torch
 
 from adwp.backend import RankingBackend
-from adwp.data import get_dataset
 from adwp.errors import AdwpError, ArchitectureError, CheckpointError
 from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.functional import FunctionalNetwork
-from adwp.hypernet import HyperNetConfig, HyperNetwork
+from adwp.hypernet import HyperNetwork
 from adwp.spaces import Architecture, get_space
-from adwp.train import TrainConfig, Trainer
+from adwp.train import Trainer
 from encoders import OneHotEncoder, StochasticEncoder, encode_probabilities, one_hot_probabilities
-
-SMALL = HyperNetConfig(embed_dim=16, context_layers=1, heads=2, hidden=32, num_bases=2)
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +64,8 @@ def test_soft_encoding_is_differentiable(space, archs):
     assert logits.grad is not None and logits.grad.abs().sum() > 0
 
 
-def test_hypernet_emits_exact_shapes_for_smallest_and_largest(space, archs):
-    hypernet = HyperNetwork(space, SMALL)
+def test_hypernet_emits_exact_shapes_for_smallest_and_largest(space, archs, small_hypernet):
+    hypernet = HyperNetwork(space, small_hypernet)
     weights = hypernet(OneHotEncoder(space).encode(archs), archs)
     for arch, w in zip(archs, weights):
         expected = {n: p.shape for n, p in space.build(arch).named_parameters()}
@@ -79,13 +76,13 @@ def test_hypernet_emits_exact_shapes_for_smallest_and_largest(space, archs):
     assert largest["blocks.11.conv.weight"].shape == (64, 64, 7, 7)
 
 
-def test_hypernet_rejects_mismatched_batch(space, archs):
+def test_hypernet_rejects_mismatched_batch(space, archs, small_hypernet):
     with pytest.raises(ValueError, match="encodings for"):
-        HyperNetwork(space, SMALL)(OneHotEncoder(space).encode(archs[:2]), archs[:3])
+        HyperNetwork(space, small_hypernet)(OneHotEncoder(space).encode(archs[:2]), archs[:3])
 
 
-def test_gradients_reach_every_part_of_the_hypernetwork(space):
-    hypernet = HyperNetwork(space, SMALL)
+def test_gradients_reach_every_part_of_the_hypernetwork(space, small_hypernet):
+    hypernet = HyperNetwork(space, small_hypernet)
     arch = space.largest()
     encoding = OneHotEncoder(space).encode([arch])
     (weights,) = hypernet(encoding, [arch])
@@ -98,9 +95,9 @@ def test_gradients_reach_every_part_of_the_hypernetwork(space):
     assert without == []
 
 
-def test_functional_network_equals_built_module(space, archs):
+def test_functional_network_equals_built_module(space, archs, small_hypernet):
     torch.manual_seed(0)
-    hypernet = HyperNetwork(space, SMALL)
+    hypernet = HyperNetwork(space, small_hypernet)
     with torch.no_grad():
         weights = hypernet(OneHotEncoder(space).encode(archs), archs)
     x = torch.randn(6, 1, 28, 28)
@@ -121,9 +118,9 @@ def test_functional_network_equals_built_module(space, archs):
             torch.testing.assert_close(functional(w, x, train=False), module.eval()(x))
 
 
-def test_bn_recalibration_ignores_evaluation_batching(space):
+def test_bn_recalibration_ignores_evaluation_batching(space, small_hypernet):
     arch = space.largest()
-    hypernet = HyperNetwork(space, SMALL)
+    hypernet = HyperNetwork(space, small_hypernet)
     with torch.no_grad():
         (w,) = hypernet(OneHotEncoder(space).encode([arch]), [arch])
     net = FunctionalNetwork(space, arch)
@@ -136,32 +133,14 @@ def test_bn_recalibration_ignores_evaluation_batching(space):
     torch.testing.assert_close(whole, parts)
 
 
-def _digits_config(**changes):
-    base = {
-        "dataset": "digits",
-        "steps": 6,
-        "meta_batch": 2,
-        "batch_size": 16,
-        "checkpoint_every": 3,
-        "warmup_steps": 2,
-        "hypernet": SMALL,
-    }
-    return TrainConfig(**{**base, **changes})
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return get_dataset("digits")
-
-
-def test_resume_gives_the_same_final_weights(tmp_path, digits):
-    full = Trainer(_digits_config(), data=digits).fit(tmp_path / "full.pt", quiet=True)
+def test_resume_gives_the_same_final_weights(tmp_path, digits, digits_config):
+    full = Trainer(digits_config(), data=digits).fit(tmp_path / "full.pt", quiet=True)
     # Simulate a kill after the first checkpoint: stop at 3 steps, then resume to 6.
-    part = Trainer(_digits_config(), data=digits)
+    part = Trainer(digits_config(), data=digits)
     while part.step < 3:
         part.train_step()
     part.save(tmp_path / "part.pt")
-    resumed = Trainer(_digits_config(), data=digits).fit(
+    resumed = Trainer(digits_config(), data=digits).fit(
         tmp_path / "part.pt", resume=True, quiet=True
     )
     assert resumed.step == full.step == 6
@@ -169,23 +148,23 @@ def test_resume_gives_the_same_final_weights(tmp_path, digits):
         assert torch.equal(a, b), name
 
 
-def test_resume_refuses_a_different_configuration(tmp_path, digits):
-    Trainer(_digits_config(steps=3), data=digits).fit(tmp_path / "h.pt", quiet=True)
+def test_resume_refuses_a_different_configuration(tmp_path, digits, digits_config):
+    Trainer(digits_config(steps=3), data=digits).fit(tmp_path / "h.pt", quiet=True)
     with pytest.raises(CheckpointError, match=r"lr=0\.002"):
-        Trainer(_digits_config(steps=3, lr=0.1), data=digits).fit(tmp_path / "h.pt", resume=True)
+        Trainer(digits_config(steps=3, lr=0.1), data=digits).fit(tmp_path / "h.pt", resume=True)
 
 
-def test_training_reduces_the_loss(tmp_path, digits):
-    config = _digits_config(steps=40, meta_batch=2, batch_size=64, lr=3e-3, checkpoint_every=40)
+def test_training_reduces_the_loss(tmp_path, digits, digits_config):
+    config = digits_config(steps=40, meta_batch=2, batch_size=64, lr=3e-3, checkpoint_every=40)
     trainer = Trainer(config, data=digits)
     losses = [trainer.train_step()["loss"] for _ in range(40)]
     assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 0.1
 
 
 @pytest.fixture(scope="module")
-def evaluator(tmp_path_factory, digits):
+def evaluator(tmp_path_factory, digits, digits_config):
     path = tmp_path_factory.mktemp("ev") / "h.pt"
-    Trainer(_digits_config(steps=4), data=digits).fit(path, quiet=True)
+    Trainer(digits_config(steps=4), data=digits).fit(path, quiet=True)
     return Evaluator.from_checkpoint(path, config=EvaluatorConfig(calibration_batch_size=32))
 
 
@@ -218,7 +197,9 @@ def test_evaluator_scores_layer_assignment_archs_and_rejects_outsiders(evaluator
         evaluator.score([Architecture.from_string("k9w100s1|k3w100s1|k3w100s1")])
 
 
-def test_supernet_slices_shared_weights_and_scores_like_the_hypernet(tmp_path, digits, space):
+def test_supernet_slices_shared_weights_and_scores_like_the_hypernet(
+    tmp_path, digits, space, digits_config
+):
     from adwp.supernet import SuperNet
 
     supernet = SuperNet(space)
@@ -232,7 +213,7 @@ def test_supernet_slices_shared_weights_and_scores_like_the_hypernet(tmp_path, d
         wb["blocks.0.conv.weight"], wa["blocks.0.conv.weight"][:8, :, 2:5, 2:5]
     )
     path = tmp_path / "s.pt"
-    trainer = Trainer(_digits_config(steps=3, model="supernet"), data=digits).fit(path, quiet=True)
+    trainer = Trainer(digits_config(steps=3, model="supernet"), data=digits).fit(path, quiet=True)
     assert isinstance(trainer.model, SuperNet)
     evaluator = Evaluator.from_checkpoint(path)
     assert isinstance(evaluator.hypernet, SuperNet)

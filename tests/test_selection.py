@@ -10,39 +10,23 @@ import torch
 
 from adwp.checkpoint import load_checkpoint
 from adwp.cli import main
-from adwp.data import get_dataset
 from adwp.errors import AdwpError, ArchitectureError
 from adwp.evaluator import Evaluator
-from adwp.hypernet import HyperNetConfig
 from adwp.metrics import kendall_tau
 from adwp.selection import CheckpointSelector
-from adwp.train import TrainConfig, Trainer, best_path, metrics_path
-
-SMALL = HyperNetConfig(embed_dim=16, context_layers=1, heads=2, hidden=32, num_bases=2)
-
-
-def _config(**changes):
-    base = {
-        "dataset": "digits",
-        "steps": 6,
-        "meta_batch": 2,
-        "batch_size": 16,
-        "checkpoint_every": 2,
-        "warmup_steps": 2,
-        "hypernet": SMALL,
-    }
-    return TrainConfig(**{**base, **changes})
+from adwp.train import Trainer, best_path, metrics_path
 
 
 @pytest.fixture(scope="module")
-def digits():
-    return get_dataset("digits")
+def config(digits_config):
+    """The shared few-step digits configuration, with a checkpoint (and selection) every 2 steps."""
+    return digits_config(checkpoint_every=2)
 
 
 @pytest.fixture(scope="module")
-def table(tmp_path_factory, digits):
+def table(tmp_path_factory, digits, config):
     """Six architectures of the digits space, two seeds each, accuracy growing with size."""
-    space = Trainer(_config(), data=digits).space
+    space = Trainer(config, data=digits).space
     archs = space.sample_many(6, np.random.default_rng(1))
     path = tmp_path_factory.mktemp("gt") / "select.jsonl"
     rows = []
@@ -63,8 +47,8 @@ def _selection_rows(out):
     return [r for r in rows if "selection_tau" in r]
 
 
-def test_training_keeps_the_checkpoint_with_the_best_selection_tau(tmp_path, digits, table):
-    trainer = Trainer(_config(), data=digits)
+def test_training_keeps_the_checkpoint_with_the_best_selection_tau(tmp_path, digits, table, config):
+    trainer = Trainer(config, data=digits)
     selector = CheckpointSelector(table, trainer.space, digits)
     out = tmp_path / "h.pt"
     trainer.fit(out, quiet=True, selector=selector)
@@ -87,14 +71,14 @@ def test_training_keeps_the_checkpoint_with_the_best_selection_tau(tmp_path, dig
     assert tau == pytest.approx(chosen["selection"]["tau"])
 
 
-def test_a_resumed_run_selects_the_same_checkpoint(tmp_path, digits, table, monkeypatch):
-    full = Trainer(_config(), data=digits)
+def test_a_resumed_run_selects_the_same_checkpoint(tmp_path, digits, table, monkeypatch, config):
+    full = Trainer(config, data=digits)
     full.fit(
         tmp_path / "full.pt", quiet=True, selector=CheckpointSelector(table, full.space, digits)
     )
 
     # Die at step 5, after the checkpoints (and selections) of steps 2 and 4.
-    killed = Trainer(_config(), data=digits)
+    killed = Trainer(config, data=digits)
     step = killed.train_step
 
     def dying_step():
@@ -109,7 +93,7 @@ def test_a_resumed_run_selects_the_same_checkpoint(tmp_path, digits, table, monk
             quiet=True,
             selector=CheckpointSelector(table, killed.space, digits),
         )
-    resumed = Trainer(_config(), data=digits)
+    resumed = Trainer(config, data=digits)
     resumed.fit(
         tmp_path / "part.pt",
         resume=True,
@@ -121,7 +105,7 @@ def test_a_resumed_run_selects_the_same_checkpoint(tmp_path, digits, table, monk
     other = tmp_path / "other.jsonl"
     other.write_text(table.read_text())
     with pytest.raises(AdwpError, match="was selected on"):
-        Trainer(_config(), data=digits).fit(
+        Trainer(config, data=digits).fit(
             tmp_path / "part.pt",
             resume=True,
             quiet=True,
@@ -137,8 +121,8 @@ def test_a_resumed_run_selects_the_same_checkpoint(tmp_path, digits, table, monk
         assert torch.equal(tensor, b["model"][name]), name
 
 
-def test_bad_selection_tables_are_clear_errors(tmp_path, digits, table):
-    space = Trainer(_config(), data=digits).space
+def test_bad_selection_tables_are_clear_errors(tmp_path, digits, table, config):
+    space = Trainer(config, data=digits).space
     rows = [json.loads(line) for line in table.read_text().splitlines()]
 
     outside = tmp_path / "outside.jsonl"

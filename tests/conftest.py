@@ -1,0 +1,42 @@
+"""Fixtures shared by the test modules: the digits data set and a tiny hypernetwork setting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from adwp.data import DataSplits, get_dataset
+from adwp.hypernet import HyperNetConfig
+from adwp.train import TrainConfig
+
+
+@pytest.fixture(scope="session")
+def small_hypernet() -> HyperNetConfig:
+    """A hypernetwork small enough for tests that train or differentiate it."""
+    return HyperNetConfig(embed_dim=16, context_layers=1, heads=2, hidden=32, num_bases=2)
+
+
+@pytest.fixture(scope="session")
+def digits() -> DataSplits:
+    return get_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def digits_config(small_hypernet: HyperNetConfig) -> Callable[..., TrainConfig]:
+    """Builds a few-step training configuration on digits; keyword arguments override fields."""
+
+    def build(**changes: Any) -> TrainConfig:
+        base = {
+            "dataset": "digits",
+            "steps": 6,
+            "meta_batch": 2,
+            "batch_size": 16,
+            "checkpoint_every": 3,
+            "warmup_steps": 2,
+            "hypernet": small_hypernet,
+        }
+        return TrainConfig(**{**base, **changes})
+
+    return build
