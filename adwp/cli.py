@@ -45,7 +45,7 @@ def _space_command(args: argparse.Namespace) -> int:
 
 def _train_command(args: argparse.Namespace) -> int:
     from adwp.hypernet import HyperNetConfig
-    from adwp.train import TrainConfig, Trainer
+    from adwp.train import TrainConfig, Trainer, best_path
 
     config = TrainConfig(
         dataset=args.dataset,
@@ -76,8 +76,6 @@ def _train_command(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"wrote {args.out} after {trainer.step} steps")
         if selector is not None:
-            from adwp.train import best_path
-
             if trainer.best_step is None:
                 print("no checkpoint selected: every selection score was constant")
             else:

@@ -317,12 +317,10 @@ def correlation_report(
         ci["partial_tau"] = _bootstrap_ci(_safe(partial_tau), arrays, n_resamples, seed)
     report["ci"] = ci
     report["metric"] = metric
-    report["noise_ceiling"] = noise_ceiling(
-        {k: per_seed[k] for k in keys}, {k: sizes[k] for k in keys} if have_size else None
-    )
-    report["noise_ceiling_split_half"] = split_half_ceiling(
-        {k: per_seed[k] for k in keys}, {k: sizes[k] for k in keys} if have_size else None
-    )
+    matched = {k: per_seed[k] for k in keys}
+    matched_sizes = {k: sizes[k] for k in keys} if have_size else None
+    report["noise_ceiling"] = noise_ceiling(matched, matched_sizes)
+    report["noise_ceiling_split_half"] = split_half_ceiling(matched, matched_sizes)
     report["unmatched"] = unmatched
     report["archs"] = keys
     report["score"] = s.tolist()
