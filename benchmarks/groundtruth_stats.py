@@ -23,6 +23,8 @@ def main() -> None:
     parser.add_argument("table")
     parser.add_argument("--metric", default="val_acc")
     parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--splits", type=int, default=100, help="random half splits")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random half splits")
     parser.add_argument("--output", default=None)
     args = parser.parse_args()
 
@@ -65,7 +67,8 @@ def main() -> None:
     halves = split_half_ceiling({a: per_seed[a] for a in archs})
     if halves is not None:
         result["mean_of_halves_tau"] = halves["kendall_tau"]
-        result["halves"] = halves["halves"]
+        result["mean_of_halves_tau_range"] = halves["kendall_tau_range"]
+        result["mean_of_halves_comparison"] = halves["comparison"]
         # Mean of k seeds against the mean of k other seeds, k = 1 .. half: how fast averaging
         # seeds sharpens the order.
         half = len(seeds) // 2
@@ -76,6 +79,45 @@ def main() -> None:
                 ).statistic
             )
             for k in range(1, half + 1)
+        }
+        # Within the top architectures, over random disjoint halves of the seeds.
+        rng = np.random.default_rng(args.seed)
+        split_top_taus = []
+        for _ in range(args.splits):
+            order = rng.permutation(len(seeds))
+            first = values[:, order[:half]].mean(axis=1)
+            second = values[:, order[half : 2 * half]].mean(axis=1)
+            split_top_taus.append(float(stats.kendalltau(first[top], second[top]).statistic))
+        # Choosing the top architectures by the mean of the same seeds that are then compared
+        # biases the within-top tau downwards (an architecture high in one half is there partly by
+        # luck and falls back in the other). Unbiased: choose the top by a third group of seeds.
+        third = len(seeds) // 3
+        apart_taus = []
+        for _ in range(args.splits if third else 0):
+            order = rng.permutation(len(seeds))
+            chosen = np.argsort(-values[:, order[:third]].mean(axis=1))[: args.top]
+            first = values[chosen][:, order[third : 2 * third]].mean(axis=1)
+            second = values[chosen][:, order[2 * third : 3 * third]].mean(axis=1)
+            apart_taus.append(float(stats.kendalltau(first, second).statistic))
+        result["random_halves"] = {
+            "splits": args.splits,
+            "seed": args.seed,
+            "seeds_per_half": half,
+            f"top{args.top}_tau_mean_min_max": [
+                float(np.mean(split_top_taus)),
+                float(np.min(split_top_taus)),
+                float(np.max(split_top_taus)),
+            ],
+            f"top{args.top}_chosen_apart": {
+                "seeds_per_group": third,
+                "tau_mean_min_max": [
+                    float(np.mean(apart_taus)),
+                    float(np.min(apart_taus)),
+                    float(np.max(apart_taus)),
+                ]
+                if apart_taus
+                else None,
+            },
         }
         # Under Gaussian seed noise, Pearson r = sin(pi tau / 2) and averaging 2 halves doubles
         # the signal-to-noise (Spearman-Brown); a score equal to the true expected accuracy then

@@ -122,27 +122,47 @@ def test_report_averages_seeds_and_gives_the_noise_ceiling():
     assert correlation_report(_rows(TRUTH, SIZE), scores, n_resamples=50)["noise_ceiling"] is None
 
 
-def test_split_half_ceiling_compares_means_of_seed_halves():
+def test_split_half_ceiling_averages_every_split_into_halves():
     rng = np.random.default_rng(0)
-    rows = _rows(TRUTH, SIZE, seeds=(0, 1, 2, 3, 4))
+    rows = _rows(TRUTH, SIZE, seeds=(0, 1, 2, 3))
     for row in rows:
         row["val_acc"] = float(row["val_acc"] + rng.normal(0, 0.01))
-    rows = [r for r in rows if not (r["arch"] == "a0" and r["seed"] == 3)]  # a0 lacks a seed
+    extra = {"arch": "a0", "seed": 4, "val_acc": 0.5, "params": 1.0, "test_acc": 0.5}
+    rows = [r for r in rows if not (r["arch"] == "a0" and r["seed"] == 3)] + [extra]
     scores = {f"a{i}": float(s) for i, s in enumerate(SCORE)}
     halves = correlation_report(rows, scores, n_resamples=20)["noise_ceiling_split_half"]
 
     def half_mean(arch, seeds):
         return np.mean([r["val_acc"] for r in rows if r["arch"] == arch and r["seed"] in seeds])
 
-    archs = [f"a{i}" for i in range(1, 12)]  # seed 4 is left out: halves need equal sizes
-    first = [half_mean(a, (0, 1)) for a in archs]
-    second = [half_mean(a, (2, 3)) for a in archs]
-    assert halves["n"] == 11 and halves["halves"] == [[0, 1], [2, 3]]
-    assert halves["kendall_tau"] == pytest.approx(stats.kendalltau(first, second).statistic)
-    assert halves["comparison"] == "mean of seeds [0, 1] vs mean of seeds [2, 3]"
+    archs = [f"a{i}" for i in range(1, 12)]  # a0 lacks seed 3; splits with seed 4 have 1 arch
+    taus = [
+        stats.kendalltau([half_mean(a, x) for a in archs], [half_mean(a, y) for a in archs])[0]
+        for x, y in (((0, 1), (2, 3)), ((0, 2), (1, 3)), ((0, 3), (1, 2)))
+    ]
+    assert halves["n"] == 11 and halves["splits"] == 3 and halves["seeds_per_half"] == 2
+    assert halves["kendall_tau"] == pytest.approx(np.mean(taus))
+    assert halves["kendall_tau_range"] == pytest.approx([min(taus), max(taus)])
+    assert "averaged over 3 splits" in halves["comparison"]
     two_seeds = correlation_report(_rows(TRUTH, SIZE, seeds=(0, 1)), scores, n_resamples=20)
     assert two_seeds["noise_ceiling_split_half"] is None
     assert split_half_ceiling({"a": {0: 1.0, 1: 2.0, 2: 3.0, 3: 4.0}}) is None  # 1 arch
+
+
+def test_split_half_ceiling_draws_seeded_splits_when_there_are_many():
+    rng = np.random.default_rng(1)
+    seed_values = {f"a{i}": {s: float(i + rng.normal(0, 3)) for s in range(12)} for i in range(30)}
+    first = split_half_ceiling(seed_values, max_splits=20, seed=0)
+    assert first["splits"] == 20 and first["seeds_per_half"] == 6
+    assert first == split_half_ceiling(seed_values, max_splits=20, seed=0)
+    assert (
+        first["kendall_tau"]
+        != split_half_ceiling(seed_values, max_splits=20, seed=1)["kendall_tau"]
+    )
+    low, high = first["kendall_tau_range"]
+    assert low <= first["kendall_tau"] <= high and low < high
+    # 462 distinct splits of 12 seeds into two halves of 6: all of them when allowed
+    assert split_half_ceiling(seed_values, max_splits=1000)["splits"] == 462
 
 
 def test_correlate_cli_writes_report_and_plot(tmp_path, capsys):
