@@ -125,7 +125,8 @@ def _trained(
             curves[name].append(point)
             print(f"{name} step {stop}: " + ", ".join(f"{k}={v}" for k, v in point.items()))
             chosen = point["holdout_tau"] if holdout else stop
-            if name not in best or chosen >= best[name][0]:
+            # Ties keep the earlier checkpoint, as adwp.selection does.
+            if name not in best or chosen > best[name][0]:
                 best[name] = (chosen, point, report)
     out = {}
     for name, (_, point, report) in best.items():
