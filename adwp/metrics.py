@@ -174,6 +174,31 @@ def _safe(fn: Any) -> Any:
     return wrapped
 
 
+def _compare_seed_groups(
+    seed_values: Mapping[str, Mapping[int, float]],
+    size: Mapping[str, float] | None,
+    groups: Sequence[tuple[Sequence[int], Sequence[int]]],
+) -> list[dict[str, Any]]:
+    """:func:`rank_metrics` between the means of two groups of seeds, for every pair of groups.
+
+    Each pair is compared on the architectures that have all of its seeds; a pair with fewer than
+    3 such architectures is skipped.
+    """
+    reports = []
+    for first, second in groups:
+        keys = [k for k, v in seed_values.items() if all(s in v for s in (*first, *second))]
+        if len(keys) < 3:
+            continue
+        reports.append(
+            rank_metrics(
+                [np.mean([seed_values[k][s] for s in first]) for k in keys],
+                [np.mean([seed_values[k][s] for s in second]) for k in keys],
+                [size[k] for k in keys] if size else None,
+            )
+        )
+    return reports
+
+
 def noise_ceiling(
     seed_values: Mapping[str, Mapping[int, float]], size: Mapping[str, float] | None = None
 ) -> dict[str, Any] | None:
@@ -191,19 +216,8 @@ def noise_ceiling(
         The averaged metrics plus ``pairs`` and ``comparison``; None with fewer than two seeds.
     """
     seeds = sorted({s for values in seed_values.values() for s in values})
-    reports = []
-    for i, a in enumerate(seeds):
-        for b in seeds[i + 1 :]:
-            keys = [k for k, v in seed_values.items() if a in v and b in v]
-            if len(keys) < 3:
-                continue
-            reports.append(
-                rank_metrics(
-                    [seed_values[k][a] for k in keys],
-                    [seed_values[k][b] for k in keys],
-                    [size[k] for k in keys] if size else None,
-                )
-            )
+    pairs = [((a,), (b,)) for a, b in itertools.combinations(seeds, 2)]
+    reports = _compare_seed_groups(seed_values, size, pairs)
     if not reports:
         return None
     out = _average(reports)
@@ -266,18 +280,7 @@ def split_half_ceiling(
     half = len(seeds) // 2
     if half < 2:
         return None
-    reports = []
-    for first, second in _half_splits(seeds, max_splits, seed):
-        keys = [k for k, v in seed_values.items() if all(s in v for s in first + second)]
-        if len(keys) < 3:
-            continue
-        reports.append(
-            rank_metrics(
-                [np.mean([seed_values[k][s] for s in first]) for k in keys],
-                [np.mean([seed_values[k][s] for s in second]) for k in keys],
-                [size[k] for k in keys] if size else None,
-            )
-        )
+    reports = _compare_seed_groups(seed_values, size, _half_splits(seeds, max_splits, seed))
     if not reports:
         return None
     out = _average(reports)
