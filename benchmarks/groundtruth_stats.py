@@ -18,6 +18,10 @@ from adwp.groundtruth import read_table
 from adwp.metrics import split_half_ceiling
 
 
+def _mean_min_max(values: list[float]) -> list[float]:
+    return [float(np.mean(values)), float(np.min(values)), float(np.max(values))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("table")
@@ -103,20 +107,10 @@ def main() -> None:
             "splits": args.splits,
             "seed": args.seed,
             "seeds_per_half": half,
-            f"top{args.top}_tau_mean_min_max": [
-                float(np.mean(split_top_taus)),
-                float(np.min(split_top_taus)),
-                float(np.max(split_top_taus)),
-            ],
+            f"top{args.top}_tau_mean_min_max": _mean_min_max(split_top_taus),
             f"top{args.top}_chosen_apart": {
                 "seeds_per_group": third,
-                "tau_mean_min_max": [
-                    float(np.mean(apart_taus)),
-                    float(np.min(apart_taus)),
-                    float(np.max(apart_taus)),
-                ]
-                if apart_taus
-                else None,
+                "tau_mean_min_max": _mean_min_max(apart_taus) if apart_taus else None,
             },
         }
         # Under Gaussian seed noise, Pearson r = sin(pi tau / 2) and averaging 2 halves doubles
