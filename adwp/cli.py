@@ -58,6 +58,8 @@ def _train_command(args: argparse.Namespace) -> int:
         lr=args.lr,
         sampler=args.sampler,
         checkpoint_every=args.checkpoint_every,
+        snapshot_every=args.snapshot_every,
+        snapshots=args.snapshots,
         hypernet=HyperNetConfig(num_bases=args.num_bases, embed_dim=args.embed_dim),
         model=args.model,
     )
@@ -134,7 +136,9 @@ def _rank_command(args: argparse.Namespace) -> int:
         args.checkpoint,
         data_root=args.data_root,
         device=args.device,
-        config=EvaluatorConfig(split=args.split, seed=args.seed),
+        config=EvaluatorConfig(
+            split=args.split, seed=args.seed, snapshots=not args.final_weights_only
+        ),
     )
     space = evaluator.space
     if args.sample is not None:
@@ -161,6 +165,7 @@ def _rank_command(args: argparse.Namespace) -> int:
                     "checkpoint": str(args.checkpoint),
                     "split": args.split,
                     "seed": args.seed,
+                    "snapshots": evaluator.num_snapshots,
                 },
                 indent=1,
             )
@@ -519,6 +524,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--embed-dim", type=int, default=64, help="hypernetwork embedding width")
     train.add_argument("--checkpoint-every", type=int, default=100)
     train.add_argument(
+        "--snapshot-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="keep a copy of the weights every N steps; scores are then averaged over the kept "
+        "copies, a steadier ranking (0: off)",
+    )
+    train.add_argument(
+        "--snapshots", type=int, default=6, help="how many of the latest snapshots to keep"
+    )
+    train.add_argument(
         "--select-on",
         default=None,
         metavar="GT.jsonl",
@@ -545,6 +561,11 @@ def build_parser() -> argparse.ArgumentParser:
     rank.add_argument("--top", type=int, default=10, help="rows of the printed table")
     rank.add_argument("--output", default=None, help="JSON file with archs and scores")
     rank.add_argument("--split", choices=["val", "test"], default="val")
+    rank.add_argument(
+        "--final-weights-only",
+        action="store_true",
+        help="ignore the checkpoint's weight snapshots and score with its final weights",
+    )
     rank.add_argument("--data-root", default=None)
     rank.add_argument("--device", default="auto")
     rank.set_defaults(func=_rank_command)

@@ -3,6 +3,11 @@
 One architecture's path: ``space.validate`` -> one-hot encoding -> hypernetwork -> predicted weights
 -> :class:`~adwp.functional.FunctionalNetwork` -> BatchNorm statistics recomputed on a fixed set of
 training images -> accuracy on the validation split. No weight is trained.
+
+A checkpoint trained with ``snapshot_every`` holds copies of the weight generator from its last
+steps; the evaluator then averages every metric over those snapshots (one pass per snapshot). A
+single set of shared weights favours whatever architectures the last steps happened to train, and
+that changes from step to step; the average over snapshots cancels much of it.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class EvaluatorConfig:
         metric: ``"accuracy"`` (fraction correct, the default) or ``"neg_log_loss"`` (minus the
             mean cross-entropy: finer-grained than accuracy, which saturates and ties once
             predicted networks get good). Both are computed in the same pass and cached.
+        snapshots: Average over the weight snapshots a checkpoint holds (if any); False scores
+            with the final weights only.
     """
 
     split: str = "val"
@@ -55,6 +62,7 @@ class EvaluatorConfig:
     chunk: int = 16
     seed: int = 0
     metric: str = "accuracy"
+    snapshots: bool = True
 
 
 class Evaluator:
@@ -66,6 +74,8 @@ class Evaluator:
         data: The data set it was trained on.
         config: Scoring settings.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ...
+        snapshots: Earlier copies of the weight generator (same space); when given, every score
+            is the mean over these instead of ``hypernet``'s alone.
     """
 
     def __init__(
@@ -74,6 +84,7 @@ class Evaluator:
         data: DataSplits,
         config: EvaluatorConfig | None = None,
         device: str | torch.device | None = None,
+        snapshots: Sequence[torch.nn.Module] | None = None,
     ) -> None:
         self.config = config or EvaluatorConfig()
         if self.config.split not in ("val", "test"):
@@ -83,6 +94,10 @@ class Evaluator:
         self.device = _auto_device(device)
         self.hypernet = hypernet.to(self.device).eval()
         self.space = hypernet.space
+        self.generators = [g.to(self.device).eval() for g in snapshots or ()] or [self.hypernet]
+        for generator in self.generators:
+            if generator.space.config() != self.space.config():
+                raise AdwpError("every snapshot must have the space of the weight generator")
         self.encoder = OneHotEncoder(self.space)
         self.data = data
         self._cache: dict[Architecture, dict[str, float]] = {}
@@ -131,6 +146,11 @@ class Evaluator:
             space = get_space(state["space"]["name"], **state["space"]["options"])
             hypernet = build_model(space, train_config)
             hypernet.load_state_dict(state["model"])
+            snapshots = []
+            if config is None or config.snapshots:
+                for stored in (state.get("snapshots") or {}).get("models", []):
+                    snapshots.append(build_model(space, train_config))
+                    snapshots[-1].load_state_dict(stored)
         except (RuntimeError, KeyError, TypeError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CheckpointError(f"checkpoint {path} is inconsistent: {first[:200]}") from None
@@ -142,18 +162,34 @@ class Evaluator:
                 f"checkpoint expects {space.in_channels} channels and {space.num_classes} classes, "
                 f"data set {data.name} has {data.in_channels} and {data.num_classes}"
             )
-        return cls(hypernet, data, config, device)
+        return cls(hypernet, data, config, device, snapshots=snapshots)
 
     @property
     def num_images(self) -> int:
         """Number of images each score is computed on."""
         return sum(int(y.shape[0]) for _, y in self._eval)
 
-    def predict_weights(self, archs: Sequence[Architecture]) -> list[dict[str, torch.Tensor]]:
-        """Returns the hypernetwork's weights for architectures of the space (no gradients)."""
+    @property
+    def num_snapshots(self) -> int:
+        """Number of weight generators every score is averaged over (1 without snapshots)."""
+        return len(self.generators)
+
+    def predict_weights(
+        self, archs: Sequence[Architecture], snapshot: int | None = None
+    ) -> list[dict[str, torch.Tensor]]:
+        """Returns predicted weights for architectures of the space (no gradients).
+
+        Args:
+            archs: Architectures of the space.
+            snapshot: Index into the snapshots; None: the final weight generator.
+
+        Returns:
+            One weight dict per architecture.
+        """
         archs = [self.space.validate(a) for a in archs]
+        generator = self.hypernet if snapshot is None else self.generators[snapshot]
         with torch.inference_mode():
-            return self.hypernet(self.encoder.encode(archs, self.device), archs)
+            return generator(self.encoder.encode(archs, self.device), archs)
 
     @torch.inference_mode()
     def _score_one(self, arch: Architecture, weights: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -186,8 +222,12 @@ class Evaluator:
         todo = list(dict.fromkeys(a for a in archs if a not in self._cache))
         for start in range(0, len(todo), self.config.chunk):
             chunk = todo[start : start + self.config.chunk]
-            for arch, weights in zip(chunk, self.predict_weights(chunk)):
-                self._cache[arch] = self._score_one(arch, weights)
+            sums = [dict.fromkeys(METRICS, 0.0) for _ in chunk]
+            for snapshot in range(self.num_snapshots):
+                for total, arch, weights in zip(sums, chunk, self.predict_weights(chunk, snapshot)):
+                    for name, value in self._score_one(arch, weights).items():
+                        total[name] += value / self.num_snapshots
+            self._cache.update(zip(chunk, sums))
         return np.array([self._cache[a][metric] for a in archs], dtype=np.float64)
 
     def rank(

@@ -78,6 +78,10 @@ class TrainConfig:
         hard_fraction: Share of architectures encoded exactly one-hot.
         data_seed: Seed of the data set split.
         checkpoint_every: Steps between checkpoints.
+        snapshot_every: Steps between weight snapshots kept for scoring (0: none). The evaluator
+            averages each architecture's score over the snapshots, which cancels much of the
+            step-to-step noise of the ranking (see ``docs/benchmarks.md``, session 5).
+        snapshots: How many of the latest snapshots are kept (each is a copy of the model).
         hypernet: Hypernetwork capacity.
         model: Weight generator: ``"hypernet"`` (the method) or ``"supernet"`` (the SPOS
             baseline: shared weights, exact single paths, no stochastic encoding).
@@ -101,6 +105,8 @@ class TrainConfig:
     hard_fraction: float = 0.25
     data_seed: int = 0
     checkpoint_every: int = 100
+    snapshot_every: int = 0
+    snapshots: int = 6
     hypernet: HyperNetConfig = field(default_factory=HyperNetConfig)
     model: str = "hypernet"
 
@@ -109,9 +115,13 @@ class TrainConfig:
             raise AdwpError(f"optimizer must be 'adamw' or 'sgd', got {self.optimizer!r}")
         if self.model not in WEIGHT_GENERATORS:
             raise AdwpError(f"model must be one of {sorted(WEIGHT_GENERATORS)}, got {self.model!r}")
-        for name in ("steps", "meta_batch", "batch_size", "checkpoint_every"):
+        for name in ("steps", "meta_batch", "batch_size", "checkpoint_every", "snapshots"):
             if getattr(self, name) < 1:
                 raise AdwpError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.snapshot_every < 0:
+            raise AdwpError(
+                f"snapshot_every must be 0 (off) or positive, got {self.snapshot_every}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the configuration as JSON-ready primitives."""
@@ -207,6 +217,8 @@ class Trainer:
                 weight_decay=config.weight_decay,
             )
         self.step = 0
+        # (step, CPU copy of the model's state) for the latest ``config.snapshots`` snapshots.
+        self.snapshots: list[tuple[int, dict[str, torch.Tensor]]] = []
         self.best_tau: float | None = None
         self.best_step: int | None = None
         images, labels = as_tensors(self.data.train)
@@ -254,6 +266,9 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
         self.optimizer.step()
         self.step += 1
+        if c.snapshot_every and self.step % c.snapshot_every == 0:
+            state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+            self.snapshots = [*self.snapshots, (self.step, state)][-c.snapshots :]
         return {"step": self.step, "loss": loss.item(), "train_acc": correct, "lr": lr}
 
     # -- checkpoints -------------------------------------------------------------------------
@@ -275,6 +290,10 @@ class Trainer:
             "complete": self.step >= self.config.steps,
             "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
+            "snapshots": {
+                "steps": [step for step, _ in self.snapshots],
+                "models": [state for _, state in self.snapshots],
+            },
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -294,6 +313,8 @@ class Trainer:
             first = str(exc).strip().splitlines()[0]
             raise CheckpointError(f"checkpoint does not match its configuration: {first}") from None
         self.step = int(state["step"])
+        stored_snapshots = state.get("snapshots") or {"steps": [], "models": []}
+        self.snapshots = list(zip(stored_snapshots["steps"], stored_snapshots["models"]))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes a checkpoint atomically."""

@@ -179,6 +179,20 @@ def test_train_writes_checkpoint_and_metrics(checkpoint: Path) -> None:
     assert all(math.isfinite(row["loss"]) for row in rows)
 
 
+def test_train_snapshots_and_rank_averages_over_them(tmp_path: Path) -> None:
+    out = tmp_path / "h.pt"
+    args = ["train", "--dataset", "digits", "--steps", "4", "--quiet", "--out", str(out)]
+    assert main([*args, "--snapshot-every", "1", "--snapshots", "3"]) == 0
+    state = torch.load(out, map_location="cpu", weights_only=True)
+    assert state["snapshots"]["steps"] == [2, 3, 4]
+    rank = ["rank", "--checkpoint", str(out), "--sample", "3"]
+    assert main([*rank, "--output", str(tmp_path / "all.json")]) == 0
+    assert main([*rank, "--final-weights-only", "--output", str(tmp_path / "last.json")]) == 0
+    both = [json.loads((tmp_path / f"{n}.json").read_text()) for n in ("all", "last")]
+    assert [b["snapshots"] for b in both] == [3, 1]
+    assert both[0]["archs"] == both[1]["archs"]
+
+
 @slow
 def test_rank_sample_gives_valid_scores(sampled: dict[str, Any]) -> None:
     archs, scores = sampled["archs"], sampled["scores"]

@@ -229,3 +229,52 @@ def test_evaluator_log_loss_metric_comes_from_the_same_pass(evaluator):
     np.testing.assert_array_equal(evaluator.score(archs, metric="accuracy"), accuracy)
     with pytest.raises(AdwpError, match="metric must be one of"):
         evaluator.score(archs, metric="f1")
+
+
+def test_snapshots_keep_the_latest_copies_and_survive_a_resume(tmp_path, digits, digits_config):
+    config = digits_config(steps=6, snapshot_every=2, snapshots=2)
+    full = Trainer(config, data=digits).fit(tmp_path / "full.pt", quiet=True)
+    assert [step for step, _ in full.snapshots] == [4, 6]
+    final = full.model.state_dict()
+    for name, tensor in full.snapshots[-1][1].items():
+        assert torch.equal(tensor, final[name].cpu()), name
+    # A kill after the checkpoint at step 3 (snapshot 2 taken), resumed to the end.
+    part = Trainer(config, data=digits)
+    while part.step < 3:
+        part.train_step()
+    part.save(tmp_path / "part.pt")
+    resumed = Trainer(config, data=digits).fit(tmp_path / "part.pt", resume=True, quiet=True)
+    assert [step for step, _ in resumed.snapshots] == [4, 6]
+    for (_, a), (_, b) in zip(full.snapshots, resumed.snapshots):
+        for name in a:
+            assert torch.equal(a[name], b[name]), name
+
+
+def test_evaluator_averages_scores_over_snapshots(tmp_path, digits, digits_config):
+    path = tmp_path / "h.pt"
+    Trainer(digits_config(steps=6, snapshot_every=3), data=digits).fit(path, quiet=True)
+    config = EvaluatorConfig(calibration_batch_size=32)
+    ensemble = Evaluator.from_checkpoint(path, config=config)
+    assert ensemble.num_snapshots == 2
+    archs = ensemble.space.sample_many(4, np.random.default_rng(1))
+    scores = ensemble.score(archs)
+    nll = ensemble.score(archs, metric="neg_log_loss")
+    # Each snapshot scored alone (the second is the final model, the first is step 3's).
+    alone = [Evaluator(generator, digits, config) for generator in ensemble.generators]
+    np.testing.assert_allclose(scores, np.mean([e.score(archs) for e in alone], axis=0))
+    np.testing.assert_allclose(
+        nll, np.mean([e.score(archs, metric="neg_log_loss") for e in alone], axis=0)
+    )
+    final_only = Evaluator.from_checkpoint(
+        path, config=EvaluatorConfig(calibration_batch_size=32, snapshots=False)
+    )
+    assert final_only.num_snapshots == 1
+    np.testing.assert_array_equal(final_only.score(archs), alone[1].score(archs))
+    assert not np.array_equal(alone[0].score(archs), alone[1].score(archs))
+
+
+def test_snapshot_settings_are_checked(digits_config):
+    with pytest.raises(AdwpError, match="snapshot_every must be 0"):
+        digits_config(snapshot_every=-1)
+    with pytest.raises(AdwpError, match="snapshots must be at least 1"):
+        digits_config(snapshots=0)
