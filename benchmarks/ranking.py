@@ -16,7 +16,9 @@ from every reported number. ``--select-on TABLE`` chooses it on another ground-t
 instead (architectures of the same space, none of them reported; the layer-assignment table has
 32 with a seed-to-seed tau of 0.82, a more reliable choice than a few noisy held-out ones), so
 every architecture of ``--truth`` is reported. ``--methods`` re-runs a subset and keeps the other
-methods' stored results.
+methods' stored results. Each weight generator is also reported as ``<name>_snapshots``: the mean
+score of its latest ``--snapshots`` evaluation points (what ``adwp train --snapshot-every`` and the
+evaluator do), with the scoring time of every averaged point counted in its compute.
 """
 
 from __future__ import annotations
@@ -99,6 +101,11 @@ def _trained(
     curves: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     best: dict[str, tuple[float, dict[str, Any], dict[str, Any]]] = {}
     checkpoints = sorted({*range(args.eval_every, args.steps + 1, args.eval_every), args.steps})
+    # The snapshot ensemble of adwp (TrainConfig.snapshot_every = eval_every): the mean score of
+    # the latest --snapshots evaluation points, scored once each.
+    history: dict[str, list[tuple[np.ndarray, float]]] = {name: [] for name in names}
+    for name in names:
+        curves[f"{name}_snapshots"] = []
     for stop in checkpoints:
         start = time.perf_counter()
         while trainer.step < stop:
@@ -112,6 +119,17 @@ def _trained(
             evaluator.score(holdout)
         for name, metric in names.items():
             scores = evaluator.score(archs, metric=metric)
+            history[name] = [*history[name], (scores, score_seconds)][-args.snapshots :]
+            kept = history[name]
+            mean_scores = np.mean([s for s, _ in kept], axis=0)
+            report = correlation_report(
+                rows, dict(zip(map(str, archs), mean_scores.tolist())), n_resamples=args.resamples
+            )
+            point = {"step": stop, "train_seconds": round(train_seconds, 1)}
+            point.update(_summary(report, train_seconds + sum(t for _, t in kept)))
+            point["snapshots"] = len(kept)
+            curves[f"{name}_snapshots"].append(point)
+            best[f"{name}_snapshots"] = (stop, point, report)
             report = correlation_report(
                 rows, dict(zip(map(str, archs), scores.tolist())), n_resamples=args.resamples
             )
@@ -130,7 +148,10 @@ def _trained(
                 best[name] = (chosen, point, report)
     out = {}
     for name, (_, point, report) in best.items():
-        result = {**point, "selected_by": "selection tau" if holdout else "last step"}
+        selected_by = "selection tau" if holdout else "last step"
+        if name.endswith("_snapshots"):
+            selected_by = f"mean score of the last {point['snapshots']} evaluation points"
+        result = {**point, "selected_by": selected_by}
         result["report"] = {k: report[k] for k in ("archs", "score", "truth", "params")}
         out[name] = (result, curves[name])
     return out
@@ -152,6 +173,12 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=2e-3, help="hypernet and supernet")
     parser.add_argument("--meta-batch", type=int, default=4, help="architectures per step")
     parser.add_argument("--num-bases", type=int, default=4, help="hypernetwork kernel bases")
+    parser.add_argument(
+        "--snapshots",
+        type=int,
+        default=6,
+        help="evaluation points averaged by the *_snapshots variants (adwp's snapshot ensemble)",
+    )
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--methods", default="all", help="comma-separated subset, or 'all'")
     parser.add_argument("--output", default="benchmarks/results/ranking.json")
