@@ -69,6 +69,9 @@ class TrainConfig:
         batch_size: Images per architecture per step.
         optimizer: ``"adamw"`` or ``"sgd"``.
         lr: Peak learning rate (linear warm-up, then cosine decay to zero).
+        lr_cycles: Cosine cycles of equal length, each restarting at ``lr`` (warm restarts, as
+            in SGDR); with a snapshot at the end of each cycle this is a snapshot ensemble
+            (Huang et al., 2017). 1: one cosine decay over the whole run.
         weight_decay: Decoupled weight decay.
         warmup_steps: Linear warm-up length.
         grad_clip: Gradient-norm clip (0 disables).
@@ -96,6 +99,7 @@ class TrainConfig:
     batch_size: int = 64
     optimizer: str = "adamw"
     lr: float = 2e-3
+    lr_cycles: int = 1
     weight_decay: float = 1e-4
     warmup_steps: int = 50
     grad_clip: float = 5.0
@@ -115,7 +119,8 @@ class TrainConfig:
             raise AdwpError(f"optimizer must be 'adamw' or 'sgd', got {self.optimizer!r}")
         if self.model not in WEIGHT_GENERATORS:
             raise AdwpError(f"model must be one of {sorted(WEIGHT_GENERATORS)}, got {self.model!r}")
-        for name in ("steps", "meta_batch", "batch_size", "checkpoint_every", "snapshots"):
+        names = ("steps", "meta_batch", "batch_size", "checkpoint_every", "snapshots", "lr_cycles")
+        for name in names:
             if getattr(self, name) < 1:
                 raise AdwpError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.snapshot_every < 0:
@@ -228,11 +233,14 @@ class Trainer:
 
     # -- schedule and one step ---------------------------------------------------------------
     def learning_rate(self, step: int) -> float:
-        """Linear warm-up then cosine decay to zero, as a function of the step."""
+        """Linear warm-up then cosine decay to zero (per cycle), as a function of the step."""
         c = self.config
         if step < c.warmup_steps:
             return c.lr * (step + 1) / c.warmup_steps
-        progress = (step - c.warmup_steps) / max(1, c.steps - c.warmup_steps)
+        length = c.steps / c.lr_cycles
+        cycle = min(c.lr_cycles - 1, int(step // length))
+        start, end = max(cycle * length, c.warmup_steps), (cycle + 1) * length
+        progress = (step - start) / max(1.0, end - start)
         return 0.5 * c.lr * (1 + math.cos(math.pi * min(1.0, progress)))
 
     def train_step(self) -> dict[str, float]:

@@ -48,6 +48,7 @@ def main() -> None:
         help="average raw scores (per architecture, as adwp's snapshot ensemble does) or z-scores",
     )
     parser.add_argument("--from-step", type=int, default=0, help="leave earlier points out")
+    parser.add_argument("--every", type=int, default=1, help="use only steps divisible by this")
     args = parser.parse_args()
 
     runs = [json.loads(Path(path).read_text()) for path in args.curves]
@@ -56,7 +57,11 @@ def main() -> None:
     target = np.array([truth[k] for k in keys])
     space = get_space("macro", in_channels=1, num_classes=10, image_size=28)
     log_params = np.log([space.params(space.validate(k)) for k in keys])
-    steps = [p["step"] for p in runs[0]["points"] if p["step"] >= args.from_step]
+    steps = [
+        p["step"]
+        for p in runs[0]["points"]
+        if p["step"] >= args.from_step and not p["step"] % args.every
+    ]
     single: dict[int, list[tuple[float, float]]] = {s: [] for s in steps}
     cumulative: dict[int, list[tuple[float, float]]] = {s: [] for s in steps}
     run_sums: dict[int, list[np.ndarray]] = {s: [] for s in steps}
@@ -66,7 +71,7 @@ def main() -> None:
         total = np.zeros(len(keys))
         used = 0
         for point in run["points"]:
-            if point["step"] < args.from_step:
+            if point["step"] < args.from_step or point["step"] % args.every:
                 continue
             values = point[f"truth/{args.metric}"]
             z = _z(values) if args.combine == "z" else np.asarray(values, dtype=np.float64)

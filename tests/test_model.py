@@ -278,3 +278,20 @@ def test_snapshot_settings_are_checked(digits_config):
         digits_config(snapshot_every=-1)
     with pytest.raises(AdwpError, match="snapshots must be at least 1"):
         digits_config(snapshots=0)
+
+
+def test_learning_rate_cycles_restart_at_equal_lengths(digits, digits_config):
+    one = Trainer(digits_config(steps=30, warmup_steps=5, lr=1e-3), data=digits)
+    three = Trainer(digits_config(steps=30, warmup_steps=5, lr=1e-3, lr_cycles=3), data=digits)
+    # One cycle: warm-up, then a single cosine to zero, as before cycles existed.
+    assert one.learning_rate(4) == pytest.approx(1e-3)
+    assert one.learning_rate(5) == pytest.approx(1e-3)
+    assert one.learning_rate(17.5) == pytest.approx(0.5e-3)
+    # Three cycles of 10 steps: each restarts at the peak and ends near zero.
+    for start in (10, 20):
+        assert three.learning_rate(start) == pytest.approx(1e-3)
+        assert three.learning_rate(start + 5) == pytest.approx(0.5e-3)
+        assert three.learning_rate(start + 9) < 0.03e-3
+    assert three.learning_rate(9) < 0.1e-3  # the first cycle is shortened by the warm-up
+    with pytest.raises(AdwpError, match="lr_cycles must be at least 1"):
+        digits_config(lr_cycles=0)
