@@ -56,6 +56,7 @@ def _train_command(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         optimizer=args.optimizer,
         lr=args.lr,
+        lr_cycles=args.lr_cycles,
         sampler=args.sampler,
         checkpoint_every=args.checkpoint_every,
         snapshot_every=args.snapshot_every,
@@ -519,6 +520,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=64, help="images per architecture")
     train.add_argument("--optimizer", choices=["adamw", "sgd"], default="adamw")
     train.add_argument("--lr", type=float, default=2e-3)
+    train.add_argument(
+        "--lr-cycles",
+        type=int,
+        default=1,
+        help="cosine learning-rate cycles with warm restarts (pair with --snapshot-every)",
+    )
     train.add_argument("--sampler", default="uniform")
     train.add_argument("--num-bases", type=int, default=4, help="hypernetwork kernel bases")
     train.add_argument("--embed-dim", type=int, default=64, help="hypernetwork embedding width")

@@ -182,9 +182,10 @@ def test_train_writes_checkpoint_and_metrics(checkpoint: Path) -> None:
 def test_train_snapshots_and_rank_averages_over_them(tmp_path: Path) -> None:
     out = tmp_path / "h.pt"
     args = ["train", "--dataset", "digits", "--steps", "4", "--quiet", "--out", str(out)]
-    assert main([*args, "--snapshot-every", "1", "--snapshots", "3"]) == 0
+    assert main([*args, "--snapshot-every", "1", "--snapshots", "3", "--lr-cycles", "2"]) == 0
     state = torch.load(out, map_location="cpu", weights_only=True)
     assert state["snapshots"]["steps"] == [2, 3, 4]
+    assert state["train_config"]["lr_cycles"] == 2
     rank = ["rank", "--checkpoint", str(out), "--sample", "3"]
     assert main([*rank, "--output", str(tmp_path / "all.json")]) == 0
     assert main([*rank, "--final-weights-only", "--output", str(tmp_path / "last.json")]) == 0
