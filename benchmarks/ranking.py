@@ -92,6 +92,7 @@ def _trained(
         model=kind,
         checkpoint_every=10**9,
         lr=args.lr,
+        lr_cycles=args.lr_cycles,
         meta_batch=args.meta_batch,
         hypernet=HyperNetConfig(num_bases=args.num_bases),
     )
@@ -171,6 +172,7 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=2e-3, help="hypernet and supernet")
+    parser.add_argument("--lr-cycles", type=int, default=1, help="cosine cycles, warm restarts")
     parser.add_argument("--meta-batch", type=int, default=4, help="architectures per step")
     parser.add_argument("--num-bases", type=int, default=4, help="hypernetwork kernel bases")
     parser.add_argument(
