@@ -104,7 +104,7 @@ def _trained(
     checkpoints = sorted({*range(args.eval_every, args.steps + 1, args.eval_every), args.steps})
     # The snapshot ensemble of adwp (TrainConfig.snapshot_every = eval_every): the mean score of
     # the latest --snapshots evaluation points, scored once each.
-    history: dict[str, list[tuple[np.ndarray, float]]] = {name: [] for name in names}
+    history: dict[str, list[tuple[np.ndarray, np.ndarray, float]]] = {name: [] for name in names}
     for name in names:
         curves[f"{name}_snapshots"] = []
     for stop in checkpoints:
@@ -120,15 +120,28 @@ def _trained(
             evaluator.score(holdout)
         for name, metric in names.items():
             scores = evaluator.score(archs, metric=metric)
-            history[name] = [*history[name], (scores, score_seconds)][-args.snapshots :]
+            held_scores = evaluator.score(holdout, metric=metric) if holdout else np.zeros(0)
+            entry = (scores, held_scores, score_seconds)
+            history[name] = [*history[name], entry][-args.snapshots :]
             kept = history[name]
-            mean_scores = np.mean([s for s, _ in kept], axis=0)
+            mean_scores = np.mean([s for s, _, _ in kept], axis=0)
             report = correlation_report(
                 rows, dict(zip(map(str, archs), mean_scores.tolist())), n_resamples=args.resamples
             )
             point = {"step": stop, "train_seconds": round(train_seconds, 1)}
-            point.update(_summary(report, train_seconds + sum(t for _, t in kept)))
+            point.update(_summary(report, train_seconds + sum(t for _, _, t in kept)))
             point["snapshots"] = len(kept)
+            if holdout:
+                held_mean = np.mean([h for _, h, _ in kept], axis=0)
+                point["holdout_tau"] = correlation_report(
+                    holdout_rows, dict(zip(map(str, holdout), held_mean.tolist())), n_resamples=10
+                )["kendall_tau"]
+                # Raw selection-table scores, so a combination can be fitted there afterwards.
+                report = {
+                    **report,
+                    "holdout_archs": [str(a) for a in holdout],
+                    "holdout_score": held_mean.tolist(),
+                }
             curves[f"{name}_snapshots"].append(point)
             best[f"{name}_snapshots"] = (stop, point, report)
             report = correlation_report(
@@ -153,7 +166,8 @@ def _trained(
         if name.endswith("_snapshots"):
             selected_by = f"mean score of the last {point['snapshots']} evaluation points"
         result = {**point, "selected_by": selected_by}
-        result["report"] = {k: report[k] for k in ("archs", "score", "truth", "params")}
+        keep = ("archs", "score", "truth", "params", "holdout_archs", "holdout_score")
+        result["report"] = {k: report[k] for k in keep if k in report}
         out[name] = (result, curves[name])
     return out
 
