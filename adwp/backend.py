@@ -293,7 +293,7 @@ def _proxy(name: str, context: BackendContext) -> Any:
         raise AdwpError(f"unknown proxy {name!r}; available: {', '.join(list_proxies())}")
     if context.space is None:
         raise AdwpError("a proxy backend needs the search space")
-    from adwp.train import _auto_device
+    from adwp.training import _auto_device
 
     return ZeroCostProxy(
         context.space,

@@ -45,7 +45,7 @@ def _space_command(args: argparse.Namespace) -> int:
 
 def _train_command(args: argparse.Namespace) -> int:
     from adwp.hypernet import HyperNetConfig
-    from adwp.train import TrainConfig, Trainer, best_path
+    from adwp.training import TrainConfig, Trainer, best_path
 
     config = TrainConfig(
         dataset=args.dataset,
@@ -199,7 +199,7 @@ def _groundtruth_command(args: argparse.Namespace) -> int:
     from adwp.data import get_dataset
     from adwp.groundtruth import Recipe, merge_tables, run_groundtruth
     from adwp.spaces import get_space
-    from adwp.train import _auto_device
+    from adwp.training import _auto_device
 
     if args.action == "merge":
         if not args.inputs or not args.output:

@@ -27,7 +27,7 @@ from adwp.errors import AdwpError, CheckpointError, DataError
 from adwp.functional import FunctionalNetwork
 from adwp.hypernet import HyperNetwork
 from adwp.spaces import Architecture, get_space
-from adwp.train import TrainConfig, _auto_device, build_model
+from adwp.training import TrainConfig, _auto_device, build_model
 from encoders import OneHotEncoder
 
 __all__ = ["METRICS", "Evaluator", "EvaluatorConfig"]

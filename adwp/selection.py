@@ -22,7 +22,7 @@ from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.groundtruth import mean_by_arch, read_table
 from adwp.metrics import kendall_tau
 from adwp.spaces import Architecture
-from adwp.train import best_path
+from adwp.training import best_path
 
 __all__ = ["CheckpointSelector", "best_path"]
 

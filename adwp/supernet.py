@@ -1,10 +1,11 @@
 """SPOS-style weight-sharing supernet, the main baseline of the hypernetwork.
 
 One weight tensor of the largest shape per layer slot (and for the stem and classifier); an
-architecture uses the first ``C_out`` x ``C_in`` channels and the centre ``k x k`` window. Trained
-with uniform single-path sampling by the same :class:`~adwp.train.Trainer` (same steps, images and
-BatchNorm handling as the hypernetwork) and scored by the same :class:`~adwp.evaluator.Evaluator`;
-it has the hypernetwork's call signature so the two are interchangeable.
+architecture uses the first ``C_out`` x ``C_in`` channels and the centre ``k x k`` window.
+Trained with uniform single-path sampling by the same :class:`~adwp.training.Trainer` (same steps,
+images and BatchNorm handling as the hypernetwork) and scored by the same
+:class:`~adwp.evaluator.Evaluator`; it has the hypernetwork's call signature so the two are
+interchangeable.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from adwp.evaluator import Evaluator
 from adwp.groundtruth import read_table
 from adwp.hypernet import HyperNetConfig
 from adwp.metrics import correlation_report
-from adwp.train import TrainConfig, Trainer
+from adwp.training import TrainConfig, Trainer
 
 
 def main() -> None:

@@ -45,7 +45,7 @@ from adwp.hypernet import HyperNetConfig
 from adwp.metrics import correlation_report, noise_ceiling, split_half_ceiling
 from adwp.plots import plot_curves, plot_methods
 from adwp.spaces import Architecture, get_space
-from adwp.train import TrainConfig, Trainer
+from adwp.training import TrainConfig, Trainer
 
 SUMMARY = ("kendall_tau", "spearman", "partial_tau", "tau_within_size_bins", "regret_at_1")
 

@@ -21,7 +21,7 @@ import torch
 
 from adwp.data import get_dataset
 from adwp.evaluator import Evaluator
-from adwp.train import TrainConfig, Trainer
+from adwp.training import TrainConfig, Trainer
 
 
 def _best_time(fn, repeats: int) -> float:

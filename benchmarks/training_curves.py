@@ -28,7 +28,7 @@ from adwp.groundtruth import mean_by_arch, read_table
 from adwp.hypernet import HyperNetConfig
 from adwp.metrics import partial_tau
 from adwp.spaces import Architecture
-from adwp.train import TrainConfig, Trainer
+from adwp.training import TrainConfig, Trainer
 
 
 def _parse_value(text: str) -> Any:

@@ -9,7 +9,7 @@ import pytest
 
 from adwp.data import DataSplits, get_dataset
 from adwp.hypernet import HyperNetConfig
-from adwp.train import TrainConfig
+from adwp.training import TrainConfig
 
 
 @pytest.fixture(scope="session")

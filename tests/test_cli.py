@@ -24,7 +24,7 @@ import torch
 
 from adwp.cli import main
 from adwp.spaces import Architecture, get_space
-from adwp.train import metrics_path
+from adwp.training import metrics_path
 
 REPO = Path(__file__).resolve().parents[1]
 FIXED_LAYER = "k3w100s1"  # the only layer of the layer-assignment space

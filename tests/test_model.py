@@ -12,7 +12,7 @@ from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.functional import FunctionalNetwork
 from adwp.hypernet import HyperNetwork
 from adwp.spaces import Architecture, get_space
-from adwp.train import Trainer
+from adwp.training import Trainer
 from encoders import OneHotEncoder, StochasticEncoder, encode_probabilities, one_hot_probabilities
 
 
@@ -295,3 +295,11 @@ def test_learning_rate_cycles_restart_at_equal_lengths(digits, digits_config):
     assert three.learning_rate(9) < 0.1e-3  # the first cycle is shortened by the warm-up
     with pytest.raises(AdwpError, match="lr_cycles must be at least 1"):
         digits_config(lr_cycles=0)
+
+
+def test_package_exports_the_train_function_after_any_import_order():
+    import adwp
+    from adwp import TrainConfig, train  # TrainConfig first loads the module that defines train
+
+    assert callable(train) and train.__name__ == "train"
+    assert adwp.train is train and TrainConfig.__name__ == "TrainConfig"

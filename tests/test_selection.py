@@ -14,7 +14,7 @@ from adwp.errors import AdwpError, ArchitectureError
 from adwp.evaluator import Evaluator
 from adwp.metrics import kendall_tau
 from adwp.selection import CheckpointSelector
-from adwp.train import Trainer, best_path, metrics_path
+from adwp.training import Trainer, best_path, metrics_path
 
 
 @pytest.fixture(scope="module")
