@@ -181,7 +181,8 @@ class Evaluator:
 
         Args:
             archs: Architectures of the space.
-            snapshot: Index into the snapshots; None: the final weight generator.
+            snapshot: Index into :attr:`generators` (the snapshots, or the final weight generator
+                when there are none); None: the final weight generator.
 
         Returns:
             One weight dict per architecture.
