@@ -23,7 +23,7 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from adwp.data import get_dataset
-from adwp.evaluator import Evaluator
+from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.groundtruth import mean_by_arch, read_table
 from adwp.hypernet import HyperNetConfig
 from adwp.metrics import partial_tau
@@ -63,6 +63,9 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--max-images", type=int, default=None, help="score on the first N validation images"
+    )
     parser.add_argument("--output", required=True)
     args = parser.parse_args()
 
@@ -82,7 +85,7 @@ def main() -> None:
         while trainer.step < stop:
             trainer.train_step()
         train_seconds += time.perf_counter() - start
-        evaluator = Evaluator(trainer.model, data)
+        evaluator = Evaluator(trainer.model, data, EvaluatorConfig(max_images=args.max_images))
         start = time.perf_counter()
         point: dict[str, Any] = {"step": stop, "train_seconds": round(train_seconds, 1)}
         for name, table_archs in archs.items():
