@@ -127,6 +127,8 @@ def _rank_command(args: argparse.Namespace) -> int:
         raise AdwpError(f"--sample must be at least 1, got {args.sample}")
     if args.top < 1:
         raise AdwpError(f"--top must be at least 1, got {args.top}")
+    if args.max_images is not None and args.max_images < 1:
+        raise AdwpError(f"--max-images must be at least 1, got {args.max_images}")
     given: list[Architecture] = []
     if args.sample is None:
         # Parse before loading the checkpoint and data, so a typo is reported at once.
@@ -138,7 +140,10 @@ def _rank_command(args: argparse.Namespace) -> int:
         data_root=args.data_root,
         device=args.device,
         config=EvaluatorConfig(
-            split=args.split, seed=args.seed, snapshots=not args.final_weights_only
+            split=args.split,
+            seed=args.seed,
+            snapshots=not args.final_weights_only,
+            max_images=args.max_images,
         ),
     )
     space = evaluator.space
@@ -167,6 +172,7 @@ def _rank_command(args: argparse.Namespace) -> int:
                     "split": args.split,
                     "seed": args.seed,
                     "snapshots": evaluator.num_snapshots,
+                    "images": evaluator.num_images,
                 },
                 indent=1,
             )
@@ -568,6 +574,13 @@ def build_parser() -> argparse.ArgumentParser:
     rank.add_argument("--top", type=int, default=10, help="rows of the printed table")
     rank.add_argument("--output", default=None, help="JSON file with archs and scores")
     rank.add_argument("--split", choices=["val", "test"], default="val")
+    rank.add_argument(
+        "--max-images",
+        type=int,
+        default=None,
+        metavar="N",
+        help="score on the first N images of the split: faster, noisier per snapshot",
+    )
     rank.add_argument(
         "--final-weights-only",
         action="store_true",

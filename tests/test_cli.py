@@ -192,6 +192,9 @@ def test_train_snapshots_and_rank_averages_over_them(tmp_path: Path) -> None:
     both = [json.loads((tmp_path / f"{n}.json").read_text()) for n in ("all", "last")]
     assert [b["snapshots"] for b in both] == [3, 1]
     assert both[0]["archs"] == both[1]["archs"]
+    assert main([*rank, "--max-images", "50", "--output", str(tmp_path / "few.json")]) == 0
+    assert json.loads((tmp_path / "few.json").read_text())["images"] == 50
+    assert main([*rank, "--max-images", "0"]) == 2
 
 
 @slow
