@@ -94,6 +94,29 @@ class UniformSampler:
         return [self.space.sample(rng) for _ in range(n)]
 
 
+@register_sampler("sandwich")
+class SandwichSampler:
+    """The sandwich rule of BigNAS: the largest and smallest architecture in every meta-batch.
+
+    Channels and layers that only large architectures use are otherwise trained in a fraction of
+    the steps; proposing the largest architecture every step trains them all, and the smallest
+    keeps the shared core good for small networks. The other ``n - 2`` proposals are uniform.
+
+    Args:
+        space: The search space.
+    """
+
+    def __init__(self, space: Any, argument: str | None = None) -> None:
+        if argument:
+            raise AdwpError(f"sampler 'sandwich' takes no argument, got {argument!r}")
+        self.space = space
+
+    def sample(self, n: int, rng: np.random.Generator) -> list[Architecture]:
+        """Returns the largest and the smallest architecture, then ``n - 2`` uniform draws."""
+        ends = [self.space.largest(), self.space.smallest()][:n]
+        return [*ends, *(self.space.sample(rng) for _ in range(n - len(ends)))]
+
+
 @register_sampler("inherited")
 class InheritedSampler:
     """Concentrates training on the region a layer-assignment search visits.

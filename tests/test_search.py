@@ -361,6 +361,15 @@ def test_inherited_sampler_concentrates_on_the_region() -> None:
     assert all(region.contains(a) for a in all_region)
 
 
+def test_sandwich_sampler_puts_the_extremes_in_every_meta_batch() -> None:
+    sampler = get_sampler("sandwich", MACRO)
+    draws = sampler.sample(6, np.random.default_rng(0))
+    assert draws[:2] == [MACRO.largest(), MACRO.smallest()]
+    assert all(MACRO.contains(a) for a in draws) and len(set(draws[2:])) == 4
+    assert draws == sampler.sample(6, np.random.default_rng(0))
+    assert sampler.sample(1, np.random.default_rng(0)) == [MACRO.largest()]
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
@@ -369,7 +378,8 @@ def test_inherited_sampler_concentrates_on_the_region() -> None:
         ("inherited:3-7:1.5", r"share must be in \[0, 1\]"),
         ("inherited:3-20", r"must lie within \[3, 12\]"),
         ("uniform:3", "takes no argument"),
-        ("greedy", "unknown sampler 'greedy'; available: inherited, uniform"),
+        ("sandwich:2", "takes no argument"),
+        ("greedy", "unknown sampler 'greedy'; available: inherited, sandwich, uniform"),
     ],
 )
 def test_sampler_spec_errors(spec: str, message: str) -> None:
