@@ -76,6 +76,11 @@ def list_samplers() -> list[str]:
     return sorted(_SAMPLERS)
 
 
+def _reject_argument(name: str, argument: str | None) -> None:
+    if argument:
+        raise AdwpError(f"sampler {name!r} takes no argument, got {argument!r}")
+
+
 @register_sampler("uniform")
 class UniformSampler:
     """Draws every decision uniformly (``space.sample``).
@@ -85,8 +90,7 @@ class UniformSampler:
     """
 
     def __init__(self, space: Any, argument: str | None = None) -> None:
-        if argument:
-            raise AdwpError(f"sampler 'uniform' takes no argument, got {argument!r}")
+        _reject_argument("uniform", argument)
         self.space = space
 
     def sample(self, n: int, rng: np.random.Generator) -> list[Architecture]:
@@ -107,14 +111,14 @@ class SandwichSampler:
     """
 
     def __init__(self, space: Any, argument: str | None = None) -> None:
-        if argument:
-            raise AdwpError(f"sampler 'sandwich' takes no argument, got {argument!r}")
+        _reject_argument("sandwich", argument)
         self.space = space
+        self.uniform = UniformSampler(space)
 
     def sample(self, n: int, rng: np.random.Generator) -> list[Architecture]:
         """Returns the largest and the smallest architecture, then ``n - 2`` uniform draws."""
         ends = [self.space.largest(), self.space.smallest()][:n]
-        return [*ends, *(self.space.sample(rng) for _ in range(n - len(ends)))]
+        return [*ends, *self.uniform.sample(n - len(ends), rng)]
 
 
 @register_sampler("inherited")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from scipy.stats import kendalltau
@@ -80,7 +79,6 @@ def main() -> None:
             single[point["step"]].append(_taus(z, target, log_params))
             cumulative[point["step"]].append(_taus(total / used, target, log_params))
             run_sums[point["step"]].append(z)
-    rows: list[dict[str, Any]] = []
     print(
         f"{'step':>5} | {'tau (mean +- sd over runs)':>27} | {'partial':>7} | "
         f"{'mean of points <= step':>22} | {'partial':>7} | {'mean over runs':>14} | partial"
@@ -89,7 +87,6 @@ def main() -> None:
         t, p = np.array(single[step]).T
         ct, cp = np.array(cumulative[step]).T
         et, ep = _taus(np.mean(run_sums[step], axis=0), target, log_params)
-        rows.append({"step": step, "tau": t.tolist(), "cumulative_tau": ct.tolist()})
         print(
             f"{step:>5} | {t.mean():>18.3f} +- {t.std():.3f} | {p.mean():>7.3f} | "
             f"{ct.mean():>13.3f} +- {ct.std():.3f} | {cp.mean():>7.3f} | {et:>14.3f} | {ep:.3f}"

@@ -150,9 +150,8 @@ def _trained(
             point = {"step": stop, "train_seconds": round(train_seconds, 1)}
             point.update(_summary(report, train_seconds + score_seconds))
             if holdout:
-                held = evaluator.score(holdout, metric=metric)
                 point["holdout_tau"] = correlation_report(
-                    holdout_rows, dict(zip(map(str, holdout), held.tolist())), n_resamples=10
+                    holdout_rows, dict(zip(map(str, holdout), held_scores.tolist())), n_resamples=10
                 )["kendall_tau"]
             curves[name].append(point)
             print(f"{name} step {stop}: " + ", ".join(f"{k}={v}" for k, v in point.items()))
