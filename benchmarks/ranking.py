@@ -94,6 +94,7 @@ def _trained(
         lr=args.lr,
         lr_cycles=args.lr_cycles,
         meta_batch=args.meta_batch,
+        sampler=args.sampler,
         hypernet=HyperNetConfig(num_bases=args.num_bases),
     )
     trainer = Trainer(config, data=data)
@@ -189,6 +190,9 @@ def main() -> None:
     parser.add_argument("--meta-batch", type=int, default=4, help="architectures per step")
     parser.add_argument("--num-bases", type=int, default=4, help="hypernetwork kernel bases")
     parser.add_argument(
+        "--sampler", default="uniform", help="architecture sampler (hypernet and supernet)"
+    )
+    parser.add_argument(
         "--snapshots",
         type=int,
         default=6,
@@ -273,6 +277,7 @@ def main() -> None:
         "holdout": len(holdout),
         "selected_on": args.select_on or ("holdout of the truth" if holdout else "last step"),
         "steps": args.steps,
+        "arguments": vars(args),
         "noise_ceiling": noise,
         "noise_ceiling_split_half": halves if halves["comparison"] else None,
         "methods": methods,

@@ -19,7 +19,8 @@ class ContextEncoder(nn.Module):
         feature_dim: Per-slot encoding width ``F``.
         num_slots: Number of layer slots ``L``.
         embed_dim: Embedding width ``E``.
-        layers: Transformer layers.
+        layers: Transformer layers; 0 embeds every slot from its own encoding and position only
+            (no slot sees the rest of the architecture, except through the global embedding).
         heads: Attention heads (must divide ``embed_dim``).
 
     Shapes:
@@ -36,7 +37,11 @@ class ContextEncoder(nn.Module):
         layer = nn.TransformerEncoderLayer(
             embed_dim, heads, dim_feedforward=2 * embed_dim, dropout=0.0, batch_first=True
         )
-        self.transformer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.transformer: nn.Module = (
+            nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+            if layers
+            else nn.Identity()
+        )
         self.norm = nn.LayerNorm(embed_dim)
 
     def forward(self, encoding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

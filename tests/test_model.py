@@ -76,6 +76,21 @@ def test_hypernet_emits_exact_shapes_for_smallest_and_largest(space, archs, smal
     assert largest["blocks.11.conv.weight"].shape == (64, 64, 7, 7)
 
 
+def test_context_free_slot_embeddings_see_only_their_own_slot(space):
+    from encoders import ContextEncoder
+
+    arch_a = space.validate("k3w50s0,k3w50s0|k3w50s0|k3w50s0")
+    arch_b = space.validate("k3w50s0,k7w100s1|k3w50s0|k5w75s1")  # same first slot
+    encoding = OneHotEncoder(space).encode([arch_a, arch_b])
+    local = ContextEncoder(encoding.shape[-1], space.num_slots, 16, layers=0, heads=2)
+    tokens, _ = local(encoding)
+    assert torch.equal(tokens[0, 0], tokens[1, 0])
+    assert not torch.equal(tokens[0, 1], tokens[1, 1])
+    contextual = ContextEncoder(encoding.shape[-1], space.num_slots, 16, layers=1, heads=2)
+    tokens, _ = contextual(encoding)
+    assert not torch.allclose(tokens[0, 0], tokens[1, 0])
+
+
 def test_hypernet_rejects_mismatched_batch(space, archs, small_hypernet):
     with pytest.raises(ValueError, match="encodings for"):
         HyperNetwork(space, small_hypernet)(OneHotEncoder(space).encode(archs[:2]), archs[:3])
