@@ -123,6 +123,12 @@ class TrainConfig:
         for name in names:
             if getattr(self, name) < 1:
                 raise AdwpError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.sampler == "sandwich" and self.meta_batch < 3:
+            # With fewer than 3 slots every step would train only the two extreme architectures.
+            raise AdwpError(
+                f"sampler 'sandwich' needs meta_batch >= 3 (largest, smallest and at least one "
+                f"uniform draw), got meta_batch={self.meta_batch}"
+            )
         if self.snapshot_every < 0:
             raise AdwpError(
                 f"snapshot_every must be 0 (off) or positive, got {self.snapshot_every}"

@@ -295,6 +295,12 @@ def test_snapshot_settings_are_checked(digits_config):
         digits_config(snapshots=0)
 
 
+def test_sandwich_sampler_needs_room_for_a_uniform_draw(digits_config):
+    with pytest.raises(AdwpError, match=r"'sandwich' needs meta_batch >= 3 .* got meta_batch=2"):
+        digits_config(sampler="sandwich", meta_batch=2)
+    assert digits_config(sampler="sandwich", meta_batch=3).sampler == "sandwich"
+
+
 def test_learning_rate_cycles_restart_at_equal_lengths(digits, digits_config):
     one = Trainer(digits_config(steps=30, warmup_steps=5, lr=1e-3), data=digits)
     three = Trainer(digits_config(steps=30, warmup_steps=5, lr=1e-3, lr_cycles=3), data=digits)
