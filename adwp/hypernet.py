@@ -38,6 +38,9 @@ class HyperNetConfig:
         heads: Attention heads.
         hidden: Width of the shared head trunk.
         num_bases: Kernel bases per slot; more bases let weights vary more across architectures.
+        predict_norm: Predict each layer's BatchNorm scale and shift from its embedding (True),
+            or share one max-shape pair per slot across architectures, sliced like the SPOS
+            supernet's (False).
     """
 
     embed_dim: int = 64
@@ -45,8 +48,9 @@ class HyperNetConfig:
     heads: int = 4
     hidden: int = 128
     num_bases: int = 4
+    predict_norm: bool = True
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int | bool]:
         """Returns the configuration as primitives."""
         return asdict(self)
 
@@ -54,15 +58,27 @@ class HyperNetConfig:
 class _Emitter(nn.Module):
     """Predicts one convolution (or linear) weight and its BatchNorm affine from an embedding."""
 
-    def __init__(self, hidden: int, num_bases: int, out_max: int, in_max: int, kernel: int) -> None:
+    def __init__(
+        self,
+        hidden: int,
+        num_bases: int,
+        out_max: int,
+        in_max: int,
+        kernel: int,
+        predict_norm: bool = True,
+    ) -> None:
         super().__init__()
         self.out_max, self.in_max, self.kernel, self.num_bases = out_max, in_max, kernel, num_bases
         # He-scale bases: the forward pass renormalises kernels anyway, but Adam's steps are
         # relative to the parameter scale, so this sets the effective learning rate.
         std = math.sqrt(2.0 / (in_max * kernel * kernel))
         self.bases = nn.Parameter(torch.randn(num_bases, out_max, in_max, kernel, kernel) * std)
-        sizes = [num_bases, in_max, kernel * kernel, out_max, out_max]
+        self.predict_norm = predict_norm
+        sizes = [num_bases, in_max, kernel * kernel] + ([out_max, out_max] if predict_norm else [])
         self.split = sizes
+        if not predict_norm:
+            self.gamma = nn.Parameter(torch.ones(out_max))
+            self.beta = nn.Parameter(torch.zeros(out_max))
         self.head = nn.Linear(hidden, sum(sizes))
         nn.init.normal_(self.head.weight, std=0.01)
         with torch.no_grad():
@@ -75,10 +91,14 @@ class _Emitter(nn.Module):
         Returns:
             Full-size kernels ``[B, out_max, in_max, k, k]``, BN scale and shift ``[B, out_max]``.
         """
-        coef, in_gain, spatial, gamma, beta = self.head(h).split(self.split, dim=-1)
+        coef, in_gain, spatial, *norm = self.head(h).split(self.split, dim=-1)
         kernel = torch.einsum("bm,moikl->boikl", coef, self.bases)
         spatial = spatial.view(-1, 1, 1, self.kernel, self.kernel)
         kernel = kernel * (1 + in_gain)[:, None, :, None, None] * (1 + spatial)
+        if not self.predict_norm:
+            batch = h.shape[0]
+            return kernel, self.gamma.expand(batch, -1), self.beta.expand(batch, -1)
+        gamma, beta = norm
         return kernel, 1 + gamma, beta
 
 
@@ -109,10 +129,12 @@ class HyperNetwork(nn.Module):
         self.trunk = nn.Sequential(nn.Linear(c.embed_dim, c.hidden), nn.GELU())
         k_max, w_max = max(space.kernels), max(space.widths)
         self.slots = nn.ModuleList(
-            _Emitter(c.hidden, c.num_bases, out_max, in_max, k_max)
+            _Emitter(c.hidden, c.num_bases, out_max, in_max, k_max, c.predict_norm)
             for out_max, in_max in space.slot_shapes()
         )
-        self.stem = _Emitter(c.hidden, c.num_bases, space.stem_width, space.in_channels, 3)
+        self.stem = _Emitter(
+            c.hidden, c.num_bases, space.stem_width, space.in_channels, 3, c.predict_norm
+        )
         last_max = space.channels(space.num_stages - 1, w_max)
         self.classifier = _Emitter(c.hidden, c.num_bases, space.num_classes, last_max, 1)
         self.classifier_bias = nn.Linear(c.hidden, space.num_classes)

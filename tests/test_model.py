@@ -91,6 +91,30 @@ def test_context_free_slot_embeddings_see_only_their_own_slot(space):
     assert not torch.allclose(tokens[0, 0], tokens[1, 0])
 
 
+def test_shared_norm_hypernet_slices_one_affine_per_slot(space, archs, small_hypernet):
+    from dataclasses import replace
+
+    hypernet = HyperNetwork(space, replace(small_hypernet, predict_norm=False))
+    small, other = (
+        space.validate("k3w50s0|k3w50s0|k3w50s0"),
+        space.validate("k3w50s0|k7w100s1|k5w75s1"),
+    )
+    large = space.largest()
+    archs3 = [small, other, large]
+    w_small, w_other, w_large = hypernet(OneHotEncoder(space).encode(archs3), archs3)
+    width = w_small["blocks.0.bn.weight"].shape[0]
+    assert torch.equal(w_small["blocks.0.bn.weight"], w_large["blocks.0.bn.weight"][:width])
+    assert torch.equal(w_small["stem.bn.bias"], w_large["stem.bn.bias"])
+    # Kernels still depend on the whole architecture: same first layer, different context.
+    assert w_small["blocks.0.conv.weight"].shape == w_other["blocks.0.conv.weight"].shape
+    assert not torch.equal(w_small["blocks.0.conv.weight"], w_other["blocks.0.conv.weight"])
+    x, y = torch.randn(4, 1, 28, 28), torch.randint(0, 10, (4,))
+    loss = torch.nn.functional.cross_entropy(FunctionalNetwork(space, large)(w_large, x), y)
+    loss.backward()
+    assert hypernet.slots[0].gamma.grad is not None
+    assert hypernet.slots[0].gamma.grad.abs().sum() > 0
+
+
 def test_hypernet_rejects_mismatched_batch(space, archs, small_hypernet):
     with pytest.raises(ValueError, match="encodings for"):
         HyperNetwork(space, small_hypernet)(OneHotEncoder(space).encode(archs[:2]), archs[:3])
