@@ -41,6 +41,10 @@ class HyperNetConfig:
         predict_norm: Predict each layer's BatchNorm scale and shift from its embedding (True),
             or share one max-shape pair per slot across architectures, sliced like the SPOS
             supernet's (False).
+        renormalize: Scale every emitted kernel to He scale per output channel (True), or use
+            the cut of the mixed kernel as it is, as the supernet does with its slices (False).
+            BatchNorm follows every convolution, so this changes the optimisation, not what the
+            network can compute.
     """
 
     embed_dim: int = 64
@@ -49,6 +53,7 @@ class HyperNetConfig:
     hidden: int = 128
     num_bases: int = 4
     predict_norm: bool = True
+    renormalize: bool = True
 
     def to_dict(self) -> dict[str, int | bool]:
         """Returns the configuration as primitives."""
@@ -102,10 +107,14 @@ class _Emitter(nn.Module):
         return kernel, 1 + gamma, beta
 
 
-def _cut(kernel: torch.Tensor, out_ch: int, in_ch: int, k: int) -> torch.Tensor:
-    """Exact-shape, He-scaled kernel from a full-size one ``[O, I, K, K]``."""
+def _cut(
+    kernel: torch.Tensor, out_ch: int, in_ch: int, k: int, renormalize: bool = True
+) -> torch.Tensor:
+    """Exact-shape kernel from a full-size one ``[O, I, K, K]``, He-scaled if ``renormalize``."""
     offset = (kernel.shape[-1] - k) // 2
     w = kernel[:out_ch, :in_ch, offset : offset + k, offset : offset + k]
+    if not renormalize:
+        return w
     rms = w.pow(2).mean(dim=(1, 2, 3), keepdim=True).add(1e-8).sqrt()
     return w / rms * math.sqrt(2.0 / (in_ch * k * k))
 
@@ -164,11 +173,12 @@ class HyperNetwork(nn.Module):
         stem_k, stem_g, stem_b = self.stem(global_h)
         cls_k, _, _ = self.classifier(global_h)
         cls_bias = self.classifier_bias(global_h)
+        renormalize = self.config.renormalize
         outputs = []
         for b, plan in enumerate(plans):
             weights = {
                 "stem.conv.weight": _cut(
-                    stem_k[b], self.space.stem_width, self.space.in_channels, 3
+                    stem_k[b], self.space.stem_width, self.space.in_channels, 3, renormalize
                 ),
                 "stem.bn.weight": stem_g[b],
                 "stem.bn.bias": stem_b[b],
@@ -176,7 +186,7 @@ class HyperNetwork(nn.Module):
             for i, layer in enumerate(plan):
                 kernel, gamma, beta = emitted[layer.slot]
                 weights[f"blocks.{i}.conv.weight"] = _cut(
-                    kernel[b], layer.out_ch, layer.in_ch, layer.kernel
+                    kernel[b], layer.out_ch, layer.in_ch, layer.kernel, renormalize
                 )
                 weights[f"blocks.{i}.bn.weight"] = gamma[b, : layer.out_ch]
                 weights[f"blocks.{i}.bn.bias"] = beta[b, : layer.out_ch]

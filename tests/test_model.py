@@ -115,6 +115,26 @@ def test_shared_norm_hypernet_slices_one_affine_per_slot(space, archs, small_hyp
     assert hypernet.slots[0].gamma.grad.abs().sum() > 0
 
 
+def test_renormalize_only_rescales_kernels_which_batchnorm_undoes(space, small_hypernet):
+    from dataclasses import replace
+
+    scaled = HyperNetwork(space, small_hypernet)
+    raw = HyperNetwork(space, replace(small_hypernet, renormalize=False))
+    raw.load_state_dict(scaled.state_dict())
+    arch = space.validate("k3w50s1,k5w75s0|k7w100s1|k3w75s0")
+    encoding = OneHotEncoder(space).encode([arch])
+    (w_scaled,), (w_raw,) = scaled(encoding, [arch]), raw(encoding, [arch])
+    kernel = w_raw["blocks.1.conv.weight"]
+    assert kernel.shape[-1] == 5
+    ratio = w_scaled["blocks.1.conv.weight"] / kernel
+    per_channel = ratio.flatten(1)
+    assert torch.allclose(per_channel, per_channel[:, :1].expand_as(per_channel), rtol=1e-4)
+    assert not torch.allclose(per_channel, torch.ones_like(per_channel))
+    x = torch.randn(8, 1, 28, 28)
+    net = FunctionalNetwork(space, arch)
+    assert torch.allclose(net(w_scaled, x), net(w_raw, x), atol=1e-3)
+
+
 def test_hypernet_rejects_mismatched_batch(space, archs, small_hypernet):
     with pytest.raises(ValueError, match="encodings for"):
         HyperNetwork(space, small_hypernet)(OneHotEncoder(space).encode(archs[:2]), archs[:3])
