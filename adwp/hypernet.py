@@ -45,6 +45,9 @@ class HyperNetConfig:
             the cut of the mixed kernel as it is, as the supernet does with its slices (False).
             BatchNorm follows every convolution, so this changes the optimisation, not what the
             network can compute.
+        head_init_std: Standard deviation of the initial head weights. At 0 every architecture
+            starts from the same (shared) weights and differences grow only where gradients
+            put them; above 0 each architecture starts with its own random modulation.
     """
 
     embed_dim: int = 64
@@ -54,8 +57,9 @@ class HyperNetConfig:
     num_bases: int = 4
     predict_norm: bool = True
     renormalize: bool = True
+    head_init_std: float = 0.01
 
-    def to_dict(self) -> dict[str, int | bool]:
+    def to_dict(self) -> dict[str, int | bool | float]:
         """Returns the configuration as primitives."""
         return asdict(self)
 
@@ -71,6 +75,7 @@ class _Emitter(nn.Module):
         in_max: int,
         kernel: int,
         predict_norm: bool = True,
+        head_init_std: float = 0.01,
     ) -> None:
         super().__init__()
         self.out_max, self.in_max, self.kernel, self.num_bases = out_max, in_max, kernel, num_bases
@@ -85,7 +90,7 @@ class _Emitter(nn.Module):
             self.gamma = nn.Parameter(torch.ones(out_max))
             self.beta = nn.Parameter(torch.zeros(out_max))
         self.head = nn.Linear(hidden, sum(sizes))
-        nn.init.normal_(self.head.weight, std=0.01)
+        nn.init.normal_(self.head.weight, std=head_init_std)
         with torch.no_grad():
             self.head.bias.zero_()
             self.head.bias[0] = 1.0  # start from the first basis: a shared-weight starting point
@@ -137,15 +142,18 @@ class HyperNetwork(nn.Module):
         )
         self.trunk = nn.Sequential(nn.Linear(c.embed_dim, c.hidden), nn.GELU())
         k_max, w_max = max(space.kernels), max(space.widths)
+        init = c.head_init_std
         self.slots = nn.ModuleList(
-            _Emitter(c.hidden, c.num_bases, out_max, in_max, k_max, c.predict_norm)
+            _Emitter(c.hidden, c.num_bases, out_max, in_max, k_max, c.predict_norm, init)
             for out_max, in_max in space.slot_shapes()
         )
         self.stem = _Emitter(
-            c.hidden, c.num_bases, space.stem_width, space.in_channels, 3, c.predict_norm
+            c.hidden, c.num_bases, space.stem_width, space.in_channels, 3, c.predict_norm, init
         )
         last_max = space.channels(space.num_stages - 1, w_max)
-        self.classifier = _Emitter(c.hidden, c.num_bases, space.num_classes, last_max, 1)
+        self.classifier = _Emitter(
+            c.hidden, c.num_bases, space.num_classes, last_max, 1, head_init_std=init
+        )
         self.classifier_bias = nn.Linear(c.hidden, space.num_classes)
         nn.init.zeros_(self.classifier_bias.weight)
         nn.init.zeros_(self.classifier_bias.bias)

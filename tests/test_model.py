@@ -135,6 +135,20 @@ def test_renormalize_only_rescales_kernels_which_batchnorm_undoes(space, small_h
     assert torch.allclose(net(w_scaled, x), net(w_raw, x), atol=1e-3)
 
 
+def test_zero_head_init_starts_every_architecture_from_shared_weights(space, small_hypernet):
+    from dataclasses import replace
+
+    hypernet = HyperNetwork(space, replace(small_hypernet, head_init_std=0.0))
+    archs2 = [space.validate("k3w50s0|k3w50s0|k3w50s0"), space.validate("k3w50s0|k7w100s1|k5w75s1")]
+    w_a, w_b = hypernet(OneHotEncoder(space).encode(archs2), archs2)
+    for name in ("stem.conv.weight", "stem.bn.weight", "blocks.0.conv.weight", "blocks.0.bn.bias"):
+        assert torch.equal(w_a[name], w_b[name]), name
+    # The head still learns: its gradient is the outer product of output gradient and embedding.
+    loss = FunctionalNetwork(space, archs2[1])(w_b, torch.randn(4, 1, 28, 28)).logsumexp(1).sum()
+    loss.backward()
+    assert hypernet.slots[0].head.weight.grad.abs().sum() > 0
+
+
 def test_hypernet_rejects_mismatched_batch(space, archs, small_hypernet):
     with pytest.raises(ValueError, match="encodings for"):
         HyperNetwork(space, small_hypernet)(OneHotEncoder(space).encode(archs[:2]), archs[:3])
