@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from adwp.errors import AdwpError
 from adwp.spaces import Architecture
 from encoders import ContextEncoder, feature_dim
 
@@ -59,6 +60,19 @@ class HyperNetConfig:
     renormalize: bool = True
     head_init_std: float = 0.01
 
+    def __post_init__(self) -> None:
+        for name in ("embed_dim", "heads", "hidden", "num_bases"):
+            if getattr(self, name) < 1:
+                raise AdwpError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.context_layers < 0:
+            raise AdwpError(f"context_layers must be 0 or more, got {self.context_layers}")
+        if self.embed_dim % self.heads:
+            raise AdwpError(
+                f"heads must divide embed_dim, got embed_dim={self.embed_dim}, heads={self.heads}"
+            )
+        if not self.head_init_std >= 0:
+            raise AdwpError(f"head_init_std must be 0 or more, got {self.head_init_std}")
+
     def to_dict(self) -> dict[str, int | bool | float]:
         """Returns the configuration as primitives."""
         return asdict(self)
@@ -79,7 +93,7 @@ class _Emitter(nn.Module):
     ) -> None:
         super().__init__()
         self.out_max, self.in_max, self.kernel, self.num_bases = out_max, in_max, kernel, num_bases
-        # He-scale bases: the forward pass renormalises kernels anyway, but Adam's steps are
+        # He-scale bases: the forward pass renormalises kernels by default, but Adam's steps are
         # relative to the parameter scale, so this sets the effective learning rate.
         std = math.sqrt(2.0 / (in_max * kernel * kernel))
         self.bases = nn.Parameter(torch.randn(num_bases, out_max, in_max, kernel, kernel) * std)

@@ -149,6 +149,22 @@ def test_zero_head_init_starts_every_architecture_from_shared_weights(space, sma
     assert hypernet.slots[0].head.weight.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"num_bases": 0}, "num_bases must be at least 1, got 0"),
+        ({"context_layers": -1}, "context_layers must be 0 or more, got -1"),
+        ({"embed_dim": 30, "heads": 4}, "heads must divide embed_dim, got embed_dim=30, heads=4"),
+        ({"head_init_std": -0.1}, "head_init_std must be 0 or more, got -0.1"),
+    ],
+)
+def test_hypernet_config_names_the_bad_setting(change, message):
+    from adwp.hypernet import HyperNetConfig
+
+    with pytest.raises(AdwpError, match=message):
+        HyperNetConfig(**change)
+
+
 def test_hypernet_rejects_mismatched_batch(space, archs, small_hypernet):
     with pytest.raises(ValueError, match="encodings for"):
         HyperNetwork(space, small_hypernet)(OneHotEncoder(space).encode(archs[:2]), archs[:3])
