@@ -46,6 +46,9 @@ class HyperNetConfig:
             the cut of the mixed kernel as it is, as the supernet does with its slices (False).
             BatchNorm follows every convolution, so this changes the optimisation, not what the
             network can compute.
+        predict_classifier: Emit the classifier's weights and bias from the global embedding
+            (True), or share one max-shape classifier across architectures, sliced by input
+            channels like the supernet's (False).
         head_init_std: Standard deviation of the initial head weights. At 0 every architecture
             starts from the same (shared) weights and differences grow only where gradients
             put them; above 0 each architecture starts with its own random modulation.
@@ -59,6 +62,7 @@ class HyperNetConfig:
     predict_norm: bool = True
     renormalize: bool = True
     head_init_std: float = 0.01
+    predict_classifier: bool = True
 
     def __post_init__(self) -> None:
         for name in ("embed_dim", "heads", "hidden", "num_bases"):
@@ -165,12 +169,18 @@ class HyperNetwork(nn.Module):
             c.hidden, c.num_bases, space.stem_width, space.in_channels, 3, c.predict_norm, init
         )
         last_max = space.channels(space.num_stages - 1, w_max)
-        self.classifier = _Emitter(
-            c.hidden, c.num_bases, space.num_classes, last_max, 1, head_init_std=init
-        )
-        self.classifier_bias = nn.Linear(c.hidden, space.num_classes)
-        nn.init.zeros_(self.classifier_bias.weight)
-        nn.init.zeros_(self.classifier_bias.bias)
+        if c.predict_classifier:
+            self.classifier = _Emitter(
+                c.hidden, c.num_bases, space.num_classes, last_max, 1, head_init_std=init
+            )
+            self.classifier_bias = nn.Linear(c.hidden, space.num_classes)
+            nn.init.zeros_(self.classifier_bias.weight)
+            nn.init.zeros_(self.classifier_bias.bias)
+        else:
+            self.shared_classifier = nn.Parameter(
+                torch.randn(space.num_classes, last_max) / math.sqrt(last_max)
+            )
+            self.shared_classifier_bias = nn.Parameter(torch.zeros(space.num_classes))
 
     def forward(
         self, encoding: torch.Tensor, archs: Sequence[Architecture]
@@ -193,8 +203,13 @@ class HyperNetwork(nn.Module):
         used = sorted({p.slot for plan in plans for p in plan})
         emitted = {slot: self.slots[slot](slot_h[:, slot]) for slot in used}
         stem_k, stem_g, stem_b = self.stem(global_h)
-        cls_k, _, _ = self.classifier(global_h)
-        cls_bias = self.classifier_bias(global_h)
+        if self.config.predict_classifier:
+            cls_k = self.classifier(global_h)[0][..., 0, 0]
+            cls_bias = self.classifier_bias(global_h)
+        else:
+            batch = global_h.shape[0]
+            cls_k = self.shared_classifier.expand(batch, -1, -1)
+            cls_bias = self.shared_classifier_bias.expand(batch, -1)
         renormalize = self.config.renormalize
         outputs = []
         for b, plan in enumerate(plans):
@@ -213,7 +228,7 @@ class HyperNetwork(nn.Module):
                 weights[f"blocks.{i}.bn.weight"] = gamma[b, : layer.out_ch]
                 weights[f"blocks.{i}.bn.bias"] = beta[b, : layer.out_ch]
             # No BatchNorm follows the classifier, so its weights keep their learned scale.
-            weights["classifier.weight"] = cls_k[b, :, : plan[-1].out_ch, 0, 0]
+            weights["classifier.weight"] = cls_k[b, :, : plan[-1].out_ch]
             weights["classifier.bias"] = cls_bias[b]
             outputs.append(weights)
         return outputs

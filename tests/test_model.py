@@ -115,6 +115,25 @@ def test_shared_norm_hypernet_slices_one_affine_per_slot(space, archs, small_hyp
     assert hypernet.slots[0].gamma.grad.abs().sum() > 0
 
 
+def test_shared_classifier_hypernet_slices_one_classifier(space, small_hypernet):
+    from dataclasses import replace
+
+    hypernet = HyperNetwork(space, replace(small_hypernet, predict_classifier=False))
+    small, large = space.validate("k3w50s0|k3w50s0|k3w50s0"), space.largest()
+    w_small, w_large = hypernet(OneHotEncoder(space).encode([small, large]), [small, large])
+    width = w_small["classifier.weight"].shape[1]
+    assert width < w_large["classifier.weight"].shape[1]
+    assert torch.equal(w_small["classifier.weight"], w_large["classifier.weight"][:, :width])
+    assert torch.equal(w_small["classifier.bias"], w_large["classifier.bias"])
+    x, y = torch.randn(4, 1, 28, 28), torch.randint(0, 10, (4,))
+    loss = torch.nn.functional.cross_entropy(FunctionalNetwork(space, large)(w_large, x), y)
+    loss.backward()
+    without = [
+        n for n, p in hypernet.named_parameters() if p.grad is None or p.grad.abs().sum() == 0
+    ]
+    assert without == []
+
+
 def test_renormalize_only_rescales_kernels_which_batchnorm_undoes(space, small_hypernet):
     from dataclasses import replace
 
