@@ -49,6 +49,10 @@ class HyperNetConfig:
         predict_classifier: Emit the classifier's weights and bias from the global embedding
             (True), or share one max-shape classifier across architectures, sliced by input
             channels like the supernet's (False).
+        predict_gains: Predict per-architecture input-channel gains and a spatial gain map that
+            multiply each mixed kernel (True), or use the mixed kernel as it is (False). With
+            ``num_bases=1``, ``predict_norm=False`` and ``predict_classifier=False`` as well, the
+            emitted network computes the same function as the SPOS supernet's slice.
         head_init_std: Standard deviation of the initial head weights. At 0 every architecture
             starts from the same (shared) weights and differences grow only where gradients
             put them; above 0 each architecture starts with its own random modulation.
@@ -63,6 +67,7 @@ class HyperNetConfig:
     renormalize: bool = True
     head_init_std: float = 0.01
     predict_classifier: bool = True
+    predict_gains: bool = True
 
     def __post_init__(self) -> None:
         for name in ("embed_dim", "heads", "hidden", "num_bases"):
@@ -94,6 +99,7 @@ class _Emitter(nn.Module):
         kernel: int,
         predict_norm: bool = True,
         head_init_std: float = 0.01,
+        predict_gains: bool = True,
     ) -> None:
         super().__init__()
         self.out_max, self.in_max, self.kernel, self.num_bases = out_max, in_max, kernel, num_bases
@@ -101,8 +107,12 @@ class _Emitter(nn.Module):
         # relative to the parameter scale, so this sets the effective learning rate.
         std = math.sqrt(2.0 / (in_max * kernel * kernel))
         self.bases = nn.Parameter(torch.randn(num_bases, out_max, in_max, kernel, kernel) * std)
-        self.predict_norm = predict_norm
-        sizes = [num_bases, in_max, kernel * kernel] + ([out_max, out_max] if predict_norm else [])
+        self.predict_norm, self.predict_gains = predict_norm, predict_gains
+        sizes = [num_bases]
+        if predict_gains:
+            sizes += [in_max, kernel * kernel]
+        if predict_norm:
+            sizes += [out_max, out_max]
         self.split = sizes
         if not predict_norm:
             self.gamma = nn.Parameter(torch.ones(out_max))
@@ -119,14 +129,16 @@ class _Emitter(nn.Module):
         Returns:
             Full-size kernels ``[B, out_max, in_max, k, k]``, BN scale and shift ``[B, out_max]``.
         """
-        coef, in_gain, spatial, *norm = self.head(h).split(self.split, dim=-1)
+        coef, *rest = self.head(h).split(self.split, dim=-1)
         kernel = torch.einsum("bm,moikl->boikl", coef, self.bases)
-        spatial = spatial.view(-1, 1, 1, self.kernel, self.kernel)
-        kernel = kernel * (1 + in_gain)[:, None, :, None, None] * (1 + spatial)
+        if self.predict_gains:
+            in_gain, spatial, *rest = rest
+            spatial = spatial.view(-1, 1, 1, self.kernel, self.kernel)
+            kernel = kernel * (1 + in_gain)[:, None, :, None, None] * (1 + spatial)
         if not self.predict_norm:
             batch = h.shape[0]
             return kernel, self.gamma.expand(batch, -1), self.beta.expand(batch, -1)
-        gamma, beta = norm
+        gamma, beta = rest
         return kernel, 1 + gamma, beta
 
 
@@ -160,18 +172,31 @@ class HyperNetwork(nn.Module):
         )
         self.trunk = nn.Sequential(nn.Linear(c.embed_dim, c.hidden), nn.GELU())
         k_max, w_max = max(space.kernels), max(space.widths)
-        init = c.head_init_std
+        init, gains = c.head_init_std, c.predict_gains
         self.slots = nn.ModuleList(
-            _Emitter(c.hidden, c.num_bases, out_max, in_max, k_max, c.predict_norm, init)
+            _Emitter(c.hidden, c.num_bases, out_max, in_max, k_max, c.predict_norm, init, gains)
             for out_max, in_max in space.slot_shapes()
         )
         self.stem = _Emitter(
-            c.hidden, c.num_bases, space.stem_width, space.in_channels, 3, c.predict_norm, init
+            c.hidden,
+            c.num_bases,
+            space.stem_width,
+            space.in_channels,
+            3,
+            c.predict_norm,
+            init,
+            gains,
         )
         last_max = space.channels(space.num_stages - 1, w_max)
         if c.predict_classifier:
             self.classifier = _Emitter(
-                c.hidden, c.num_bases, space.num_classes, last_max, 1, head_init_std=init
+                c.hidden,
+                c.num_bases,
+                space.num_classes,
+                last_max,
+                1,
+                head_init_std=init,
+                predict_gains=gains,
             )
             self.classifier_bias = nn.Linear(c.hidden, space.num_classes)
             nn.init.zeros_(self.classifier_bias.weight)

@@ -14,6 +14,7 @@ from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.functional import FunctionalNetwork
 from adwp.hypernet import HyperNetConfig, HyperNetwork
 from adwp.spaces import Architecture, get_space
+from adwp.supernet import SuperNet
 from adwp.training import Trainer
 from encoders import (
     ContextEncoder,
@@ -151,6 +152,44 @@ def test_renormalize_only_rescales_kernels_which_batchnorm_undoes(space, small_h
     x = torch.randn(8, 1, 28, 28)
     net = FunctionalNetwork(space, arch)
     assert torch.allclose(net(w_scaled, x), net(w_raw, x), atol=1e-3)
+
+
+def test_hypernet_without_per_architecture_outputs_computes_the_supernet(space, small_hypernet):
+    # One basis, shared BatchNorm and classifier, no gains: the head only scales each kernel by a
+    # per-architecture scalar, which the following BatchNorm undoes, so the emitted networks
+    # must compute what the supernet's slices compute from the same shared tensors.
+    reduced = replace(
+        small_hypernet,
+        num_bases=1,
+        predict_norm=False,
+        renormalize=False,
+        predict_classifier=False,
+        predict_gains=False,
+        head_init_std=0.05,
+    )
+    hypernet, supernet = HyperNetwork(space, reduced), SuperNet(space)
+    with torch.no_grad():
+        for emitter, kernel, gamma, beta in zip(
+            hypernet.slots, supernet.kernels, supernet.gammas, supernet.betas, strict=True
+        ):
+            emitter.bases[0].copy_(kernel)
+            emitter.gamma.copy_(gamma.uniform_(0.5, 1.5))
+            emitter.beta.copy_(beta.normal_())
+        hypernet.stem.bases[0].copy_(supernet.stem)
+        hypernet.shared_classifier.copy_(supernet.classifier)
+        hypernet.shared_classifier_bias.copy_(supernet.classifier_bias.normal_())
+    archs2 = [space.validate("k3w50s1,k5w75s0|k7w100s1|k3w75s0"), space.largest()]
+    w_hyper = hypernet(OneHotEncoder(space).encode(archs2), archs2)
+    w_super = supernet(None, archs2)
+    assert not torch.allclose(
+        w_hyper[0]["blocks.0.conv.weight"], w_super[0]["blocks.0.conv.weight"]
+    )
+    x = torch.randn(8, 1, 28, 28)
+    for arch, wh, ws in zip(archs2, w_hyper, w_super, strict=True):
+        net = FunctionalNetwork(space, arch)
+        assert torch.allclose(net(wh, x), net(ws, x), atol=1e-4)
+    head = hypernet.slots[0].head
+    assert head.out_features == 1  # only the basis coefficient is left to predict
 
 
 def test_zero_head_init_starts_every_architecture_from_shared_weights(space, small_hypernet):
