@@ -61,7 +61,12 @@ def _train_command(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
         snapshot_every=args.snapshot_every,
         snapshots=args.snapshots,
-        hypernet=HyperNetConfig(num_bases=args.num_bases, embed_dim=args.embed_dim),
+        hypernet=HyperNetConfig(
+            num_bases=args.num_bases,
+            embed_dim=args.embed_dim,
+            predict_norm=not args.shared_norm,
+            predict_classifier=not args.shared_classifier,
+        ),
         model=args.model,
     )
     from adwp.data import get_dataset
@@ -535,6 +540,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--sampler", default="uniform")
     train.add_argument("--num-bases", type=int, default=4, help="hypernetwork kernel bases")
     train.add_argument("--embed-dim", type=int, default=64, help="hypernetwork embedding width")
+    train.add_argument(
+        "--shared-norm",
+        action="store_true",
+        help="share each slot's BatchNorm scale and shift across architectures instead of "
+        "predicting them (pair with --shared-classifier: together they rank better on mnist5k)",
+    )
+    train.add_argument(
+        "--shared-classifier",
+        action="store_true",
+        help="share one classifier across architectures instead of predicting it",
+    )
     train.add_argument("--checkpoint-every", type=int, default=100)
     train.add_argument(
         "--snapshot-every",

@@ -95,7 +95,11 @@ def _trained(
         lr_cycles=args.lr_cycles,
         meta_batch=args.meta_batch,
         sampler=args.sampler,
-        hypernet=HyperNetConfig(num_bases=args.num_bases),
+        hypernet=HyperNetConfig(
+            num_bases=args.num_bases,
+            predict_norm=not args.shared_norm,
+            predict_classifier=not args.shared_classifier,
+        ),
     )
     trainer = Trainer(config, data=data)
     train_seconds = 0.0
@@ -189,6 +193,12 @@ def main() -> None:
     parser.add_argument("--lr-cycles", type=int, default=1, help="cosine cycles, warm restarts")
     parser.add_argument("--meta-batch", type=int, default=4, help="architectures per step")
     parser.add_argument("--num-bases", type=int, default=4, help="hypernetwork kernel bases")
+    parser.add_argument(
+        "--shared-norm", action="store_true", help="hypernetwork: share BatchNorm affines per slot"
+    )
+    parser.add_argument(
+        "--shared-classifier", action="store_true", help="hypernetwork: share one classifier"
+    )
     parser.add_argument(
         "--sampler", default="uniform", help="architecture sampler (hypernet and supernet)"
     )

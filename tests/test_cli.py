@@ -197,6 +197,20 @@ def test_train_snapshots_and_rank_averages_over_them(tmp_path: Path) -> None:
     assert main([*rank, "--max-images", "0"]) == 2
 
 
+def test_train_shared_norm_and_classifier_reach_the_checkpoint(tmp_path: Path) -> None:
+    out = tmp_path / "h.pt"
+    args = ["train", "--dataset", "digits", "--steps", "2", "--quiet", "--out", str(out)]
+    assert main([*args, "--shared-norm", "--shared-classifier"]) == 0
+    state = torch.load(out, map_location="cpu", weights_only=True)
+    config = state["train_config"]["hypernet"]
+    assert (config["predict_norm"], config["predict_classifier"]) == (False, False)
+    assert "shared_classifier" in state["model"]
+    assert not any(name.startswith("classifier.") for name in state["model"])
+    rank = ["rank", "--checkpoint", str(out), "--sample", "3", "--output", str(tmp_path / "r.json")]
+    assert main(rank) == 0
+    assert len(json.loads((tmp_path / "r.json").read_text())["scores"]) == 3
+
+
 @slow
 def test_rank_sample_gives_valid_scores(sampled: dict[str, Any]) -> None:
     archs, scores = sampled["archs"], sampled["scores"]
