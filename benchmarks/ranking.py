@@ -244,6 +244,11 @@ def main() -> None:
     results: dict[str, Any] = json.loads(out_path.read_text()) if out_path.exists() else {}
     methods: dict[str, Any] = results.get("methods", {}) if args.methods != "all" else {}
     curves: dict[str, Any] = results.get("curves", {}) if args.methods != "all" else {}
+    # A partial run replaces some methods of an earlier file; keep the arguments of each part.
+    arguments: dict[str, Any] = results.get("arguments", {}) if args.methods != "all" else {}
+    if "truth" in arguments:  # one earlier run's own arguments, not yet split by part
+        arguments = {"other methods": arguments}
+    arguments[args.methods] = vars(args)
     wanted = (
         ["hypernet", "supernet", "short_training", *list_proxies(), "params", "flops"]
         if args.methods == "all"
@@ -287,7 +292,7 @@ def main() -> None:
         "holdout": len(holdout),
         "selected_on": args.select_on or ("holdout of the truth" if holdout else "last step"),
         "steps": args.steps,
-        "arguments": vars(args),
+        "arguments": arguments,
         "noise_ceiling": noise,
         "noise_ceiling_split_half": halves if halves["comparison"] else None,
         "methods": methods,
