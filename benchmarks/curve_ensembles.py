@@ -5,7 +5,8 @@
 For every file: tau and partial tau (given log #params) of each evaluation point, and of the mean
 score over all points up to each step (an ensemble of checkpoints of one run: no extra
 training, one scoring pass per checkpoint). With several files (training seeds of one setting):
-the mean and spread over seeds of each of those, and the tau of the mean over seeds.
+the mean and spread over seeds of each of those, the tau of the mean over seeds, and the tau of
+the mean over seeds of each run's mean over all points.
 Averaging raw scores is what a snapshot ensemble can do per architecture; z-scores need the whole
 set of architectures at once.
 """
@@ -64,6 +65,7 @@ def main() -> None:
     single: dict[int, list[tuple[float, float]]] = {s: [] for s in steps}
     cumulative: dict[int, list[tuple[float, float]]] = {s: [] for s in steps}
     run_sums: dict[int, list[np.ndarray]] = {s: [] for s in steps}
+    run_means: list[np.ndarray] = []
     for run in runs:
         if run["archs"]["truth"] != keys:
             raise SystemExit("curves score different architectures")
@@ -79,6 +81,7 @@ def main() -> None:
             single[point["step"]].append(_taus(z, target, log_params))
             cumulative[point["step"]].append(_taus(total / used, target, log_params))
             run_sums[point["step"]].append(z)
+        run_means.append(total / max(used, 1))
     print(
         f"{'step':>5} | {'tau (mean +- sd over runs)':>27} | {'partial':>7} | "
         f"{'mean of points <= step':>22} | {'partial':>7} | {'mean over runs':>14} | partial"
@@ -91,6 +94,9 @@ def main() -> None:
             f"{step:>5} | {t.mean():>18.3f} +- {t.std():.3f} | {p.mean():>7.3f} | "
             f"{ct.mean():>13.3f} +- {ct.std():.3f} | {cp.mean():>7.3f} | {et:>14.3f} | {ep:.3f}"
         )
+    if len(runs) > 1:
+        mt, mp = _taus(np.mean(run_means, axis=0), target, log_params)
+        print(f"mean over runs of each run's mean of points: tau {mt:.3f}, partial {mp:.3f}")
 
 
 if __name__ == "__main__":
