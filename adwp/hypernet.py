@@ -7,6 +7,9 @@ parameters. The mixed kernel is cut to the layer's exact shape (first ``C_out`` 
 channels, centre ``k x k`` window) and normalised per output channel to He scale, so a predicted
 network is usable before any training and its activations stay in range for every architecture.
 The stem and the classifier are emitted the same way from the global embedding.
+:class:`HyperNetConfig` can switch each per-architecture output off (gains, BatchNorm affines,
+classifier), down to a network that computes the SPOS supernet's function. Sharing the BatchNorm
+affines and the classifier ranks better on ``mnist5k`` (``docs/benchmarks.md``, session 7).
 
 Shapes: encoding ``[B, L, F]`` -> list of B weight dicts, keyed like ``space.build(arch)``'s
 parameters (see :mod:`adwp.spaces._network`).
