@@ -94,17 +94,10 @@ class _Emitter(nn.Module):
     """Predicts one convolution (or linear) weight and its BatchNorm affine from an embedding."""
 
     def __init__(
-        self,
-        hidden: int,
-        num_bases: int,
-        out_max: int,
-        in_max: int,
-        kernel: int,
-        predict_norm: bool = True,
-        head_init_std: float = 0.01,
-        predict_gains: bool = True,
+        self, config: HyperNetConfig, out_max: int, in_max: int, kernel: int, predict_norm: bool
     ) -> None:
         super().__init__()
+        num_bases, predict_gains = config.num_bases, config.predict_gains
         self.out_max, self.in_max, self.kernel, self.num_bases = out_max, in_max, kernel, num_bases
         # He-scale bases: the forward pass renormalises kernels by default, but Adam's steps are
         # relative to the parameter scale, so this sets the effective learning rate.
@@ -120,8 +113,8 @@ class _Emitter(nn.Module):
         if not predict_norm:
             self.gamma = nn.Parameter(torch.ones(out_max))
             self.beta = nn.Parameter(torch.zeros(out_max))
-        self.head = nn.Linear(hidden, sum(sizes))
-        nn.init.normal_(self.head.weight, std=head_init_std)
+        self.head = nn.Linear(config.hidden, sum(sizes))
+        nn.init.normal_(self.head.weight, std=config.head_init_std)
         with torch.no_grad():
             self.head.bias.zero_()
             self.head.bias[0] = 1.0  # start from the first basis: a shared-weight starting point
@@ -175,32 +168,16 @@ class HyperNetwork(nn.Module):
         )
         self.trunk = nn.Sequential(nn.Linear(c.embed_dim, c.hidden), nn.GELU())
         k_max, w_max = max(space.kernels), max(space.widths)
-        init, gains = c.head_init_std, c.predict_gains
         self.slots = nn.ModuleList(
-            _Emitter(c.hidden, c.num_bases, out_max, in_max, k_max, c.predict_norm, init, gains)
+            _Emitter(c, out_max, in_max, k_max, c.predict_norm)
             for out_max, in_max in space.slot_shapes()
         )
-        self.stem = _Emitter(
-            c.hidden,
-            c.num_bases,
-            space.stem_width,
-            space.in_channels,
-            3,
-            c.predict_norm,
-            init,
-            gains,
-        )
+        self.stem = _Emitter(c, space.stem_width, space.in_channels, 3, c.predict_norm)
         last_max = space.channels(space.num_stages - 1, w_max)
         if c.predict_classifier:
-            self.classifier = _Emitter(
-                c.hidden,
-                c.num_bases,
-                space.num_classes,
-                last_max,
-                1,
-                head_init_std=init,
-                predict_gains=gains,
-            )
+            # Its BatchNorm rows are unused (no BatchNorm follows the classifier) but kept, so
+            # checkpoints of the default model keep their parameter shapes.
+            self.classifier = _Emitter(c, space.num_classes, last_max, 1, predict_norm=True)
             self.classifier_bias = nn.Linear(c.hidden, space.num_classes)
             nn.init.zeros_(self.classifier_bias.weight)
             nn.init.zeros_(self.classifier_bias.bias)
