@@ -43,31 +43,42 @@ def _space_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# adwp train options named as TrainConfig's fields, whose default (None) means the library's.
+_TRAIN_SETTINGS = (
+    "steps",
+    "meta_batch",
+    "batch_size",
+    "optimizer",
+    "lr",
+    "lr_cycles",
+    "sampler",
+    "checkpoint_every",
+    "snapshot_every",
+    "snapshots",
+)
+
+
 def _train_command(args: argparse.Namespace) -> int:
     from adwp.hypernet import HyperNetConfig
     from adwp.training import TrainConfig, Trainer, best_path
 
+    # Options left out take the library's defaults, so the CLI and TrainConfig cannot disagree.
+    given = {name: getattr(args, name) for name in _TRAIN_SETTINGS}
+    capacity = {
+        "num_bases": args.num_bases,
+        "embed_dim": args.embed_dim,
+        "predict_norm": None if args.shared_norm is None else not args.shared_norm,
+        "predict_classifier": None
+        if args.shared_classifier is None
+        else not args.shared_classifier,
+    }
     config = TrainConfig(
         dataset=args.dataset,
         space=args.space,
-        steps=args.steps,
         seed=args.seed,
-        meta_batch=args.meta_batch,
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        lr_cycles=args.lr_cycles,
-        sampler=args.sampler,
-        checkpoint_every=args.checkpoint_every,
-        snapshot_every=args.snapshot_every,
-        snapshots=args.snapshots,
-        hypernet=HyperNetConfig(
-            num_bases=args.num_bases,
-            embed_dim=args.embed_dim,
-            predict_norm=not args.shared_norm,
-            predict_classifier=not args.shared_classifier,
-        ),
         model=args.model,
+        **{name: value for name, value in given.items() if value is not None},
+        hypernet=HyperNetConfig(**{k: v for k, v in capacity.items() if v is not None}),
     )
     from adwp.data import get_dataset
 
@@ -517,51 +528,62 @@ def build_parser() -> argparse.ArgumentParser:
     space.add_argument("--seed", type=int, default=0, help="seed of the example architecture")
     space.set_defaults(func=_space_command)
 
-    train = sub.add_parser("train", help="train a hypernetwork")
+    train = sub.add_parser(
+        "train",
+        help="train a hypernetwork",
+        description="Train a weight generator. Options left out take the defaults of "
+        "adwp.training.TrainConfig and adwp.hypernet.HyperNetConfig: the settings we rank with "
+        "(README, 'The settings we rank with').",
+    )
     train.add_argument("--dataset", default="mnist5k")
     train.add_argument("--data-root", default=None, help="folder of on-disk data sets")
     train.add_argument("--download", action="store_true", help="download the data set if missing")
     train.add_argument("--space", default="macro")
-    train.add_argument("--steps", type=int, default=1000)
+    train.add_argument("--steps", type=int, default=None)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", required=True, help="checkpoint file to write")
     train.add_argument("--resume", action="store_true", help="continue --out if it exists")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.add_argument("--meta-batch", type=int, default=4, help="architectures per step")
-    train.add_argument("--batch-size", type=int, default=64, help="images per architecture")
-    train.add_argument("--optimizer", choices=["adamw", "sgd"], default="adamw")
-    train.add_argument("--lr", type=float, default=2e-3)
+    train.add_argument("--meta-batch", type=int, default=None, help="architectures per step")
+    train.add_argument("--batch-size", type=int, default=None, help="images per architecture")
+    train.add_argument("--optimizer", choices=["adamw", "sgd"], default=None)
+    train.add_argument("--lr", type=float, default=None, help="peak learning rate")
     train.add_argument(
         "--lr-cycles",
         type=int,
-        default=1,
+        default=None,
         help="cosine learning-rate cycles with warm restarts (pair with --snapshot-every)",
     )
-    train.add_argument("--sampler", default="uniform")
-    train.add_argument("--num-bases", type=int, default=4, help="hypernetwork kernel bases")
-    train.add_argument("--embed-dim", type=int, default=64, help="hypernetwork embedding width")
+    train.add_argument(
+        "--sampler", default=None, help="architecture sampler: sandwich, uniform, inherited:A-B"
+    )
+    train.add_argument("--num-bases", type=int, default=None, help="hypernetwork kernel bases")
+    train.add_argument("--embed-dim", type=int, default=None, help="hypernetwork embedding width")
     train.add_argument(
         "--shared-norm",
-        action="store_true",
-        help="share each slot's BatchNorm scale and shift across architectures instead of "
-        "predicting them (pair with --shared-classifier: together they rank better on mnist5k)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="share each slot's BatchNorm scale and shift across architectures (the default; "
+        "--no-shared-norm predicts them per architecture, as before session 8)",
     )
     train.add_argument(
         "--shared-classifier",
-        action="store_true",
-        help="share one classifier across architectures instead of predicting it",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="share one classifier across architectures (the default; --no-shared-classifier "
+        "predicts it per architecture)",
     )
-    train.add_argument("--checkpoint-every", type=int, default=100)
+    train.add_argument("--checkpoint-every", type=int, default=None)
     train.add_argument(
         "--snapshot-every",
         type=int,
-        default=0,
+        default=None,
         metavar="N",
         help="keep a copy of the weights every N steps; scores are then averaged over the kept "
         "copies, a steadier ranking (0: off)",
     )
     train.add_argument(
-        "--snapshots", type=int, default=6, help="how many of the latest snapshots to keep"
+        "--snapshots", type=int, default=None, help="how many of the latest snapshots to keep"
     )
     train.add_argument(
         "--select-on",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
@@ -30,6 +30,16 @@ from adwp.spaces import Architecture
 from encoders import ContextEncoder, feature_dim
 
 __all__ = ["HyperNetConfig", "HyperNetwork"]
+
+# Settings added after the first checkpoint format, with the behaviour of the model before each
+# existed. Defaults may change (session 8 shared the BatchNorm and classifier); these may not.
+_BEFORE_IT_EXISTED: dict[str, Any] = {
+    "predict_norm": True,
+    "renormalize": True,
+    "head_init_std": 0.01,
+    "predict_classifier": True,
+    "predict_gains": True,
+}
 
 
 @dataclass(frozen=True)
@@ -44,14 +54,16 @@ class HyperNetConfig:
         num_bases: Kernel bases per slot; more bases let weights vary more across architectures.
         predict_norm: Predict each layer's BatchNorm scale and shift from its embedding (True),
             or share one max-shape pair per slot across architectures, sliced like the SPOS
-            supernet's (False).
+            supernet's (False, the default: a predicted affine lets the head fit a
+            per-architecture correction that is noise in the ranking, ``docs/benchmarks.md``
+            session 7).
         renormalize: Scale every emitted kernel to He scale per output channel (True), or use
             the cut of the mixed kernel as it is, as the supernet does with its slices (False).
             BatchNorm follows every convolution, so this changes the optimisation, not what the
             network can compute.
         predict_classifier: Emit the classifier's weights and bias from the global embedding
             (True), or share one max-shape classifier across architectures, sliced by input
-            channels like the supernet's (False).
+            channels like the supernet's (False, the default, for the reason above).
         predict_gains: Predict per-architecture input-channel gains and a spatial gain map that
             multiply each mixed kernel (True), or use the mixed kernel as it is (False). With
             ``num_bases=1``, ``predict_norm=False`` and ``predict_classifier=False`` as well, the
@@ -65,11 +77,11 @@ class HyperNetConfig:
     context_layers: int = 2
     heads: int = 4
     hidden: int = 128
-    num_bases: int = 4
-    predict_norm: bool = True
+    num_bases: int = 8
+    predict_norm: bool = False
     renormalize: bool = True
     head_init_std: float = 0.01
-    predict_classifier: bool = True
+    predict_classifier: bool = False
     predict_gains: bool = True
 
     def __post_init__(self) -> None:
@@ -88,6 +100,22 @@ class HyperNetConfig:
     def to_dict(self) -> dict[str, int | bool | float]:
         """Returns the configuration as primitives."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HyperNetConfig:
+        """Inverse of :meth:`to_dict`, reading checkpoints of every earlier version too.
+
+        A setting missing from ``data`` was added after the checkpoint was written; it takes the
+        value that meant the model had before the setting existed, not today's default, so an
+        old checkpoint rebuilds the model it was trained as.
+
+        Raises:
+            AdwpError: If ``data`` holds an unknown setting or a bad value.
+        """
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise AdwpError(f"unknown hypernetwork settings: {unknown}")
+        return cls(**{**_BEFORE_IT_EXISTED, **data})
 
 
 class _Emitter(nn.Module):

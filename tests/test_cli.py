@@ -197,17 +197,24 @@ def test_train_snapshots_and_rank_averages_over_them(tmp_path: Path) -> None:
     assert main([*rank, "--max-images", "0"]) == 2
 
 
-def test_train_shared_norm_and_classifier_reach_the_checkpoint(tmp_path: Path) -> None:
-    out = tmp_path / "h.pt"
-    args = ["train", "--dataset", "digits", "--steps", "2", "--quiet", "--out", str(out)]
-    assert main([*args, "--shared-norm", "--shared-classifier"]) == 0
-    state = torch.load(out, map_location="cpu", weights_only=True)
+def test_train_shares_norm_and_classifier_by_default_and_can_predict_them(tmp_path: Path) -> None:
+    args = ["train", "--dataset", "digits", "--steps", "2", "--quiet", "--snapshot-every", "0"]
+    assert main([*args, "--out", str(tmp_path / "shared.pt")]) == 0
+    state = torch.load(tmp_path / "shared.pt", map_location="cpu", weights_only=True)
     config = state["train_config"]["hypernet"]
     assert (config["predict_norm"], config["predict_classifier"]) == (False, False)
     assert "shared_classifier" in state["model"]
     assert not any(name.startswith("classifier.") for name in state["model"])
-    rank = ["rank", "--checkpoint", str(out), "--sample", "3", "--output", str(tmp_path / "r.json")]
-    assert main(rank) == 0
+    assert state["train_config"]["sampler"] == "sandwich"
+
+    predicted = tmp_path / "predicted.pt"
+    assert main([*args, "--no-shared-norm", "--no-shared-classifier", "--out", str(predicted)]) == 0
+    state = torch.load(predicted, map_location="cpu", weights_only=True)
+    config = state["train_config"]["hypernet"]
+    assert (config["predict_norm"], config["predict_classifier"]) == (True, True)
+    assert "shared_classifier" not in state["model"]
+    rank = ["rank", "--checkpoint", str(predicted), "--sample", "3"]
+    assert main([*rank, "--output", str(tmp_path / "r.json")]) == 0
     assert len(json.loads((tmp_path / "r.json").read_text())["scores"]) == 3
 
 

@@ -285,7 +285,7 @@ def test_resume_gives_the_same_final_weights(tmp_path, digits, digits_config):
 
 
 def test_resume_refuses_a_different_configuration(tmp_path, digits, digits_config):
-    Trainer(digits_config(steps=3), data=digits).fit(tmp_path / "h.pt", quiet=True)
+    Trainer(digits_config(steps=3, lr=2e-3), data=digits).fit(tmp_path / "h.pt", quiet=True)
     with pytest.raises(CheckpointError, match=r"lr=0\.002"):
         Trainer(digits_config(steps=3, lr=0.1), data=digits).fit(tmp_path / "h.pt", resume=True)
 
@@ -407,6 +407,42 @@ def test_evaluator_averages_scores_over_snapshots(tmp_path, digits, digits_confi
     assert final_only.num_snapshots == 1
     np.testing.assert_array_equal(final_only.score(archs), alone[1].score(archs))
     assert not np.array_equal(alone[0].score(archs), alone[1].score(archs))
+
+
+def test_checkpoints_from_before_later_settings_existed_load_as_trained(
+    tmp_path, digits, digits_config, small_hypernet
+):
+    # Written as by the first release: a predicted BatchNorm and classifier (the default then),
+    # and none of the settings added since, so none of them stored.
+    then = replace(small_hypernet, predict_norm=True, predict_classifier=True)
+    path, old = tmp_path / "now.pt", tmp_path / "old.pt"
+    Trainer(digits_config(hypernet=then), data=digits).fit(path, quiet=True)
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    for name in ("lr_cycles", "snapshot_every", "snapshots", "model"):
+        del state["train_config"][name]
+    for name in ("predict_norm", "renormalize", "head_init_std", "predict_classifier"):
+        del state["train_config"]["hypernet"][name]
+    del state["train_config"]["hypernet"]["predict_gains"]
+    del state["snapshots"]
+    torch.save(state, old)
+
+    config = EvaluatorConfig(calibration_batch_size=32)
+    archs = Evaluator.from_checkpoint(path, config=config).space.sample_many(
+        4, np.random.default_rng(0)
+    )
+    np.testing.assert_array_equal(
+        Evaluator.from_checkpoint(old, config=config).score(archs),
+        Evaluator.from_checkpoint(path, config=config).score(archs),
+    )
+    # The same configuration resumes the old file (nothing is left to train: it is complete).
+    resumed = Trainer(digits_config(hypernet=then), data=digits)
+    resumed.fit(old, resume=True, quiet=True)
+    assert resumed.step == 6
+
+    state["train_config"]["hypernet"]["wings"] = 2
+    torch.save(state, old)
+    with pytest.raises(CheckpointError, match=r"unknown hypernetwork settings: \['wings'\]"):
+        Evaluator.from_checkpoint(old)
 
 
 def test_snapshot_settings_are_checked(digits_config):
