@@ -140,7 +140,8 @@ class TrainConfig:
             # With fewer than 3 slots every step would train only the two extreme architectures.
             raise AdwpError(
                 f"sampler 'sandwich' needs meta_batch >= 3 (largest, smallest and at least one "
-                f"uniform draw), got meta_batch={self.meta_batch}"
+                f"uniform draw), got meta_batch={self.meta_batch}; sampler 'uniform' takes any "
+                "meta-batch"
             )
         if self.snapshot_every < 0:
             raise AdwpError(

@@ -218,6 +218,16 @@ def test_train_shares_norm_and_classifier_by_default_and_can_predict_them(tmp_pa
     assert len(json.loads((tmp_path / "r.json").read_text())["scores"]) == 3
 
 
+def test_train_meta_batch_too_small_for_the_default_sampler_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["train", "--dataset", "digits", "--steps", "2", "--quiet", "--meta-batch", "2"]
+    assert main([*args, "--out", str(tmp_path / "h.pt")]) == 2
+    assert "sampler 'sandwich' needs meta_batch >= 3" in capsys.readouterr().err
+    assert not (tmp_path / "h.pt").exists()
+    assert main([*args, "--sampler", "uniform", "--out", str(tmp_path / "h.pt")]) == 0
+
+
 @slow
 def test_rank_sample_gives_valid_scores(sampled: dict[str, Any]) -> None:
     archs, scores = sampled["archs"], sampled["scores"]

@@ -453,7 +453,10 @@ def test_snapshot_settings_are_checked(digits_config):
 
 
 def test_sandwich_sampler_needs_room_for_a_uniform_draw(digits_config):
-    with pytest.raises(AdwpError, match=r"'sandwich' needs meta_batch >= 3 .* got meta_batch=2"):
+    with pytest.raises(
+        AdwpError,
+        match=r"'sandwich' needs meta_batch >= 3 .* got meta_batch=2; sampler 'uniform' takes any",
+    ):
         digits_config(sampler="sandwich", meta_batch=2)
     assert digits_config(sampler="sandwich", meta_batch=3).sampler == "sandwich"
 
