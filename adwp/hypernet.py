@@ -106,8 +106,8 @@ class HyperNetConfig:
         """Inverse of :meth:`to_dict`, reading checkpoints of every earlier version too.
 
         A setting missing from ``data`` was added after the checkpoint was written; it takes the
-        value that meant the model had before the setting existed, not today's default, so an
-        old checkpoint rebuilds the model it was trained as.
+        value that reproduces the model as it was before the setting existed, not today's
+        default, so an old checkpoint rebuilds the model it was trained as.
 
         Raises:
             AdwpError: If ``data`` holds an unknown setting or a bad value.

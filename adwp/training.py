@@ -50,7 +50,7 @@ WEIGHT_GENERATORS: dict[str, type[torch.nn.Module]] = {
 }
 
 # Settings added after the first checkpoint format, with the training they stood for before each
-# existed; see HyperNetConfig.from_dict. Defaults may change (they did in session 8); these not.
+# existed; see HyperNetConfig.from_dict. Defaults may change (they did in session 8); these may not.
 _BEFORE_IT_EXISTED: dict[str, Any] = {
     "lr_cycles": 1,
     "snapshot_every": 0,
@@ -159,7 +159,8 @@ class TrainConfig:
         """Inverse of :meth:`to_dict`, reading checkpoints of every earlier version too.
 
         A setting missing from ``data`` was added after the checkpoint was written; it takes the
-        value that meant before the setting existed, not today's default.
+        value that reproduces the training as it was before the setting existed, not today's
+        default.
 
         Raises:
             CheckpointError: If ``data`` holds an unknown setting.
