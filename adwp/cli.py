@@ -171,7 +171,7 @@ def _rank_command(args: argparse.Namespace) -> int:
     else:
         archs = given
     archs = [space.validate(a) for a in archs]
-    scores = evaluator.score(archs)
+    scores = evaluator.score(archs, progress=not args.quiet)
     params = [space.params(a) for a in archs]
     flops = [space.flops(a) for a in archs]
     if args.output:
@@ -610,6 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
     rank.add_argument("--space", default=None, help="space to sample from (default: checkpoint's)")
     rank.add_argument("--seed", type=int, default=0)
     rank.add_argument("--top", type=int, default=10, help="rows of the printed table")
+    rank.add_argument("--quiet", action="store_true", help="no progress bar")
     rank.add_argument("--output", default=None, help="JSON file with archs and scores")
     rank.add_argument("--split", choices=["val", "test"], default="val")
     rank.add_argument(

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from adwp.checkpoint import load_checkpoint
 from adwp.data import DataSplits, as_tensors, get_dataset, iterate_batches
@@ -203,12 +204,19 @@ class Evaluator:
             loss += float(F.cross_entropy(logits, y, reduction="sum"))
         return {"accuracy": correct / self.num_images, "neg_log_loss": -loss / self.num_images}
 
-    def score(self, archs: Sequence[Architecture | str], metric: str | None = None) -> np.ndarray:
+    def score(
+        self,
+        archs: Sequence[Architecture | str],
+        metric: str | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
         """Scores every architecture with predicted weights.
 
         Args:
             archs: Architectures (or canonical strings) of the space.
             metric: ``"accuracy"`` or ``"neg_log_loss"``; default ``config.metric``.
+            progress: Show a progress bar over the architectures not yet cached (each is scored
+                once per snapshot, so this is long work for many candidates).
 
         Returns:
             Float array, input order, higher is better; accuracy is a fraction in [0, 1].
@@ -221,6 +229,7 @@ class Evaluator:
             raise AdwpError(f"metric must be one of {METRICS}, got {metric!r}")
         archs = [self.space.validate(a) for a in archs]
         todo = list(dict.fromkeys(a for a in archs if a not in self._cache))
+        bar = tqdm(total=len(todo), disable=not progress or not todo, desc="score", unit="arch")
         for start in range(0, len(todo), self.config.chunk):
             chunk = todo[start : start + self.config.chunk]
             sums = [dict.fromkeys(METRICS, 0.0) for _ in chunk]
@@ -229,6 +238,8 @@ class Evaluator:
                     for name, value in self._score_one(arch, weights).items():
                         total[name] += value / self.num_snapshots
             self._cache.update(zip(chunk, sums))
+            bar.update(len(chunk))
+        bar.close()
         return np.array([self._cache[a][metric] for a in archs], dtype=np.float64)
 
     def rank(

@@ -218,6 +218,16 @@ def test_train_shares_norm_and_classifier_by_default_and_can_predict_them(tmp_pa
     assert len(json.loads((tmp_path / "r.json").read_text())["scores"]) == 3
 
 
+def test_rank_shows_progress_unless_quiet(
+    checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["rank", "--checkpoint", str(checkpoint), "--sample", "3"]
+    assert main(args) == 0
+    assert "score: 100%" in capsys.readouterr().err
+    assert main([*args, "--quiet"]) == 0
+    assert "score" not in capsys.readouterr().err
+
+
 def test_train_meta_batch_too_small_for_the_default_sampler_says_what_to_do(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
