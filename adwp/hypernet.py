@@ -33,6 +33,7 @@ __all__ = ["HyperNetConfig", "HyperNetwork"]
 
 # Settings added after the first checkpoint format, with the behaviour of the model before each
 # existed. Defaults may change (session 8 shared the BatchNorm and classifier); these may not.
+# A new setting goes here too, with the value that keeps the model as it was without it.
 _BEFORE_IT_EXISTED: dict[str, Any] = {
     "predict_norm": True,
     "renormalize": True,

@@ -51,6 +51,7 @@ WEIGHT_GENERATORS: dict[str, type[torch.nn.Module]] = {
 
 # Settings added after the first checkpoint format, with the training they stood for before each
 # existed; see HyperNetConfig.from_dict. Defaults may change (they did in session 8); these may not.
+# A new setting goes here too, with the value that keeps training as it was without it.
 _BEFORE_IT_EXISTED: dict[str, Any] = {
     "lr_cycles": 1,
     "snapshot_every": 0,
