@@ -205,7 +205,7 @@ class HyperNetwork(nn.Module):
         last_max = space.channels(space.num_stages - 1, w_max)
         if c.predict_classifier:
             # Its BatchNorm rows are unused (no BatchNorm follows the classifier) but kept, so
-            # checkpoints of the default model keep their parameter shapes.
+            # checkpoints with a predicted classifier (the default until session 8) still load.
             self.classifier = _Emitter(c, space.num_classes, last_max, 1, predict_norm=True)
             self.classifier_bias = nn.Linear(c.hidden, space.num_classes)
             nn.init.zeros_(self.classifier_bias.weight)
