@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,12 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
+    if not zipfile.is_zipfile(path):
+        # torch.save has written zip archives since PyTorch 1.6; anything else is another file.
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: not a torch zip archive (a truncated file, or not "
+            "a checkpoint written by adwp train)"
+        )
     try:
         # torch's restricted unpickler warns about, and raises arbitrary exception types on,
         # malformed files (IndexError, KeyError, AssertionError, ...): all of them mean corrupt.
@@ -68,7 +75,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(
-            f"cannot read checkpoint {path}: corrupt or not a torch file ({reason[:120]})"
+            f"cannot read checkpoint {path}: corrupt, or holding more than tensors and plain "
+            f"values (torch.load says: {reason[:160]})"
         ) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an adwp hypernetwork checkpoint")

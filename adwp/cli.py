@@ -17,6 +17,41 @@ from adwp.errors import AdwpError
 __all__ = ["build_parser", "main"]
 
 
+def _non_negative_int(text: str) -> int:
+    """argparse type: seeds and thread counts (numpy refuses negative seeds deep in a run)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def _read_text(path: str, what: str) -> str:
+    file = Path(path)
+    if not file.is_file():
+        raise AdwpError(f"{what} not found: {path}")
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise AdwpError(f"{what} {path} is not a UTF-8 text file") from None
+
+
+def _check_output(path: str | None, flag: str) -> None:
+    """Fails before any work when an output file could not be written at the end."""
+    if path is None:
+        return
+    out = Path(path)
+    if out.is_dir():
+        raise AdwpError(f"{flag} {path} is a folder; give a file name")
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise AdwpError(f"{flag} {path}: {parent} is not a folder")
+
+
 def _space_command(args: argparse.Namespace) -> int:
     from adwp.spaces import get_space
 
@@ -60,7 +95,10 @@ _TRAIN_SETTINGS = (
 
 def _train_command(args: argparse.Namespace) -> int:
     from adwp.hypernet import HyperNetConfig
-    from adwp.training import TrainConfig, Trainer, best_path
+    from adwp.training import TrainConfig, Trainer, _auto_device, best_path
+
+    _check_output(args.out, "--out")
+    _auto_device(args.device)
 
     # Options left out take the library's defaults, so the CLI and TrainConfig cannot disagree.
     given = {name: getattr(args, name) for name in _TRAIN_SETTINGS}
@@ -72,6 +110,20 @@ def _train_command(args: argparse.Namespace) -> int:
         if args.shared_classifier is None
         else not args.shared_classifier,
     }
+    if args.model == "supernet":
+        given_capacity = [name for name, value in capacity.items() if value is not None]
+        if given_capacity:
+            flags = {
+                "num_bases": "--num-bases",
+                "embed_dim": "--embed-dim",
+                "predict_norm": "--[no-]shared-norm",
+                "predict_classifier": "--[no-]shared-classifier",
+            }
+            shown = ", ".join(flags[name] for name in given_capacity)
+            raise AdwpError(
+                f"{shown}: hypernetwork options, which the supernet does not have (it always "
+                "shares its BatchNorm affines and classifier); drop them or use --model hypernet"
+            )
     config = TrainConfig(
         dataset=args.dataset,
         space=args.space,
@@ -106,10 +158,7 @@ def _train_command(args: argparse.Namespace) -> int:
 
 
 def _read_archs_file(path: str) -> list[Any]:
-    file = Path(path)
-    if not file.is_file():
-        raise AdwpError(f"architecture file not found: {path}")
-    text = file.read_text()
+    text = _read_text(path, "architecture file")
     if text.lstrip().startswith(("[", "{")):
         try:
             data = json.loads(text)
@@ -145,6 +194,7 @@ def _rank_command(args: argparse.Namespace) -> int:
         raise AdwpError(f"--top must be at least 1, got {args.top}")
     if args.max_images is not None and args.max_images < 1:
         raise AdwpError(f"--max-images must be at least 1, got {args.max_images}")
+    _check_output(args.output, "--output")
     given: list[Architecture] = []
     if args.sample is None:
         # Parse before loading the checkpoint and data, so a typo is reported at once.
@@ -233,6 +283,8 @@ def _groundtruth_command(args: argparse.Namespace) -> int:
         raise AdwpError(f"unexpected arguments {args.inputs}; did you mean 'groundtruth merge'?")
     if args.output is None or (args.sample is None) == (args.archs is None):
         raise AdwpError("groundtruth needs --output and exactly one of --sample N or --archs FILE")
+    _check_output(args.output, "--output")
+    device = _auto_device(args.device)
     if args.seeds < 1 or args.epochs < 1:
         raise AdwpError("--seeds and --epochs must be at least 1")
     shard = _parse_shard(args.shard)
@@ -258,7 +310,7 @@ def _groundtruth_command(args: argparse.Namespace) -> int:
         args.output,
         data_seed=args.data_seed,
         shard=shard,
-        device=_auto_device(args.device),
+        device=device,
         quiet=args.quiet,
     )
     if not args.quiet:
@@ -275,11 +327,9 @@ def _data_shape(data: Any) -> dict[str, int]:
 
 
 def _read_scores(path: str) -> tuple[dict[str, float], dict[str, float]]:
-    file = Path(path)
-    if not file.is_file():
-        raise AdwpError(f"scores file not found: {path}")
+    text = _read_text(path, "scores file")
     try:
-        data = json.loads(file.read_text())
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise AdwpError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict) or not isinstance(data.get("archs"), list):
@@ -295,9 +345,15 @@ def _read_scores(path: str) -> tuple[dict[str, float], dict[str, float]]:
             raise AdwpError(f"{path}: {arch!r} appears twice with different scores")
         scores[str(arch)] = float(value)
     params = data.get("params")
-    sizes = {}
-    if isinstance(params, list) and len(params) == len(archs):
-        sizes = {str(a): float(p) for a, p in zip(archs, params)}
+    sizes: dict[str, float] = {}
+    if params is None:
+        return scores, sizes
+    if not isinstance(params, list) or len(params) != len(archs):
+        raise AdwpError(f"{path}: 'params' must be a list as long as 'archs' ({len(archs)})")
+    for arch, value in zip(archs, params):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise AdwpError(f"{path}: params of {arch!r} is not a positive number: {value!r}")
+        sizes[str(arch)] = float(value)
     return scores, sizes
 
 
@@ -305,7 +361,15 @@ def _correlate_command(args: argparse.Namespace) -> int:
     from adwp.groundtruth import read_table
     from adwp.metrics import correlation_report
 
+    _check_output(args.output, "--output")
+    _check_output(args.plot, "--plot")
     rows = read_table(args.truth, foreign=True)
+    lacking = [number for number, row in enumerate(rows, 1) if args.metric not in row]
+    if lacking:
+        raise AdwpError(
+            f"{args.truth}: {len(lacking)} of {len(rows)} rows have no {args.metric!r} (the "
+            f"first: row {lacking[0]}); --metric takes val_acc or test_acc, whichever the table has"
+        )
     scores, sizes = _read_scores(args.scores)
     report = correlation_report(rows, scores, metric=args.metric, params=sizes or None)
     out = Path(args.output)
@@ -484,8 +548,8 @@ _SEARCH_RUNNERS = {
 def _search_command(args: argparse.Namespace) -> int:
     from adwp.backend import TableBackend
 
-    if args.seed < 0:
-        raise AdwpError(f"--seed must be non-negative, got {args.seed}")
+    _check_output(args.output, "--output")
+    _check_output(args.plot, "--plot")
     # Checked before the backend loads, so a forgotten flag is reported at once.
     missing = [n for n in _SEARCH_NEEDS[args.method] if getattr(args, n) is None]
     if missing:
@@ -506,8 +570,11 @@ def _search_command(args: argparse.Namespace) -> int:
     path = Path(args.output)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(out, indent=1))
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(out, indent=1))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     if not args.quiet:
         for key, arch, score in summary:
             print(f"{key!s:>8}  {score:8.4f}  {arch}")
@@ -525,7 +592,9 @@ def build_parser() -> argparse.ArgumentParser:
     space = sub.add_parser("space", help="describe a search space")
     space.add_argument("--space", default="macro")
     space.add_argument("--json", action="store_true", help="print JSON")
-    space.add_argument("--seed", type=int, default=0, help="seed of the example architecture")
+    space.add_argument(
+        "--seed", type=_non_negative_int, default=0, help="seed of the example architecture"
+    )
     space.set_defaults(func=_space_command)
 
     train = sub.add_parser(
@@ -540,7 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--download", action="store_true", help="download the data set if missing")
     train.add_argument("--space", default="macro")
     train.add_argument("--steps", type=int, default=None)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=_non_negative_int, default=0)
     train.add_argument("--out", required=True, help="checkpoint file to write")
     train.add_argument("--resume", action="store_true", help="continue --out if it exists")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -608,7 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--arch", action="append", help="canonical architecture string (repeatable)")
     group.add_argument("--sample", type=int, help="score N distinct sampled architectures")
     rank.add_argument("--space", default=None, help="space to sample from (default: checkpoint's)")
-    rank.add_argument("--seed", type=int, default=0)
+    rank.add_argument("--seed", type=_non_negative_int, default=0)
     rank.add_argument("--top", type=int, default=10, help="rows of the printed table")
     rank.add_argument("--quiet", action="store_true", help="no progress bar")
     rank.add_argument("--output", default=None, help="JSON file with archs and scores")
@@ -641,16 +710,20 @@ def build_parser() -> argparse.ArgumentParser:
     truth.add_argument("--dataset", default="mnist5k")
     truth.add_argument("--data-root", default=None)
     truth.add_argument("--download", action="store_true")
-    truth.add_argument("--data-seed", type=int, default=0, help="seed of the data split")
+    truth.add_argument(
+        "--data-seed", type=_non_negative_int, default=0, help="seed of the data split"
+    )
     truth.add_argument("--space", default="macro")
     truth.add_argument("--sample", type=int, default=None)
     truth.add_argument("--archs", default=None)
     truth.add_argument("--seeds", type=int, default=2, help="training seeds per architecture")
     truth.add_argument("--epochs", type=int, default=3)
-    truth.add_argument("--seed", type=int, default=0, help="seed of --sample")
+    truth.add_argument("--seed", type=_non_negative_int, default=0, help="seed of --sample")
     truth.add_argument("--output", default=None)
     truth.add_argument("--shard", default="0/1", help="I/N: this run's share of the work")
-    truth.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    truth.add_argument(
+        "--threads", type=_non_negative_int, default=0, help="torch threads (0: default)"
+    )
     truth.add_argument("--device", default="auto")
     truth.add_argument("--quiet", action="store_true")
     truth.set_defaults(func=_groundtruth_command)
@@ -674,7 +747,7 @@ def build_parser() -> argparse.ArgumentParser:
         "method", choices=["layer-assignment", "importance-sampling", "random", "evolution"]
     )
     search.add_argument("--backend", required=True, help="KIND:ARGUMENT, e.g. hypernet:run.pt")
-    search.add_argument("--seed", type=int, default=0)
+    search.add_argument("--seed", type=_non_negative_int, default=0)
     search.add_argument("--output", required=True, help="result JSON")
     search.add_argument("--plot", default=None, help="PNG figure")
     search.add_argument("--quiet", action="store_true")
@@ -739,3 +812,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("adwp: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # The file system refusing (full disk, no permission): the user's to fix, not a bug.
+        print(f"adwp: error: {exc}", file=sys.stderr)
+        return 1

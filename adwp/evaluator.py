@@ -153,8 +153,10 @@ class Evaluator:
                     snapshots.append(build_model(space, train_config))
                     snapshots[-1].load_state_dict(stored)
         except (RuntimeError, KeyError, TypeError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CheckpointError(f"checkpoint {path} is inconsistent: {first[:200]}") from None
+            # load_state_dict puts the offending keys and shapes on the lines after its header.
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            detail = " ".join(lines[:2]) if lines else type(exc).__name__
+            raise CheckpointError(f"checkpoint {path} is inconsistent: {detail[:300]}") from None
         if data is None:
             info = state["dataset"]
             data = get_dataset(info["name"], root=data_root, seed=info["seed"])

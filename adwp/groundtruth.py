@@ -166,7 +166,7 @@ def _check_row(row: Any, where: str, foreign: bool = False) -> dict[str, Any]:
             continue
         value = row[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise DataError(f"{where}: {key} {value} is not a fraction in [0, 1]")
+            raise DataError(f"{where}: {key} {value!r} is not a fraction in [0, 1]")
     return row
 
 

@@ -37,7 +37,17 @@ class ArchitectureSampler(Protocol):
 
 
 def register_sampler(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator registering a sampler factory ``factory(space, **options)`` under ``name``."""
+    """Decorator registering a sampler factory ``factory(space, **options)`` under ``name``.
+
+    Args:
+        name: The name ``TrainConfig.sampler`` and ``adwp train --sampler`` select it by.
+
+    Returns:
+        The decorator, which returns the factory unchanged.
+
+    Raises:
+        ValueError: If ``name`` is already registered (when the decorator is applied).
+    """
 
     def decorate(factory: Callable[..., Any]) -> Callable[..., Any]:
         if name in _SAMPLERS:

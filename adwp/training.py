@@ -144,6 +144,15 @@ class TrainConfig:
                 f"uniform draw), got meta_batch={self.meta_batch}; sampler 'uniform' takes any "
                 "meta-batch"
             )
+        for name in ("lr", "weight_decay", "warmup_steps", "grad_clip"):
+            value = getattr(self, name)
+            if not value >= 0:  # also catches NaN
+                raise AdwpError(f"{name} must be non-negative, got {value}")
+        if self.lr == 0:
+            raise AdwpError("lr must be positive, got 0")
+        for name in ("max_mix", "hard_fraction"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise AdwpError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.snapshot_every < 0:
             raise AdwpError(
                 f"snapshot_every must be 0 (off) or positive, got {self.snapshot_every}"
@@ -194,7 +203,21 @@ def best_path(checkpoint: str | os.PathLike[str]) -> Path:
 def _auto_device(device: str | torch.device | None) -> torch.device:
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise AdwpError(
+            f"unknown device {device!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N'"
+        ) from None
+    # Checked here, because torch would only fail at the first tensor moved, deep in a run.
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise AdwpError(f"device {device!r} asked for, but no CUDA device is available; use 'cpu'")
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        raise AdwpError(
+            f"device {device!r} asked for, but only {torch.cuda.device_count()} CUDA "
+            "device(s) exist"
+        )
+    return resolved
 
 
 def _step_generators(seed: int, step: int) -> tuple[np.random.Generator, torch.Generator]:
@@ -457,5 +480,21 @@ def train(
     data_root: str | None = None,
     device: str | None = None,
 ) -> Trainer:
-    """Trains a hypernetwork and returns the finished trainer (see :class:`Trainer`)."""
+    """Trains a weight generator and checkpoints it to ``out`` (see :class:`Trainer`).
+
+    Args:
+        config: The run's settings (the defaults are the settings we rank with).
+        out: Checkpoint file, written atomically every ``config.checkpoint_every`` steps.
+        resume: Continue ``out`` if it exists; the same configuration is required.
+        quiet: Hide the progress bar.
+        data_root: Folder of on-disk data sets (CIFAR, ImageFolder).
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+    Returns:
+        The finished trainer.
+
+    Raises:
+        AdwpError: If ``out`` exists without ``resume``, or the settings, data or device are
+            invalid.
+    """
     return Trainer(config, data_root=data_root, device=device).fit(out, resume=resume, quiet=quiet)

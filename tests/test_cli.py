@@ -583,3 +583,105 @@ def test_resume_after_sigkill_matches_uninterrupted(tmp_path: Path) -> None:
         json.loads(line) for line in metrics_path(tmp_path / "u.pt").read_text().splitlines()
     ]
     assert [r["loss"] for r in rows] == [r["loss"] for r in reference]
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input that used to end in a traceback
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["--device", "gpu7"], ["'gpu7'", "'auto', 'cpu', 'cuda'"]),
+        (["--lr", "-1"], ["lr must be non-negative", "-1"]),
+        (["--model", "supernet", "--num-bases", "4"], ["--num-bases", "supernet"]),
+        (["--model", "supernet", "--no-shared-norm"], ["--[no-]shared-norm", "supernet"]),
+    ],
+    ids=["unknown-device", "negative-lr", "supernet-bases", "supernet-norm"],
+)
+def test_train_bad_setting_is_one_line_error_and_writes_nothing(
+    argv: list[str], needles: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main([*TRAIN_ARGS, "--out", str(tmp_path / "h.pt"), *argv])
+    message = assert_one_line_error(status, capsys.readouterr().err)
+    for needle in needles:
+        assert needle in message
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason="checks the message on a machine without CUDA"
+)
+def test_cuda_without_a_gpu_is_one_line_error(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["rank", "--checkpoint", str(checkpoint), "--sample", "2", "--device", "cuda"])
+    message = assert_one_line_error(status, capsys.readouterr().err)
+    assert "no CUDA device" in message and "'cpu'" in message
+
+
+@pytest.mark.parametrize("command", ["train", "rank", "groundtruth", "search"])
+def test_negative_seed_is_refused_by_the_parser(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([command, "--seed", "-1"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--seed" in err and "non-negative integer" in err and "Traceback" not in err
+
+
+def test_rank_output_that_is_a_folder_fails_before_scoring(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    args = ["rank", "--checkpoint", str(checkpoint), "--sample", "2", "--output", str(folder)]
+    message = assert_one_line_error(main(args), capsys.readouterr().err)
+    assert str(folder) in message and "is a folder" in message
+    assert "score" not in capsys.readouterr().out  # no ranking table: nothing was scored
+
+
+def test_search_output_that_is_a_folder_leaves_no_temporary_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    args = ["search", "random", "--backend", "proxy:synflow", "--dataset", "digits"]
+    status = main([*args, "--budget", "2", "--output", str(folder), "--quiet"])
+    assert "is a folder" in assert_one_line_error(status, capsys.readouterr().err)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_non_utf8_archs_file_is_one_line_error(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archs = tmp_path / "archs.txt"
+    archs.write_bytes(b"\xff\xfe\x00k3w100s1")
+    status = main(["rank", "--checkpoint", str(checkpoint), "--archs", str(archs)])
+    message = assert_one_line_error(status, capsys.readouterr().err)
+    assert "archs.txt" in message and "UTF-8" in message
+
+
+def test_text_file_as_checkpoint_says_what_it_is_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = tmp_path / "notes.pt"
+    text.write_text("not a checkpoint\n")
+    status = main(["rank", "--checkpoint", str(text), "--sample", "2"])
+    message = assert_one_line_error(status, capsys.readouterr().err)
+    assert "notes.pt" in message and "not a torch zip archive" in message
+
+
+def test_checkpoint_with_a_wrong_shape_names_the_tensor(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    name = next(iter(state["model"]))
+    state["model"][name] = torch.zeros(3, 1, 2)
+    bad = tmp_path / "bad.pt"
+    torch.save(state, bad)
+    status = main(["rank", "--checkpoint", str(bad), "--sample", "2"])
+    message = assert_one_line_error(status, capsys.readouterr().err)
+    assert "bad.pt" in message and "inconsistent" in message and name in message

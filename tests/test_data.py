@@ -367,11 +367,11 @@ def test_missing_cifar_is_one_line_error(tmp_path: Path, name: str) -> None:
     message = str(info.value)
     assert "\n" not in message
     assert str(tmp_path / "nowhere") in message
-    assert "--download" in message
+    assert "--download" in message and "--data-root" in message
     with pytest.raises(DataError) as info:
         get_dataset(name)
     assert "\n" not in str(info.value)
-    assert "--download" in str(info.value)
+    assert "--download" in str(info.value) and "--data-root" in str(info.value)
 
 
 def test_cifar_val_size_out_of_range(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -436,3 +436,14 @@ def test_imagefolder_errors(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="val_annotations") as info:
         get_dataset("imagefolder", root=tmp_path)
     assert "\n" not in str(info.value)
+
+
+def test_imagefolder_corrupt_image_names_the_file(tmp_path: Path) -> None:
+    _write_images(tmp_path / "train", ["ant", "bee"], 2)
+    _write_images(tmp_path / "val", ["ant", "bee"], 2)
+    broken = tmp_path / "train" / "bee" / "1.png"
+    broken.write_bytes(b"not a png")
+    data = get_dataset("imagefolder", root=tmp_path, image_size=8)  # images are read lazily
+    with pytest.raises(DataError, match="cannot read image") as info:
+        list(iterate_batches(data.train, 4))
+    assert str(broken) in str(info.value) and "\n" not in str(info.value)

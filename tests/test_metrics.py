@@ -182,3 +182,40 @@ def test_correlate_cli_writes_report_and_plot(tmp_path, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "constant" in err
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"params": [None] * 12}, "params of 'a0' is not a positive number: None"),
+        ({"params": [-5.0] * 12}, "is not a positive number: -5.0"),
+        ({"params": [1.0] * 3}, "'params' must be a list as long as 'archs' (12)"),
+    ],
+    ids=["null", "negative", "short"],
+)
+def test_correlate_cli_checks_the_params_of_a_scores_file(tmp_path, capsys, change, needle):
+    truth = tmp_path / "gt.jsonl"
+    truth.write_text("".join(json.dumps(r) + "\n" for r in _rows(TRUTH, SIZE, seeds=(0, 1))))
+    scores = tmp_path / "scores.json"
+    body = {"archs": [f"a{i}" for i in range(12)], "scores": SCORE.tolist(), **change}
+    scores.write_text(json.dumps(body))
+    out = tmp_path / "report.json"
+    args = ["correlate", "--truth", str(truth), "--scores", str(scores), "--output", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err and "scores.json" in err
+    assert not out.exists()
+
+
+def test_correlate_cli_names_the_table_lacking_the_metric(tmp_path, capsys):
+    truth = tmp_path / "foreign.jsonl"
+    truth.write_text(
+        "".join(json.dumps({"arch": f"a{i}", "val_acc": 0.5}) + "\n" for i in range(3))
+    )
+    scores = tmp_path / "scores.json"
+    scores.write_text(json.dumps({"archs": ["a0", "a1", "a2"], "scores": [0.1, 0.2, 0.3]}))
+    args = ["correlate", "--truth", str(truth), "--scores", str(scores)]
+    assert main([*args, "--output", str(tmp_path / "r.json"), "--metric", "test_acc"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "foreign.jsonl" in err and "3 of 3 rows have no 'test_acc'" in err

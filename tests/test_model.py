@@ -452,6 +452,28 @@ def test_snapshot_settings_are_checked(digits_config):
         digits_config(snapshots=0)
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"lr": -1.0}, "lr must be non-negative, got -1.0"),
+        ({"lr": 0.0}, "lr must be positive"),
+        ({"lr": float("nan")}, "lr must be non-negative, got nan"),
+        ({"weight_decay": -0.1}, "weight_decay must be non-negative"),
+        ({"grad_clip": -1.0}, "grad_clip must be non-negative"),
+        ({"max_mix": 1.5}, r"max_mix must be in \[0, 1\], got 1.5"),
+        ({"hard_fraction": -0.1}, r"hard_fraction must be in \[0, 1\]"),
+    ],
+)
+def test_optimisation_settings_are_checked(digits_config, change, message):
+    with pytest.raises(AdwpError, match=message):
+        digits_config(**change)
+
+
+def test_device_is_checked_when_the_trainer_is_built(digits, digits_config):
+    with pytest.raises(AdwpError, match=r"unknown device 'tpu9'; use 'auto', 'cpu', 'cuda'"):
+        Trainer(digits_config(), data=digits, device="tpu9")
+
+
 def test_sandwich_sampler_needs_room_for_a_uniform_draw(digits_config):
     with pytest.raises(
         AdwpError,

@@ -265,9 +265,10 @@ def _load_cifar(
 
     seed = _seed_int(seed)
     cls, num_classes = (CIFAR10, 10) if name == "cifar10" else (CIFAR100, 100)
+    # rank and search cannot download, so the hint names the commands that can.
+    fetch = "adwp train or adwp groundtruth with --download fetches it"
     if root is None:
-        hint = "pass a data folder and --download" if not download else "pass a data folder"
-        raise DataError(f"{name} needs a data folder to look in (none was given); {hint}")
+        raise DataError(f"{name} needs a data folder (--data-root, none was given); {fetch}")
     folder = root / cls.base_folder
     try:
         # Only the first call may download; the test split is in the same archive.
@@ -279,7 +280,7 @@ def _load_cifar(
         if download:
             message = f"{name} is still missing or corrupted in {folder} after downloading"
         else:
-            message = f"{name} not found or corrupted in {folder}; run with --download to fetch it"
+            message = f"{name} not found or corrupted in {folder}; {fetch} into --data-root"
         raise DataError(message) from exc
     except OSError as exc:
         # Network failures (urllib's URLError is an OSError) and unreadable folders.
@@ -367,6 +368,17 @@ def _class_dirs(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir())
 
 
+def _read_image(path: str) -> Any:
+    """ImageFolder's loader, naming the file when one cannot be decoded (read lazily, mid-run)."""
+    from PIL import Image
+
+    try:
+        with open(path, "rb") as handle:
+            return Image.open(handle).convert("RGB")
+    except OSError as exc:  # PIL.UnidentifiedImageError and truncated files are OSErrors
+        raise DataError(f"imagefolder: cannot read image {path}: {exc}") from None
+
+
 def _image_folder(
     folder: Path, transform: Callable[[Any], torch.Tensor], classes: list[str] | None
 ) -> ImageFolder:
@@ -389,7 +401,7 @@ def _image_folder(
     from torchvision.datasets import ImageFolder
 
     try:
-        ds = ImageFolder(str(folder), transform=transform)
+        ds = ImageFolder(str(folder), transform=transform, loader=_read_image)
     except FileNotFoundError as exc:
         reason = str(exc).replace("\n", " ")
         raise DataError(f"cannot read images under {folder}: {reason}; {_LAYOUT}") from exc
