@@ -685,3 +685,14 @@ def test_checkpoint_with_a_wrong_shape_names_the_tensor(
     status = main(["rank", "--checkpoint", str(bad), "--sample", "2"])
     message = assert_one_line_error(status, capsys.readouterr().err)
     assert "bad.pt" in message and "inconsistent" in message and name in message
+
+
+def test_train_out_under_a_file_fails_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "runs"
+    blocker.write_text("a file where a folder should be")
+    status = main([*TRAIN_ARGS, "--out", str(blocker / "deeper" / "h.pt")])
+    message = assert_one_line_error(status, capsys.readouterr().err)
+    assert str(blocker) in message and "is not a folder" in message
+    assert blocker.read_text() == "a file where a folder should be"
