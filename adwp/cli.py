@@ -81,6 +81,7 @@ def _space_command(args: argparse.Namespace) -> int:
 # adwp train options named as TrainConfig's fields, whose default (None) means the library's.
 _TRAIN_SETTINGS = (
     "steps",
+    "distill",
     "meta_batch",
     "batch_size",
     "optimizer",
@@ -641,6 +642,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="share one classifier across architectures (the default; --no-shared-classifier "
         "predicts it per architecture)",
+    )
+    train.add_argument(
+        "--distill",
+        type=float,
+        default=None,
+        metavar="W",
+        help="in-place distillation (BigNAS): the step's other architectures learn with weight W "
+        "from its largest one's predictions, 1 - W from the labels (0: off)",
     )
     train.add_argument("--checkpoint-every", type=int, default=None)
     train.add_argument(

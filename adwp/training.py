@@ -57,6 +57,7 @@ _BEFORE_IT_EXISTED: dict[str, Any] = {
     "snapshot_every": 0,
     "snapshots": 6,
     "model": "hypernet",
+    "distill": 0.0,
 }
 
 
@@ -100,6 +101,9 @@ class TrainConfig:
             step-to-step noise of the ranking (see ``docs/benchmarks.md``, session 5).
         snapshots: How many of the latest snapshots are kept (each is a copy of the model).
         hypernet: Hypernetwork capacity.
+        distill: In-place distillation (BigNAS): every architecture of a step except its largest
+            (by parameters) learns with this weight from the largest one's predictions on the
+            same images, and with ``1 - distill`` from the labels (0: labels only).
         model: Weight generator: ``"hypernet"`` (the method) or ``"supernet"`` (the SPOS
             baseline: shared weights, exact single paths, no stochastic encoding).
     """
@@ -127,6 +131,7 @@ class TrainConfig:
     snapshots: int = 6
     hypernet: HyperNetConfig = field(default_factory=HyperNetConfig)
     model: str = "hypernet"
+    distill: float = 0.0
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("adamw", "sgd"):
@@ -150,7 +155,7 @@ class TrainConfig:
                 raise AdwpError(f"{name} must be non-negative, got {value}")
         if self.lr == 0:
             raise AdwpError("lr must be positive, got 0")
-        for name in ("max_mix", "hard_fraction"):
+        for name in ("max_mix", "hard_fraction", "distill"):
             if not 0 <= getattr(self, name) <= 1:
                 raise AdwpError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.snapshot_every < 0:
@@ -316,12 +321,28 @@ class Trainer:
             weights = self.model(encoding.to(self.device), archs)
             loss = torch.zeros((), device=self.device)
             correct = 0.0
-            for arch, w, idx in zip(archs, weights, take):
+            largest = -1  # no teacher without distillation
+            if c.distill > 0:
+                largest = max(range(len(archs)), key=lambda i: self.space.params(archs[i]))
+                teacher_net = FunctionalNetwork(self.space, archs[largest], self.device)
+                teacher_weights = {k: v.detach() for k, v in weights[largest].items()}
+            for i, (arch, w, idx) in enumerate(zip(archs, weights, take)):
                 x = self.images[idx.to(self.device)]
                 x = random_shift(x, self.max_shift, gen)
                 y = self.labels[idx.to(self.device)]
                 logits = FunctionalNetwork(self.space, arch, self.device)(w, x, train=True)
-                loss = loss + F.cross_entropy(logits.float(), y) / c.meta_batch
+                arch_loss = F.cross_entropy(logits.float(), y)
+                if c.distill > 0 and i != largest:
+                    with torch.no_grad():
+                        teacher = teacher_net(teacher_weights, x, train=True).float()
+                    soft = F.kl_div(
+                        F.log_softmax(logits.float(), 1),
+                        F.log_softmax(teacher, 1),
+                        log_target=True,
+                        reduction="batchmean",
+                    )
+                    arch_loss = (1 - c.distill) * arch_loss + c.distill * soft
+                loss = loss + arch_loss / c.meta_batch
                 correct += (logits.argmax(1) == y).float().mean().item() / c.meta_batch
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from adwp.backend import RankingBackend
 from adwp.errors import AdwpError, ArchitectureError, CheckpointError
@@ -15,7 +16,7 @@ from adwp.functional import FunctionalNetwork
 from adwp.hypernet import HyperNetConfig, HyperNetwork
 from adwp.spaces import Architecture, get_space
 from adwp.supernet import SuperNet
-from adwp.training import Trainer
+from adwp.training import Trainer, _step_generators
 from encoders import (
     ContextEncoder,
     OneHotEncoder,
@@ -418,7 +419,7 @@ def test_checkpoints_from_before_later_settings_existed_load_as_trained(
     path, old = tmp_path / "now.pt", tmp_path / "old.pt"
     Trainer(digits_config(hypernet=then), data=digits).fit(path, quiet=True)
     state = torch.load(path, map_location="cpu", weights_only=True)
-    for name in ("lr_cycles", "snapshot_every", "snapshots", "model"):
+    for name in ("lr_cycles", "snapshot_every", "snapshots", "model", "distill"):
         del state["train_config"][name]
     for name in ("predict_norm", "renormalize", "head_init_std", "predict_classifier"):
         del state["train_config"]["hypernet"][name]
@@ -462,11 +463,46 @@ def test_snapshot_settings_are_checked(digits_config):
         ({"grad_clip": -1.0}, "grad_clip must be non-negative"),
         ({"max_mix": 1.5}, r"max_mix must be in \[0, 1\], got 1.5"),
         ({"hard_fraction": -0.1}, r"hard_fraction must be in \[0, 1\]"),
+        ({"distill": 1.5}, r"distill must be in \[0, 1\], got 1.5"),
     ],
 )
 def test_optimisation_settings_are_checked(digits_config, change, message):
     with pytest.raises(AdwpError, match=message):
         digits_config(**change)
+
+
+def test_inplace_distillation_teaches_the_others_with_the_largest_architecture(
+    digits, digits_config
+):
+    # Exact one-hot encodings and no shifts, so step 0 can be replayed by hand.
+    config = digits_config(
+        distill=1.0, meta_batch=3, sampler="sandwich", augment=False, max_mix=0.0, hard_fraction=1.0
+    )
+    trainer = Trainer(config, data=digits)
+    rng, gen = _step_generators(config.seed, 0)
+    archs, encoding = trainer.encoder.sample(trainer.sampler.sample(3, rng), gen)
+    take = torch.randperm(trainer.images.shape[0], generator=gen)[: 3 * 16].view(3, 16)
+    trainer.model.train()
+    with torch.no_grad():
+        weights = trainer.model(encoding, archs)
+    largest = max(range(3), key=lambda i: trainer.space.params(archs[i]))
+    assert archs[largest] == trainer.space.largest()
+    expected = 0.0
+    for i, (arch, w, idx) in enumerate(zip(archs, weights, take)):
+        x, y = trainer.images[idx], trainer.labels[idx]
+        logits = FunctionalNetwork(trainer.space, arch)(w, x, train=True)
+        if i == largest:
+            expected += F.cross_entropy(logits, y).item()
+        else:
+            teacher = FunctionalNetwork(trainer.space, archs[largest])(
+                weights[largest], x, train=True
+            )
+            target = F.softmax(teacher, 1)
+            expected += (target * (target.log() - F.log_softmax(logits, 1))).sum(1).mean().item()
+    assert trainer.train_step()["loss"] == pytest.approx(expected / 3, rel=1e-4)
+
+    plain = Trainer(replace(config, distill=0.0), data=digits).train_step()["loss"]
+    assert plain != pytest.approx(expected / 3, rel=1e-2)
 
 
 def test_device_is_checked_when_the_trainer_is_built(digits, digits_config):
