@@ -163,7 +163,18 @@ class CachedBackend:
             if k not in self.scores:
                 todo.setdefault(k, i)
         if todo:
-            fresh = self.backend.score([archs[i] for i in todo.values()])
+            fresh = np.asarray(self.backend.score([archs[i] for i in todo.values()]))
+            if fresh.shape != (len(todo),) or not np.issubdtype(fresh.dtype, np.number):
+                raise AdwpError(
+                    f"backend {self.key!r} returned {fresh.shape} scores for {len(todo)} "
+                    "architectures; expected one number each"
+                )
+            if not np.all(np.isfinite(fresh)):
+                # A stored NaN would be replayed by every resumed search.
+                raise AdwpError(
+                    f"backend {self.key!r} returned non-finite scores; none were written to "
+                    f"{self.path}"
+                )
             with self.path.open("a") as handle:
                 for i, value in zip(todo.values(), fresh):
                     self.scores[keys[i]] = float(value)

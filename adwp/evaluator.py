@@ -65,6 +65,21 @@ class EvaluatorConfig:
     metric: str = "accuracy"
     snapshots: bool = True
 
+    def __post_init__(self) -> None:
+        counts = ("calibration_batches", "calibration_batch_size", "batch_size", "chunk")
+        for name in (*counts, "max_images"):
+            value = getattr(self, name)
+            if name == "max_images" and value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise AdwpError(f"EvaluatorConfig.{name} must be a positive integer, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
+            raise AdwpError(
+                f"EvaluatorConfig.seed must be a non-negative integer, got {self.seed!r}"
+            )
+        if self.seed < 0:
+            raise AdwpError(f"EvaluatorConfig.seed must be a non-negative integer, got {self.seed}")
+
 
 class Evaluator:
     """Scores architectures of a space with a trained hypernetwork; implements ``RankingBackend``.
@@ -204,6 +219,12 @@ class Evaluator:
             logits = net(weights, x, train=False).float()
             correct += int((logits.argmax(1) == y).sum())
             loss += float(F.cross_entropy(logits, y, reduction="sum"))
+        if not np.isfinite(loss):
+            # Otherwise a diverged checkpoint ranks every candidate at chance, plausibly.
+            raise AdwpError(
+                f"the predicted network of {arch} gives non-finite outputs: the weight generator "
+                "is broken (did its training diverge? see the checkpoint's metrics log)"
+            )
         return {"accuracy": correct / self.num_images, "neg_log_loss": -loss / self.num_images}
 
     def score(
@@ -229,7 +250,7 @@ class Evaluator:
         metric = metric or self.config.metric
         if metric not in METRICS:
             raise AdwpError(f"metric must be one of {METRICS}, got {metric!r}")
-        archs = [self.space.validate(a) for a in archs]
+        archs = self._validate_all(archs)
         todo = list(dict.fromkeys(a for a in archs if a not in self._cache))
         bar = tqdm(total=len(todo), disable=not progress or not todo, desc="score", unit="arch")
         for start in range(0, len(todo), self.config.chunk):
@@ -256,12 +277,25 @@ class Evaluator:
         Returns:
             ``(architecture, score)`` pairs.
         """
-        archs = [self.space.validate(a) for a in archs]
+        if top_k is not None and (
+            isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1
+        ):
+            raise AdwpError(f"top_k must be None or a positive integer, got {top_k!r}")
+        archs = self._validate_all(archs)
         scores = self.score(archs)
         order = np.argsort(-scores, kind="stable")
         if top_k is not None:
             order = order[:top_k]
         return [(archs[i], float(scores[i])) for i in order]
+
+    def _validate_all(self, archs: Sequence[Architecture | str]) -> list[Architecture]:
+        # A lone string or architecture would otherwise be iterated over, character by character.
+        if isinstance(archs, (str, Architecture)) or not isinstance(archs, Sequence):
+            raise AdwpError(
+                f"expected a list of architectures (or canonical strings), got "
+                f"{type(archs).__name__}; wrap a single one in a list"
+            )
+        return [self.space.validate(a) for a in archs]
 
     def clear_cache(self) -> None:
         """Forgets cached scores."""

@@ -236,7 +236,7 @@ def run_groundtruth(
 
     Args:
         space: The search space.
-        archs: Architectures, in a fixed order (sharding is by position).
+        archs: Architectures or canonical strings, in a fixed order (sharding is by position).
         data: Data splits.
         recipe: Training recipe.
         seeds: Training seeds.
@@ -258,6 +258,8 @@ def run_groundtruth(
     if not 0 <= index < count:
         raise AdwpError(f"shard index must be in 0..{count - 1}, got {index}")
     output = Path(output)
+    if output.is_dir():
+        raise AdwpError(f"output {output} is a folder; give a .jsonl file name")
     digest = recipe.digest(data.name, data_seed)
     done: set[tuple[str, int]] = set()
     if output.exists():
@@ -271,12 +273,11 @@ def run_groundtruth(
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
     seeds = list(seeds)
-    todo = [
-        (arch, seed)
-        for arch in list(archs)[index::count]
-        for seed in seeds
-        if (space.validate(arch).to_string(), seed) not in done
-    ]
+    # Validated up front (strings become architectures), so a bad one fails before any training.
+    mine = [space.validate(arch) for arch in list(archs)[index::count]]
+    todo = [(arch, seed) for arch in mine for seed in seeds if (arch.to_string(), seed) not in done]
+    # A shard left without work (more shards than architectures) still leaves a table to merge.
+    output.touch()
     for arch, seed in tqdm(todo, disable=quiet, desc="groundtruth", unit="run"):
         result = train_standalone(space, arch, data, recipe, seed, device)
         row = {

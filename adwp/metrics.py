@@ -321,7 +321,8 @@ def correlation_report(
 
     Args:
         truth_rows: Rows with ``arch``, ``seed``, ``metric`` and optionally ``params``.
-        scores: ``{arch: score}``; keys are opaque strings.
+        scores: ``{arch: score}``; keys are opaque strings (an :class:`Architecture` key counts
+            as its canonical string).
         metric: Ground-truth column (``val_acc`` or ``test_acc``).
         params: ``{arch: #params}``; taken from the truth rows where missing.
         n_resamples: Bootstrap resamples for the 95% confidence intervals.
@@ -343,6 +344,8 @@ def correlation_report(
         per_seed.setdefault(str(row["arch"]), {})[int(row.get("seed", 0))] = float(row[metric])
         if row.get("params") is not None:
             sizes.setdefault(str(row["arch"]), float(row["params"]))
+    # Architecture objects (what Evaluator users hold) print as their canonical strings.
+    scores = {str(k): v for k, v in scores.items()}
     keys = [k for k in scores if k in per_seed]
     unmatched = [k for k in scores if k not in per_seed]
     if len(keys) < 3:

@@ -153,8 +153,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not value >= 0:  # also catches NaN
                 raise AdwpError(f"{name} must be non-negative, got {value}")
-        if self.lr == 0:
-            raise AdwpError("lr must be positive, got 0")
+        if self.lr == 0 or not math.isfinite(self.lr):
+            raise AdwpError(f"lr must be positive and finite, got {self.lr}")
         for name in ("max_mix", "hard_fraction", "distill"):
             if not 0 <= getattr(self, name) <= 1:
                 raise AdwpError(f"{name} must be in [0, 1], got {getattr(self, name)}")
@@ -344,6 +344,12 @@ class Trainer:
                     arch_loss = (1 - c.distill) * arch_loss + c.distill * soft
                 loss = loss + arch_loss / c.meta_batch
                 correct += (logits.argmax(1) == y).float().mean().item() / c.meta_batch
+        if not torch.isfinite(loss):
+            # Stop before the optimiser writes NaN into the weights and the next checkpoint.
+            raise AdwpError(
+                f"training diverged: the loss of step {self.step + 1} is {loss.item()}; the last "
+                f"checkpoint is intact; lower the learning rate (lr={c.lr})"
+            )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if c.grad_clip > 0:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from adwp.cli import main
-from adwp.errors import DataError
+from adwp.errors import AdwpError, DataError
 from adwp.groundtruth import merge_tables, read_table
 
 BASE = ["groundtruth", "--dataset", "digits", "--seeds", "1", "--epochs", "1", "--seed", "0"]
@@ -125,3 +125,29 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys, extra, message):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+def test_a_shard_without_work_leaves_an_empty_table_that_merges(tmp_path, capsys):
+    for i in range(3):
+        shard = ["--shard", f"{i}/3", "--output", str(tmp_path / f"s{i}.jsonl"), "--quiet"]
+        assert main([*BASE, "--sample", "2", *shard]) == 0
+    assert (tmp_path / "s2.jsonl").read_text() == ""  # 2 architectures, 3 shards
+    merged = tmp_path / "all.jsonl"
+    shards = [str(tmp_path / f"s{i}.jsonl") for i in range(3)]
+    assert main(["groundtruth", "merge", *shards, "--output", str(merged)]) == 0
+    assert len(read_table(merged)) == 2
+
+
+def test_run_groundtruth_takes_canonical_strings(tmp_path):
+    from adwp.data import get_dataset
+    from adwp.groundtruth import Recipe, run_groundtruth
+    from adwp.spaces import get_space
+
+    data = get_dataset("digits")
+    space = get_space("macro", in_channels=1, num_classes=10, image_size=8)
+    out = tmp_path / "gt.jsonl"
+    arch = space.smallest().to_string()
+    rows = run_groundtruth(space, [arch], data, Recipe(epochs=1), [0], out, quiet=True)
+    assert [row["arch"] for row in rows] == [arch]
+    with pytest.raises(AdwpError, match="is a folder"):
+        run_groundtruth(space, [arch], data, Recipe(epochs=1), [0], tmp_path, quiet=True)

@@ -219,3 +219,17 @@ def test_correlate_cli_names_the_table_lacking_the_metric(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "foreign.jsonl" in err and "3 of 3 rows have no 'test_acc'" in err
+
+
+def test_correlation_report_takes_architecture_keys_as_their_strings():
+    from adwp.spaces import get_space
+
+    archs = get_space("macro").sample_many(12, np.random.default_rng(0))
+    rows = [
+        {"arch": a.to_string(), "seed": s, "val_acc": float(t)}
+        for a, t in zip(archs, TRUTH / 2)
+        for s in (0, 1)
+    ]
+    by_string = correlation_report(rows, {a.to_string(): v for a, v in zip(archs, SCORE)})
+    by_object = correlation_report(rows, dict(zip(archs, SCORE)))
+    assert by_object["n"] == 12 and by_object["kendall_tau"] == by_string["kendall_tau"]

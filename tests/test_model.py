@@ -505,6 +505,61 @@ def test_inplace_distillation_teaches_the_others_with_the_largest_architecture(
     assert plain != pytest.approx(expected / 3, rel=1e-2)
 
 
+def test_diverged_training_stops_before_writing_nan_weights(tmp_path, digits, digits_config):
+    trainer = Trainer(digits_config(), data=digits)
+    trainer.fit(tmp_path / "h.pt", quiet=True)
+    first, *rest = trainer.model.parameters()
+    before = [p.detach().clone() for p in rest]
+    with torch.no_grad():
+        first.fill_(float("inf"))
+    with pytest.raises(AdwpError, match="training diverged: the loss of step 7 is nan"):
+        trainer.train_step()
+    # No optimiser step was taken: nothing else became NaN, and the step count stands.
+    assert all(torch.equal(p, b) for p, b in zip(rest, before))
+    assert trainer.step == 6
+
+
+def test_evaluator_refuses_a_broken_weight_generator(tmp_path, digits, digits_config):
+    path = tmp_path / "h.pt"
+    Trainer(digits_config(), data=digits).fit(path, quiet=True)
+    evaluator = Evaluator.from_checkpoint(path, config=EvaluatorConfig(calibration_batch_size=32))
+    with torch.no_grad():
+        for generator in evaluator.generators:
+            for parameter in generator.parameters():
+                parameter.fill_(float("nan"))
+    arch = evaluator.space.largest()
+    with pytest.raises(AdwpError, match="gives non-finite outputs"):
+        evaluator.score([arch])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"chunk": 0}, "chunk must be a positive integer, got 0"),
+        ({"max_images": 0}, "max_images must be a positive integer"),
+        ({"max_images": 2.5}, "max_images must be a positive integer, got 2.5"),
+        ({"calibration_batches": -1}, "calibration_batches must be a positive integer"),
+        ({"seed": -1}, "seed must be a non-negative integer, got -1"),
+    ],
+)
+def test_evaluator_config_names_the_bad_setting(change, message):
+    with pytest.raises(AdwpError, match=message):
+        EvaluatorConfig(**change)
+
+
+def test_evaluator_wants_a_list_and_a_positive_top_k(tmp_path, digits, digits_config):
+    path = tmp_path / "h.pt"
+    Trainer(digits_config(steps=2), data=digits).fit(path, quiet=True)
+    evaluator = Evaluator.from_checkpoint(path, config=EvaluatorConfig(calibration_batch_size=32))
+    arch = evaluator.space.smallest()
+    for lone in (arch, arch.to_string()):
+        with pytest.raises(AdwpError, match="expected a list of architectures"):
+            evaluator.score(lone)
+    with pytest.raises(AdwpError, match="top_k must be None or a positive integer, got 0"):
+        evaluator.rank([arch], top_k=0)
+    assert evaluator.rank([arch.to_string()], top_k=np.int64(1))[0][0] == arch
+
+
 def test_device_is_checked_when_the_trainer_is_built(digits, digits_config):
     with pytest.raises(AdwpError, match=r"unknown device 'tpu9'; use 'auto', 'cpu', 'cuda'"):
         Trainer(digits_config(), data=digits, device="tpu9")

@@ -432,3 +432,18 @@ def test_cached_backend_repairs_a_cut_row_and_refuses_other_files(tmp_path: Path
     cache.write_text(whole + "not json\n")
     with pytest.raises(DataError, match=r"scores.jsonl:4: corrupt score row"):
         CachedBackend(MatchBackend(), cache, "match")
+
+
+class NaNBackend:
+    def score(self, archs):
+        return np.full(len(archs), np.nan)
+
+
+def test_cached_backend_refuses_to_store_non_finite_scores(tmp_path: Path) -> None:
+    from adwp.backend import CachedBackend
+
+    cache = tmp_path / "scores.jsonl"
+    backend = CachedBackend(NaNBackend(), cache, "nan")
+    with pytest.raises(AdwpError, match="non-finite scores; none were written"):
+        backend.score(MACRO.sample_many(3, np.random.default_rng(0)))
+    assert not cache.exists() or cache.read_text() == ""

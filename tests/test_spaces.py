@@ -167,3 +167,24 @@ def test_build_uses_stride_two_at_stage_starts(macro):
     assert [p.slot for p in plans] == [0, 1, 4, 8, 9]
     out = macro.build(arch)(torch.randn(2, 1, 28, 28))
     assert out.shape == (2, 10)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ((3.0, 1.0, True), "kernel must be an int, got 3.0"),
+        (("3", 1.0, True), "kernel must be an int, got '3'"),
+        ((3, "1.0", True), "width must be a number, got '1.0'"),
+        ((3, 1.0, 2), "skip must be a bool, got 2"),
+    ],
+)
+def test_layer_fields_of_the_wrong_type_are_refused(fields, message):
+    with pytest.raises(ArchitectureError, match=message):
+        Layer(*fields)
+
+
+def test_layer_from_numpy_choices_is_the_same_layer():
+    layer = Layer(np.int64(5), np.float64(0.75), np.True_)
+    assert layer == Layer(5, 0.75, True) and hash(layer) == hash(Layer(5, 0.75, True))
+    assert type(layer.kernel) is int and type(layer.skip) is bool
+    assert layer.to_string() == "k5w75s1"

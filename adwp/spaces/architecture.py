@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from adwp.errors import ArchitectureError
 
 __all__ = ["Architecture", "Layer"]
@@ -33,6 +35,20 @@ class Layer:
     kernel: int
     width: float
     skip: bool
+
+    def __post_init__(self) -> None:
+        # Checked here, because a float kernel would print as "k3.0..." and never match a table.
+        # numpy scalars (from arrays of choices) become the Python values they stand for.
+        kernel, width, skip = self.kernel, self.width, self.skip
+        if isinstance(kernel, (bool, np.bool_)) or not isinstance(kernel, (int, np.integer)):
+            raise ArchitectureError(f"layer kernel must be an int, got {kernel!r}")
+        if isinstance(width, (bool, np.bool_)) or not isinstance(width, (int, float, np.number)):
+            raise ArchitectureError(f"layer width must be a number, got {width!r}")
+        if not isinstance(skip, (int, np.integer, np.bool_)) or skip not in (0, 1):
+            raise ArchitectureError(f"layer skip must be a bool, got {skip!r}")
+        object.__setattr__(self, "kernel", int(kernel))
+        object.__setattr__(self, "width", float(width))
+        object.__setattr__(self, "skip", bool(skip))
 
     def to_string(self) -> str:
         """Returns the canonical token ``k{kernel}w{percent}s{0|1}``."""
