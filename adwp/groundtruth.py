@@ -59,6 +59,22 @@ class Recipe:
     label_smoothing: float = 0.0
     precise_bn: bool = True
 
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise AdwpError(f"Recipe.{name} must be a positive integer, got {value!r}")
+        if isinstance(self.augment_shift, bool) or not isinstance(self.augment_shift, int):
+            raise AdwpError(f"Recipe.augment_shift must be an integer, got {self.augment_shift!r}")
+        if self.augment_shift < 0:
+            raise AdwpError(f"Recipe.augment_shift must be 0 or more, got {self.augment_shift}")
+        if not (0 < self.max_lr < float("inf")):
+            raise AdwpError(f"Recipe.max_lr must be positive and finite, got {self.max_lr}")
+        if not self.weight_decay >= 0:
+            raise AdwpError(f"Recipe.weight_decay must be non-negative, got {self.weight_decay}")
+        if not 0 <= self.label_smoothing < 1:
+            raise AdwpError(f"Recipe.label_smoothing must be in [0, 1), got {self.label_smoothing}")
+
     def digest(self, dataset: str, data_seed: int) -> str:
         """Returns a short hash identifying this recipe on this data set split."""
         text = json.dumps(

@@ -151,3 +151,20 @@ def test_run_groundtruth_takes_canonical_strings(tmp_path):
     assert [row["arch"] for row in rows] == [arch]
     with pytest.raises(AdwpError, match="is a folder"):
         run_groundtruth(space, [arch], data, Recipe(epochs=1), [0], tmp_path, quiet=True)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"epochs": 0}, "epochs must be a positive integer, got 0"),
+        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"max_lr": 0.0}, "max_lr must be positive and finite"),
+        ({"augment_shift": -2}, "augment_shift must be 0 or more"),
+        ({"label_smoothing": 2.0}, r"label_smoothing must be in \[0, 1\)"),
+    ],
+)
+def test_recipe_names_the_bad_setting(change, message):
+    from adwp.groundtruth import Recipe
+
+    with pytest.raises(AdwpError, match=message):
+        Recipe(**change)
