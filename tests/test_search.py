@@ -447,3 +447,15 @@ def test_cached_backend_refuses_to_store_non_finite_scores(tmp_path: Path) -> No
     with pytest.raises(AdwpError, match="non-finite scores; none were written"):
         backend.score(MACRO.sample_many(3, np.random.default_rng(0)))
     assert not cache.exists() or cache.read_text() == ""
+
+
+def test_numpy_integers_are_budgets_and_fractional_populations_are_not() -> None:
+    from adwp.search import RandomSearch
+
+    plain = RandomSearch(MatchBackend(), MACRO, seed=1).run(5).to_dict()
+    assert RandomSearch(MatchBackend(), MACRO, seed=1).run(np.int64(5)).to_dict() == plain
+    json.dumps(plain)
+    evolved = RegularizedEvolution(MatchBackend(), MACRO, population=4, tournament=2, seed=1)
+    assert evolved.run(np.int64(6)).to_dict() == evolved.run(6).to_dict()
+    with pytest.raises(AdwpError, match=r"population must be an integer, got 2\.5"):
+        RegularizedEvolution(MatchBackend(), MACRO, population=2.5, tournament=1)

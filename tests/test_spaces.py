@@ -188,3 +188,20 @@ def test_layer_from_numpy_choices_is_the_same_layer():
     assert layer == Layer(5, 0.75, True) and hash(layer) == hash(Layer(5, 0.75, True))
     assert type(layer.kernel) is int and type(layer.skip) is bool
     assert layer.to_string() == "k5w75s1"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"base_widths": "16"}, "base_widths must be a non-empty list, got '16'"),
+        ({"kernels": []}, "kernels must be a non-empty list"),
+        ({"depths": [1, 1, 2]}, r"depths lists a choice twice: \[1, 1, 2\]"),
+        ({"depths": [1.5, 2]}, "depths must be positive integers"),
+        ({"kernels": [3.5]}, "kernels must be positive integers"),
+        ({"widths": [0]}, "widths must be positive multipliers"),
+        ({"num_classes": 0}, "num_classes must be a positive integer, got 0"),
+    ],
+)
+def test_space_options_are_checked(options, message):
+    with pytest.raises(ArchitectureError, match=message):
+        get_space("macro", **options)

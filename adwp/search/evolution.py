@@ -39,6 +39,9 @@ class RegularizedEvolution:
         quiet: bool = True,
     ) -> None:
         space = resolve_space(backend, space)
+        for name, value in (("population", population), ("tournament", tournament)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise AdwpError(f"{name} must be an integer, got {value!r}")
         if not 1 <= tournament <= population:
             raise AdwpError(f"need 1 <= tournament <= population, got {tournament}, {population}")
         self.backend, self.space = backend, space
@@ -74,10 +77,15 @@ class RegularizedEvolution:
         Returns:
             The best one, the history and the Pareto set.
         """
-        if isinstance(budget, bool) or not isinstance(budget, int) or budget < self.population:
+        if (
+            isinstance(budget, bool)
+            or not isinstance(budget, (int, np.integer))
+            or budget < self.population
+        ):
             raise AdwpError(
                 f"budget must be an integer >= the population ({self.population}), got {budget!r}"
             )
+        budget = int(budget)
         if len(self.encoding) == 0:
             raise AdwpError("the space has a single architecture: nothing to evolve")
         rng = np.random.default_rng(self.seed)

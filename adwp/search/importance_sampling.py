@@ -263,8 +263,13 @@ class ImportanceSamplingSearch:
         Returns:
             One architecture per coefficient, the Pareto set and the evaluation count.
         """
-        if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
+        if (
+            isinstance(iterations, bool)
+            or not isinstance(iterations, (int, np.integer))
+            or iterations < 1
+        ):
             raise AdwpError(f"iterations must be a positive integer, got {iterations!r}")
+        iterations = int(iterations)
         rng = np.random.default_rng(self.seed)
         counter = CountingBackend(self.backend)
         k, lam = len(self.coefficients), self.samples

@@ -164,8 +164,9 @@ class LayerAssignmentSearch:
         seed: int = 0,
         quiet: bool = True,
     ) -> None:
-        if isinstance(beam, bool) or not isinstance(beam, int) or beam < 1:
+        if isinstance(beam, bool) or not isinstance(beam, (int, np.integer)) or beam < 1:
             raise ArchitectureError(f"beam must be a positive integer, got {beam!r}")
+        beam = int(beam)
         if space is None:
             if getattr(backend, "space", None) is None:
                 raise ArchitectureError("give the layer-assignment space: the backend has none")

@@ -45,8 +45,9 @@ class RandomSearch:
         Returns:
             The best one, the history and the Pareto set.
         """
-        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
             raise AdwpError(f"budget must be a positive integer, got {budget!r}")
+        budget = int(budget)
         rng = np.random.default_rng(self.seed)
         archs = self.space.sample_many(min(budget, self.space.size()), rng)
         counter = CountingBackend(self.backend)

@@ -54,6 +54,10 @@ class LayerPlan:
     skip: bool
 
 
+def _is_whole(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
+
+
 @register_space("macro")
 class MacroSpace:
     """Macro search space over stage depths and per-layer kernel, width and skip.
@@ -82,12 +86,39 @@ class MacroSpace:
         widths: Sequence[float] = (0.5, 0.75, 1.0),
         skips: Sequence[bool] = (False, True),
     ) -> None:
-        if not base_widths or any(int(w) < 1 for w in base_widths):
-            raise ArchitectureError(f"base_widths must be positive integers, got {base_widths}")
-        if not depths or min(depths) < 1:
-            raise ArchitectureError(f"depths must be positive, got {depths}")
-        if any(k % 2 == 0 or k < 1 for k in kernels):
-            raise ArchitectureError(f"kernels must be odd and positive, got {kernels}")
+        for name, value in (
+            ("in_channels", in_channels),
+            ("num_classes", num_classes),
+            ("image_size", image_size),
+        ):
+            if not _is_whole(value) or value < 1:
+                raise ArchitectureError(f"{name} must be a positive integer, got {value!r}")
+        # A string is a sequence too: "16" would become widths 1 and 6.
+        for name, value, whole, unique in (
+            ("base_widths", base_widths, True, False),
+            ("depths", depths, True, True),
+            ("kernels", kernels, True, True),
+            ("widths", widths, False, True),
+            ("skips", skips, False, True),
+        ):
+            listed = isinstance(value, (Sequence, np.ndarray)) and not isinstance(
+                value, str | bytes
+            )
+            if not listed or len(value) == 0:
+                raise ArchitectureError(f"{name} must be a non-empty list, got {value!r}")
+            if whole and not all(_is_whole(v) and v >= 1 for v in value):
+                raise ArchitectureError(f"{name} must be positive integers, got {list(value)}")
+            if unique and len(set(value)) != len(value):
+                raise ArchitectureError(f"{name} lists a choice twice: {list(value)}")
+        if any(k % 2 == 0 for k in kernels):
+            raise ArchitectureError(f"kernels must be odd and positive, got {list(kernels)}")
+        numbers = (int, float, np.integer, np.floating)
+        if not all(
+            isinstance(w, numbers) and not isinstance(w, bool) and 0 < w <= 1 for w in widths
+        ):
+            raise ArchitectureError(f"widths must be positive multipliers, got {list(widths)}")
+        if not all(s in (0, 1) for s in skips):
+            raise ArchitectureError(f"skips must be booleans, got {list(skips)}")
         self.in_channels = int(in_channels)
         self.num_classes = int(num_classes)
         self.image_size = int(image_size)
