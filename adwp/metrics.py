@@ -178,25 +178,28 @@ def _compare_seed_groups(
     seed_values: Mapping[str, Mapping[int, float]],
     size: Mapping[str, float] | None,
     groups: Sequence[tuple[Sequence[int], Sequence[int]]],
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], int]:
     """:func:`rank_metrics` between the means of two groups of seeds, for every pair of groups.
 
     Each pair is compared on the architectures that have all of its seeds; a pair with fewer than
-    3 such architectures is skipped.
+    3 such architectures is skipped, and so is a pair in which one group gives every architecture
+    the same value (a degenerate run, e.g. every network at chance), whose tau is undefined.
+
+    Returns:
+        The reports, and how many pairs were skipped for a constant group.
     """
-    reports = []
+    reports, constant = [], 0
     for first, second in groups:
         keys = [k for k, v in seed_values.items() if all(s in v for s in (*first, *second))]
         if len(keys) < 3:
             continue
-        reports.append(
-            rank_metrics(
-                [np.mean([seed_values[k][s] for s in first]) for k in keys],
-                [np.mean([seed_values[k][s] for s in second]) for k in keys],
-                [size[k] for k in keys] if size else None,
-            )
-        )
-    return reports
+        a = np.array([np.mean([seed_values[k][s] for s in first]) for k in keys])
+        b = np.array([np.mean([seed_values[k][s] for s in second]) for k in keys])
+        if np.ptp(a) == 0 or np.ptp(b) == 0:
+            constant += 1
+            continue
+        reports.append(rank_metrics(a, b, [size[k] for k in keys] if size else None))
+    return reports, constant
 
 
 def noise_ceiling(
@@ -206,7 +209,9 @@ def noise_ceiling(
 
     Every pair of seeds is compared on the architectures that have both; the metrics are averaged
     over pairs. With two seeds this is seed 0 against seed 1: single runs against single runs,
-    a conservative ceiling for a score compared with the mean over seeds.
+    a conservative ceiling for a score compared with the mean over seeds. A pair in which one
+    seed gives every architecture the same value is left out and counted in
+    ``skipped_constant``.
 
     Args:
         seed_values: ``{arch: {seed: value}}``.
@@ -217,11 +222,13 @@ def noise_ceiling(
     """
     seeds = sorted({s for values in seed_values.values() for s in values})
     pairs = [((a,), (b,)) for a, b in itertools.combinations(seeds, 2)]
-    reports = _compare_seed_groups(seed_values, size, pairs)
+    reports, constant = _compare_seed_groups(seed_values, size, pairs)
     if not reports:
         return None
     out = _average(reports)
     out["pairs"] = len(reports)
+    if constant:
+        out["skipped_constant"] = constant
     out["comparison"] = "single seed vs single seed, averaged over seed pairs"
     return out
 
@@ -280,12 +287,15 @@ def split_half_ceiling(
     half = len(seeds) // 2
     if half < 2:
         return None
-    reports = _compare_seed_groups(seed_values, size, _half_splits(seeds, max_splits, seed))
+    splits = _half_splits(seeds, max_splits, seed)
+    reports, constant = _compare_seed_groups(seed_values, size, splits)
     if not reports:
         return None
     out = _average(reports)
     taus = [r["kendall_tau"] for r in reports]
     out["splits"] = len(reports)
+    if constant:
+        out["skipped_constant"] = constant
     out["seeds_per_half"] = half
     out["kendall_tau_range"] = [float(min(taus)), float(max(taus))]
     out["comparison"] = (

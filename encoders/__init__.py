@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from encoders._probabilities import (
     ChoiceProbabilities,
+    check_probabilities,
     encode_probabilities,
     feature_dim,
     one_hot_probabilities,
@@ -20,6 +21,7 @@ __all__ = [
     "ContextEncoder",
     "OneHotEncoder",
     "StochasticEncoder",
+    "check_probabilities",
     "encode_probabilities",
     "feature_dim",
     "one_hot_probabilities",

@@ -23,7 +23,13 @@ import torch
 
 from adwp.spaces import Architecture
 
-__all__ = ["ChoiceProbabilities", "encode_probabilities", "feature_dim", "one_hot_probabilities"]
+__all__ = [
+    "ChoiceProbabilities",
+    "check_probabilities",
+    "encode_probabilities",
+    "feature_dim",
+    "one_hot_probabilities",
+]
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,43 @@ def one_hot_probabilities(
     return ChoiceProbabilities(*(t.to(device) for t in (depth, kernel, width, skip)))
 
 
+def check_probabilities(space: Any, probs: ChoiceProbabilities) -> None:
+    """Checks that distributions fit a space: shapes, finite non-negative values, sums.
+
+    A slot's choice row may sum to less than 1 (a slot that is inactive in a one-hot architecture
+    is all zeros, and a mixture gives it part of the mass); a stage's depth row must sum to 1.
+
+    Args:
+        space: The search space.
+        probs: Distributions over every decision.
+
+    Raises:
+        ValueError: Naming the field and what was expected.
+    """
+    slots = space.num_stages * space.max_depth
+    expected = {
+        "depth": (space.num_stages, len(space.depths)),
+        "kernel": (slots, len(space.kernels)),
+        "width": (slots, len(space.widths)),
+        "skip": (slots, len(space.skips)),
+    }
+    batch = probs.depth.shape[0] if probs.depth.dim() == 3 else None
+    for name, tail in expected.items():
+        tensor = getattr(probs, name)
+        if tuple(tensor.shape) != (batch, *tail):
+            raise ValueError(
+                f"{name} probabilities have shape {tuple(tensor.shape)}; this space needs "
+                f"[B, {tail[0]}, {tail[1]}] with the same B for every field"
+            )
+        if not bool(torch.isfinite(tensor).all()) or bool((tensor < 0).any()):
+            raise ValueError(f"{name} probabilities must be finite and non-negative")
+        rows = tensor.sum(-1)
+        if name == "depth" and not bool(torch.allclose(rows, torch.ones_like(rows), atol=1e-4)):
+            raise ValueError("each stage's depth probabilities must sum to 1")
+        if bool((rows > 1 + 1e-4).any()):
+            raise ValueError(f"a slot's {name} probabilities sum to more than 1")
+
+
 def encode_probabilities(space: Any, probs: ChoiceProbabilities) -> torch.Tensor:
     """Turns per-decision probabilities into the hypernetwork input, differentiably.
 
@@ -97,6 +140,7 @@ def encode_probabilities(space: Any, probs: ChoiceProbabilities) -> torch.Tensor
     Returns:
         Encoding ``[B, L, 1 + K + W + R]``.
     """
+    check_probabilities(space, probs)
     depths = torch.tensor(space.depths, device=probs.depth.device)
     positions = torch.arange(space.max_depth, device=probs.depth.device)
     # Slot p of a stage is active when the depth exceeds p: sum the depth probabilities above p.

@@ -20,6 +20,7 @@ import torch
 from adwp.spaces import Architecture, Layer
 from encoders._probabilities import (
     ChoiceProbabilities,
+    check_probabilities,
     encode_probabilities,
     feature_dim,
     one_hot_probabilities,
@@ -96,6 +97,7 @@ class StochasticEncoder:
         Returns:
             Architectures of the space.
         """
+        check_probabilities(self.space, probs)
         space, m = self.space, self.space.max_depth
         depth = _categorical(probs.depth, generator)
         kernel = _categorical(probs.kernel, generator)

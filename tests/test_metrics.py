@@ -233,3 +233,17 @@ def test_correlation_report_takes_architecture_keys_as_their_strings():
     by_string = correlation_report(rows, {a.to_string(): v for a, v in zip(archs, SCORE)})
     by_object = correlation_report(rows, dict(zip(archs, SCORE)))
     assert by_object["n"] == 12 and by_object["kendall_tau"] == by_string["kendall_tau"]
+
+
+def test_noise_ceiling_leaves_out_a_seed_that_ranks_nothing():
+    rows = _rows(TRUTH, SIZE, seeds=(0, 1))
+    rows += [
+        {**row, "seed": 2, "val_acc": 0.1, "test_acc": 0.1} for row in rows if row["seed"] == 0
+    ]
+    report = correlation_report(rows, dict(zip([f"a{i}" for i in range(12)], SCORE)))
+    ceiling = report["noise_ceiling"]
+    assert ceiling["pairs"] == 1 and ceiling["skipped_constant"] == 2  # (0, 2) and (1, 2)
+    two_seeds = correlation_report(
+        _rows(TRUTH, SIZE, seeds=(0, 1)), dict(zip([f"a{i}" for i in range(12)], SCORE))
+    )
+    assert ceiling["kendall_tau"] == two_seeds["noise_ceiling"]["kendall_tau"]

@@ -597,3 +597,24 @@ def test_package_exports_the_train_function_after_any_import_order():
 
     assert callable(train) and train.__name__ == "train"
     assert adwp.train is train and TrainConfig.__name__ == "TrainConfig"
+
+
+def test_probabilities_that_do_not_fit_the_space_are_refused(space, archs):
+    from encoders import check_probabilities, encode_probabilities, one_hot_probabilities
+
+    good = one_hot_probabilities(space, archs)
+    check_probabilities(space, good)
+    other = get_space("macro", base_widths=(8, 16))  # 2 stages instead of 3
+    with pytest.raises(ValueError, match=r"depth probabilities have shape .* needs \[B, 2, 4\]"):
+        encode_probabilities(other, good)
+    short = replace(good, kernel=good.kernel[:1])
+    with pytest.raises(ValueError, match=r"kernel probabilities have shape .* the same B"):
+        encode_probabilities(space, short)
+    with pytest.raises(ValueError, match="width probabilities must be finite and non-negative"):
+        encode_probabilities(space, replace(good, width=good.width * float("nan")))
+    with pytest.raises(ValueError, match="depth probabilities must sum to 1"):
+        encode_probabilities(space, replace(good, depth=good.depth * 0.5))
+    with pytest.raises(ValueError, match="skip probabilities sum to more than 1"):
+        StochasticEncoder(space).sample_architectures(
+            replace(good, skip=good.skip * 2), torch.Generator().manual_seed(0)
+        )
