@@ -23,10 +23,37 @@ __all__ = [
     "CachedBackend",
     "RankingBackend",
     "TableBackend",
+    "checked_scores",
     "list_backends",
     "load_backend",
     "register_backend",
 ]
+
+
+def checked_scores(values: Any, archs: Sequence[Architecture]) -> np.ndarray:
+    """A backend's answer to ``score(archs)``, checked: one finite number per architecture.
+
+    Args:
+        values: What the backend returned.
+        archs: The architectures it was asked to score.
+
+    Returns:
+        The scores as a float64 array.
+
+    Raises:
+        AdwpError: Naming the count, or the first architecture whose score is not finite.
+    """
+    try:
+        scores = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise AdwpError(f"backend returned scores that are not numbers: {values!r:.80}") from None
+    if scores.shape != (len(archs),):
+        raise AdwpError(f"backend returned {scores.shape} scores for {len(archs)} architectures")
+    finite = np.isfinite(scores)
+    if not finite.all():
+        first = int(np.argmin(finite))
+        raise AdwpError(f"backend score of {_key(archs[first])} is {scores[first]}")
+    return scores
 
 
 @runtime_checkable
@@ -163,18 +190,12 @@ class CachedBackend:
             if k not in self.scores:
                 todo.setdefault(k, i)
         if todo:
-            fresh = np.asarray(self.backend.score([archs[i] for i in todo.values()]))
-            if fresh.shape != (len(todo),) or not np.issubdtype(fresh.dtype, np.number):
-                raise AdwpError(
-                    f"backend {self.key!r} returned {fresh.shape} scores for {len(todo)} "
-                    "architectures; expected one number each"
-                )
-            if not np.all(np.isfinite(fresh)):
+            asked = [archs[i] for i in todo.values()]
+            try:
+                fresh = checked_scores(self.backend.score(asked), asked)
+            except AdwpError as exc:
                 # A stored NaN would be replayed by every resumed search.
-                raise AdwpError(
-                    f"backend {self.key!r} returned non-finite scores; none were written to "
-                    f"{self.path}"
-                )
+                raise AdwpError(f"{self.key!r}: {exc}; none were written to {self.path}") from None
             with self.path.open("a") as handle:
                 for i, value in zip(todo.values(), fresh):
                     self.scores[keys[i]] = float(value)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from adwp.backend import checked_scores
 from adwp.errors import AdwpError
 from adwp.spaces import Architecture
 
@@ -53,15 +54,8 @@ class CountingBackend:
         self.queries += len(archs)
         todo = list(dict.fromkeys(a for a in archs if a not in self.cache))
         if todo:
-            values = np.asarray(self.backend.score(todo), dtype=np.float64)
-            if values.shape != (len(todo),):
-                raise AdwpError(
-                    f"backend returned {values.shape} scores for {len(todo)} architectures"
-                )
-            for arch, value in zip(todo, values):
-                if not math.isfinite(value):
-                    raise AdwpError(f"backend score of {arch.to_string()} is {value}")
-                self.cache[arch] = float(value)
+            values = checked_scores(self.backend.score(todo), todo)
+            self.cache.update(zip(todo, map(float, values)))
         return np.array([self.cache[a] for a in archs], dtype=np.float64)
 
 
