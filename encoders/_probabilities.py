@@ -141,6 +141,11 @@ def encode_probabilities(space: Any, probs: ChoiceProbabilities) -> torch.Tensor
         Encoding ``[B, L, 1 + K + W + R]``.
     """
     check_probabilities(space, probs)
+    return _encode(space, probs)
+
+
+def _encode(space: Any, probs: ChoiceProbabilities) -> torch.Tensor:
+    """:func:`encode_probabilities` for distributions the encoders built themselves (unchecked)."""
     depths = torch.tensor(space.depths, device=probs.depth.device)
     positions = torch.arange(space.max_depth, device=probs.depth.device)
     # Slot p of a stage is active when the depth exceeds p: sum the depth probabilities above p.

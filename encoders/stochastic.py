@@ -20,6 +20,7 @@ import torch
 from adwp.spaces import Architecture, Layer
 from encoders._probabilities import (
     ChoiceProbabilities,
+    _encode,
     check_probabilities,
     encode_probabilities,
     feature_dim,
@@ -98,6 +99,9 @@ class StochasticEncoder:
             Architectures of the space.
         """
         check_probabilities(self.space, probs)
+        return self._sample(probs, generator)
+
+    def _sample(self, probs: ChoiceProbabilities, generator: torch.Generator) -> list[Architecture]:
         space, m = self.space, self.space.max_depth
         depth = _categorical(probs.depth, generator)
         kernel = _categorical(probs.kernel, generator)
@@ -133,8 +137,9 @@ class StochasticEncoder:
         Returns:
             The architectures to run and their soft encodings ``[B, L, feature_dim]``.
         """
+        # Built here, so the boundary checks of sample_architectures and encode are not needed.
         probs = self.parameters_around(archs, generator)
-        return self.sample_architectures(probs, generator), self.encode(probs)
+        return self._sample(probs, generator), _encode(self.space, probs)
 
     def encode(self, probs: ChoiceProbabilities) -> torch.Tensor:
         """Encodes (soft) distributions, differentiably; see :mod:`encoders._probabilities`."""

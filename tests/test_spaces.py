@@ -205,3 +205,9 @@ def test_layer_from_numpy_choices_is_the_same_layer():
 def test_space_options_are_checked(options, message):
     with pytest.raises(ArchitectureError, match=message):
         get_space("macro", **options)
+
+
+def test_width_multipliers_above_one_are_allowed():
+    space = get_space("macro", widths=(0.5, 1.25))
+    assert space.channels(0, 1.25) == 20  # 16 x 1.25
+    assert space.validate(space.largest()) == space.largest()

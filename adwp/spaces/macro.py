@@ -113,9 +113,7 @@ class MacroSpace:
         if any(k % 2 == 0 for k in kernels):
             raise ArchitectureError(f"kernels must be odd and positive, got {list(kernels)}")
         numbers = (int, float, np.integer, np.floating)
-        if not all(
-            isinstance(w, numbers) and not isinstance(w, bool) and 0 < w <= 1 for w in widths
-        ):
+        if not all(isinstance(w, numbers) and not isinstance(w, bool) and w > 0 for w in widths):
             raise ArchitectureError(f"widths must be positive multipliers, got {list(widths)}")
         if not all(s in (0, 1) for s in skips):
             raise ArchitectureError(f"skips must be booleans, got {list(skips)}")
