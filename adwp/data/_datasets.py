@@ -370,11 +370,10 @@ def _class_dirs(folder: Path) -> list[str]:
 
 def _read_image(path: str) -> Any:
     """ImageFolder's loader, naming the file when one cannot be decoded (read lazily, mid-run)."""
-    from PIL import Image
+    from torchvision.datasets.folder import pil_loader
 
     try:
-        with open(path, "rb") as handle:
-            return Image.open(handle).convert("RGB")
+        return pil_loader(path)
     except OSError as exc:  # PIL.UnidentifiedImageError and truncated files are OSErrors
         raise DataError(f"imagefolder: cannot read image {path}: {exc}") from None
 
