@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from adwp._checks import is_integer
 from adwp.checkpoint import load_checkpoint
 from adwp.data import DataSplits, as_tensors, get_dataset, iterate_batches
 from adwp.errors import AdwpError, CheckpointError, DataError
@@ -71,14 +72,12 @@ class EvaluatorConfig:
             value = getattr(self, name)
             if name == "max_images" and value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            if not is_integer(value) or value < 1:
                 raise AdwpError(f"EvaluatorConfig.{name} must be a positive integer, got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
+        if not is_integer(self.seed) or self.seed < 0:
             raise AdwpError(
                 f"EvaluatorConfig.seed must be a non-negative integer, got {self.seed!r}"
             )
-        if self.seed < 0:
-            raise AdwpError(f"EvaluatorConfig.seed must be a non-negative integer, got {self.seed}")
 
 
 class Evaluator:
@@ -277,9 +276,7 @@ class Evaluator:
         Returns:
             ``(architecture, score)`` pairs.
         """
-        if top_k is not None and (
-            isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1
-        ):
+        if top_k is not None and (not is_integer(top_k) or top_k < 1):
             raise AdwpError(f"top_k must be None or a positive integer, got {top_k!r}")
         archs = self._validate_all(archs)
         scores = self.score(archs)

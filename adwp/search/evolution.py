@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from adwp._checks import is_integer
 from adwp.errors import AdwpError
 from adwp.search._common import CountingBackend, SearchResult, resolve_space, search_result
 from adwp.search._encoding import CategoricalEncoding
@@ -40,7 +41,7 @@ class RegularizedEvolution:
     ) -> None:
         space = resolve_space(backend, space)
         for name, value in (("population", population), ("tournament", tournament)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            if not is_integer(value):
                 raise AdwpError(f"{name} must be an integer, got {value!r}")
         if not 1 <= tournament <= population:
             raise AdwpError(f"need 1 <= tournament <= population, got {tournament}, {population}")
@@ -77,11 +78,7 @@ class RegularizedEvolution:
         Returns:
             The best one, the history and the Pareto set.
         """
-        if (
-            isinstance(budget, bool)
-            or not isinstance(budget, (int, np.integer))
-            or budget < self.population
-        ):
+        if not is_integer(budget) or budget < self.population:
             raise AdwpError(
                 f"budget must be an integer >= the population ({self.population}), got {budget!r}"
             )

@@ -26,6 +26,7 @@ import numpy as np
 from scipy.special import logsumexp
 from tqdm.auto import tqdm
 
+from adwp._checks import is_integer
 from adwp.errors import AdwpError
 from adwp.search._common import (
     CountingBackend,
@@ -263,11 +264,7 @@ class ImportanceSamplingSearch:
         Returns:
             One architecture per coefficient, the Pareto set and the evaluation count.
         """
-        if (
-            isinstance(iterations, bool)
-            or not isinstance(iterations, (int, np.integer))
-            or iterations < 1
-        ):
+        if not is_integer(iterations) or iterations < 1:
             raise AdwpError(f"iterations must be a positive integer, got {iterations!r}")
         iterations = int(iterations)
         rng = np.random.default_rng(self.seed)

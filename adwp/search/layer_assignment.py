@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
 from adwp.search._common import CountingBackend
 from adwp.spaces import Architecture, LayerAssignmentSpace
@@ -164,7 +165,7 @@ class LayerAssignmentSearch:
         seed: int = 0,
         quiet: bool = True,
     ) -> None:
-        if isinstance(beam, bool) or not isinstance(beam, (int, np.integer)) or beam < 1:
+        if not is_integer(beam) or beam < 1:
             raise ArchitectureError(f"beam must be a positive integer, got {beam!r}")
         beam = int(beam)
         if space is None:

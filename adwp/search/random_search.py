@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from adwp._checks import is_integer
 from adwp.errors import AdwpError
 from adwp.search._common import CountingBackend, SearchResult, resolve_space, search_result
 
@@ -45,7 +46,7 @@ class RandomSearch:
         Returns:
             The best one, the history and the Pareto set.
         """
-        if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        if not is_integer(budget) or budget < 1:
             raise AdwpError(f"budget must be a positive integer, got {budget!r}")
         budget = int(budget)
         rng = np.random.default_rng(self.seed)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
 from adwp.spaces._registry import register_space
 from adwp.spaces.architecture import Architecture, Layer
@@ -52,10 +53,6 @@ class LayerPlan:
     kernel: int
     stride: int
     skip: bool
-
-
-def _is_whole(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
 
 @register_space("macro")
@@ -91,7 +88,7 @@ class MacroSpace:
             ("num_classes", num_classes),
             ("image_size", image_size),
         ):
-            if not _is_whole(value) or value < 1:
+            if not is_integer(value) or value < 1:
                 raise ArchitectureError(f"{name} must be a positive integer, got {value!r}")
         # A string is a sequence too: "16" would become widths 1 and 6.
         for name, value, whole, unique in (
@@ -106,7 +103,7 @@ class MacroSpace:
             )
             if not listed or len(value) == 0:
                 raise ArchitectureError(f"{name} must be a non-empty list, got {value!r}")
-            if whole and not all(_is_whole(v) and v >= 1 for v in value):
+            if whole and not all(is_integer(v) and v >= 1 for v in value):
                 raise ArchitectureError(f"{name} must be positive integers, got {list(value)}")
             if unique and len(set(value)) != len(value):
                 raise ArchitectureError(f"{name} lists a choice twice: {list(value)}")
