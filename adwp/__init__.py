@@ -25,6 +25,8 @@ _EXPORTS = {
     "register_dataset": "adwp.data",
     "RankingBackend": "adwp.backend",
     "load_backend": "adwp.backend",
+    "EnsembleBackend": "adwp.backend",
+    "checkpoint_ensemble": "adwp.backend",
     "HyperNetConfig": "adwp.hypernet",
     "HyperNetwork": "adwp.hypernet",
     "FunctionalNetwork": "adwp.functional",

@@ -186,7 +186,8 @@ def _parse_archs(raw: Sequence[Any]) -> list[Any]:
 def _rank_command(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from adwp.evaluator import Evaluator, EvaluatorConfig
+    from adwp.backend import checkpoint_ensemble
+    from adwp.evaluator import EvaluatorConfig
     from adwp.spaces import Architecture, get_space
 
     if args.sample is not None and args.sample < 1:
@@ -202,7 +203,7 @@ def _rank_command(args: argparse.Namespace) -> int:
         given = _parse_archs(_read_archs_file(args.archs) if args.archs else args.arch)
         if not given:
             raise AdwpError("no architectures given")
-    evaluator = Evaluator.from_checkpoint(
+    ensemble = checkpoint_ensemble(
         args.checkpoint,
         data_root=args.data_root,
         device=args.device,
@@ -213,6 +214,7 @@ def _rank_command(args: argparse.Namespace) -> int:
             max_images=args.max_images,
         ),
     )
+    evaluator = ensemble.members[0]
     space = evaluator.space
     if args.sample is not None:
         source = space
@@ -222,7 +224,7 @@ def _rank_command(args: argparse.Namespace) -> int:
     else:
         archs = given
     archs = [space.validate(a) for a in archs]
-    scores = evaluator.score(archs, progress=not args.quiet)
+    scores = ensemble.score(archs, progress=not args.quiet)
     params = [space.params(a) for a in archs]
     flops = [space.flops(a) for a in archs]
     if args.output:
@@ -235,10 +237,9 @@ def _rank_command(args: argparse.Namespace) -> int:
                     "scores": [float(s) for s in scores],
                     "params": params,
                     "flops": flops,
-                    "checkpoint": str(args.checkpoint),
+                    **_rank_sources(args.checkpoint, ensemble.members),
                     "split": args.split,
                     "seed": args.seed,
-                    "snapshots": evaluator.num_snapshots,
                     "images": evaluator.num_images,
                 },
                 indent=1,
@@ -249,6 +250,19 @@ def _rank_command(args: argparse.Namespace) -> int:
     for place, i in enumerate(order, 1):
         print(f"{place:>4}  {scores[i]:6.4f}  {params[i]:>8}  {flops[i] / 1e6:8.2f}  {archs[i]}")
     return 0
+
+
+def _rank_sources(paths: list[str], evaluators: list[Any]) -> dict[str, Any]:
+    """What ``rank --output`` says about where its scores come from."""
+    if len(paths) == 1:
+        return {"checkpoint": str(paths[0]), "snapshots": evaluators[0].num_snapshots}
+    # An ensemble: the keys of one checkpoint would misdescribe it, so it gets its own.
+    return {
+        "checkpoints": [
+            {"path": str(path), "snapshots": evaluator.num_snapshots}
+            for path, evaluator in zip(paths, evaluators)
+        ]
+    }
 
 
 def _shape_options(space: Any) -> dict[str, Any]:
@@ -679,8 +693,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto")
     train.set_defaults(func=_train_command)
 
-    rank = sub.add_parser("rank", help="score and rank architectures with a checkpoint")
-    rank.add_argument("--checkpoint", required=True)
+    rank = sub.add_parser(
+        "rank", help="score and rank architectures with a checkpoint (or the mean of several)"
+    )
+    rank.add_argument(
+        "--checkpoint",
+        required=True,
+        action="append",
+        help="checkpoint of adwp train; repeat it to average the scores of several training runs",
+    )
     group = rank.add_mutually_exclusive_group(required=True)
     group.add_argument("--archs", help="file: one architecture string per line, or a JSON list")
     group.add_argument("--arch", action="append", help="canonical architecture string (repeatable)")

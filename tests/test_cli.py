@@ -218,6 +218,53 @@ def test_train_shares_norm_and_classifier_by_default_and_can_predict_them(tmp_pa
     assert len(json.loads((tmp_path / "r.json").read_text())["scores"]) == 3
 
 
+def test_rank_with_several_checkpoints_averages_their_scores(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adwp.backend import EnsembleBackend, load_backend
+    from adwp.evaluator import Evaluator
+
+    second = tmp_path / "second.pt"
+    assert main([*TRAIN_ARGS, "--steps", "4", "--seed", "1", "--out", str(second)]) == 0
+    rank = ["rank", "--sample", "4", "--quiet"]
+    outputs = []
+    for name, paths in [("a", [checkpoint]), ("b", [second]), ("ab", [checkpoint, second])]:
+        given = [arg for path in paths for arg in ("--checkpoint", str(path))]
+        assert main([*rank, *given, "--output", str(tmp_path / f"{name}.json")]) == 0
+        outputs.append(json.loads((tmp_path / f"{name}.json").read_text()))
+    one, two, both = outputs
+    assert one["archs"] == two["archs"] == both["archs"]
+    assert one["scores"] != two["scores"]
+    assert both["scores"] == pytest.approx(
+        [(x + y) / 2 for x, y in zip(one["scores"], two["scores"])], abs=1e-12
+    )
+    assert both["checkpoints"] == [
+        {"path": str(checkpoint), "snapshots": one["snapshots"]},
+        {"path": str(second), "snapshots": two["snapshots"]},
+    ]
+    assert "checkpoint" not in both and "snapshots" not in both
+    assert one["checkpoint"] == str(checkpoint)
+
+    # The backend spec of the searchers gives the same ensemble; one path stays an Evaluator.
+    ensemble = load_backend(f"hypernet:{checkpoint},{second}")
+    assert isinstance(ensemble, EnsembleBackend)
+    assert ensemble.score(both["archs"]).tolist() == pytest.approx(both["scores"], abs=1e-12)
+    assert isinstance(load_backend(f"hypernet:{checkpoint}"), Evaluator)
+
+    # A run on another split of the data may have trained on the images the others score.
+    state = torch.load(second, map_location="cpu", weights_only=True)
+    state["dataset"]["seed"] = 1  # as TrainConfig(data_seed=1) writes it
+    other_split = tmp_path / "other_split.pt"
+    torch.save(state, other_split)
+    capsys.readouterr()
+    out = tmp_path / "refused.json"
+    given = ["--checkpoint", str(checkpoint), "--checkpoint", str(other_split)]
+    assert main([*rank, *given, "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "with split seed 1" in err and "must share the data set and its split" in err
+    assert not out.exists()
+
+
 def test_rank_shows_progress_unless_quiet(
     checkpoint: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adwp.backend import BackendContext, TableBackend, list_backends, load_backend
+from adwp.backend import (
+    BackendContext,
+    EnsembleBackend,
+    TableBackend,
+    list_backends,
+    load_backend,
+)
 from adwp.errors import AdwpError, ArchitectureError
 from adwp.samplers import InheritedSampler, get_sampler
 from adwp.search import (
@@ -136,6 +142,51 @@ def test_table_backend_averages_seeds_and_names_unknown_archs(tmp_path: Path) ->
 def test_backend_spec_errors(spec: str, message: str) -> None:
     with pytest.raises(AdwpError, match=message):
         load_backend(spec, BackendContext(space=MACRO))
+
+
+class ConstantBackend:
+    def __init__(self, values, space=None) -> None:
+        self.values = values
+        if space is not None:
+            self.space = space
+
+    def score(self, archs):
+        return self.values[: len(archs)]
+
+
+def test_ensemble_backend_averages_its_members() -> None:
+    archs = MACRO.sample_many(3, np.random.default_rng(0))
+    ensemble = EnsembleBackend([MatchBackend(), SizeBackend(MACRO), ConstantBackend([1, 2, 3])])
+    expected = np.mean(
+        [MatchBackend().score(archs), SizeBackend(MACRO).score(archs), [1, 2, 3]], axis=0
+    )
+    np.testing.assert_allclose(ensemble.score(archs), expected)
+    assert ensemble.space is MACRO  # the one member that has a space gives it
+    assert EnsembleBackend([MatchBackend()]).space is None
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        ([], "needs at least one backend"),
+        ([MatchBackend(), "table:gt.jsonl"], "ensemble member 'table:gt.jsonl' has no score"),
+        (
+            [ConstantBackend([1.0], MACRO), ConstantBackend([1.0], get_space("macro", depths=[1]))],
+            "ensemble members score different spaces",
+        ),
+    ],
+)
+def test_ensemble_backend_refuses_bad_members(members: list, message: str) -> None:
+    with pytest.raises(AdwpError, match=message):
+        EnsembleBackend(members)
+
+
+def test_ensemble_backend_checks_each_members_scores() -> None:
+    archs = MACRO.sample_many(2, np.random.default_rng(0))
+    with pytest.raises(AdwpError, match="returned \\(1,\\) scores for 2 architectures"):
+        EnsembleBackend([MatchBackend(), ConstantBackend([1.0])]).score(archs)
+    with pytest.raises(AdwpError, match="is nan"):
+        EnsembleBackend([ConstantBackend([1.0, float("nan")])]).score(archs)
 
 
 def test_proxy_backend_from_spec_scores_the_space() -> None:
