@@ -91,6 +91,7 @@ _TRAIN_SETTINGS = (
     "checkpoint_every",
     "snapshot_every",
     "snapshots",
+    "data_seed",
 )
 
 
@@ -625,6 +626,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--space", default="macro")
     train.add_argument("--steps", type=int, default=None)
     train.add_argument("--seed", type=_non_negative_int, default=0)
+    train.add_argument(
+        "--data-seed",
+        type=_non_negative_int,
+        default=None,
+        help="seed of the data set's train/val/test split (default 0); rank scores on the same "
+        "split, and a ground-truth table to compare with must use it too",
+    )
     train.add_argument("--out", required=True, help="checkpoint file to write")
     train.add_argument("--resume", action="store_true", help="continue --out if it exists")
     train.add_argument("--quiet", action="store_true", help="no progress bar")

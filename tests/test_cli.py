@@ -252,10 +252,11 @@ def test_rank_with_several_checkpoints_averages_their_scores(
     assert isinstance(load_backend(f"hypernet:{checkpoint}"), Evaluator)
 
     # A run on another split of the data may have trained on the images the others score.
-    state = torch.load(second, map_location="cpu", weights_only=True)
-    state["dataset"]["seed"] = 1  # as TrainConfig(data_seed=1) writes it
     other_split = tmp_path / "other_split.pt"
-    torch.save(state, other_split)
+    args = [*TRAIN_ARGS, "--steps", "2", "--data-seed", "1", "--out", str(other_split)]
+    assert main(args) == 0
+    state = torch.load(other_split, map_location="cpu", weights_only=True)
+    assert state["dataset"]["seed"] == state["train_config"]["data_seed"] == 1
     capsys.readouterr()
     out = tmp_path / "refused.json"
     given = ["--checkpoint", str(checkpoint), "--checkpoint", str(other_split)]
