@@ -291,33 +291,33 @@ def checkpoint_ensemble(
         CheckpointError: If a file is missing or corrupt, of the wrong kind, or trained on
             another data set or split than the first.
     """
-    from adwp.checkpoint import load_checkpoint
     from adwp.evaluator import Evaluator
 
     paths = list(paths)
     if not paths:
         raise AdwpError("an ensemble needs at least one checkpoint")
     members: list[Any] = []
-    first: dict[str, Any] = {}
     for path in paths:
-        state = load_checkpoint(path)
-        found = state["train_config"].get("model", "hypernet")
-        if model is not None and found != model:
-            raise CheckpointError(f"{path} is a {found} checkpoint; use the spec {found}:{path}")
-        source = {k: state["dataset"].get(k) for k in ("name", "seed")}
-        first = first or source
-        if source != first:
-            raise CheckpointError(
-                f"{path} was trained on data set {source['name']} with split seed "
-                f"{source['seed']}, {paths[0]} on {first['name']} with split seed {first['seed']}; "
-                "an ensemble's checkpoints must share the data set and its split"
-            )
-        members.append(
-            Evaluator.from_checkpoint(
-                path, data_root=data_root, config=config, device=device, data=data
-            )
+        member = Evaluator.from_checkpoint(
+            path, data_root=data_root, config=config, device=device, data=data
         )
-        data = members[-1].data
+        # Checked on the loaded settings, so that no checkpoint is read twice (each holds up to
+        # 7 copies of the model).
+        trained = member.train_config
+        if model is not None and trained.model != model:
+            raise CheckpointError(
+                f"{path} is a {trained.model} checkpoint; use the spec {trained.model}:{path}"
+            )
+        first = members[0].train_config if members else trained
+        if (trained.dataset, trained.data_seed) != (first.dataset, first.data_seed):
+            raise CheckpointError(
+                f"{path} was trained on data set {trained.dataset} with split seed "
+                f"{trained.data_seed}, {paths[0]} on {first.dataset} with split seed "
+                f"{first.data_seed}; an ensemble's checkpoints must share the data set and its "
+                "split"
+            )
+        members.append(member)
+        data = member.data
     return EnsembleBackend(members)
 
 

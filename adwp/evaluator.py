@@ -91,6 +91,10 @@ class Evaluator:
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ...
         snapshots: Earlier copies of the weight generator (same space); when given, every score
             is the mean over these instead of ``hypernet``'s alone.
+
+    Attributes:
+        train_config: The checkpoint's training settings (data set, split seed, kind of weight
+            generator) when built by :meth:`from_checkpoint`; None otherwise.
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class Evaluator:
                 raise AdwpError("every snapshot must have the space of the weight generator")
         self.encoder = OneHotEncoder(self.space)
         self.data = data
+        self.train_config: TrainConfig | None = None
         self._cache: dict[Architecture, dict[str, float]] = {}
         c = self.config
         split = data.val if c.split == "val" else data.test
@@ -179,7 +184,9 @@ class Evaluator:
                 f"checkpoint expects {space.in_channels} channels and {space.num_classes} classes, "
                 f"data set {data.name} has {data.in_channels} and {data.num_classes}"
             )
-        return cls(hypernet, data, config, device, snapshots=snapshots)
+        evaluator = cls(hypernet, data, config, device, snapshots=snapshots)
+        evaluator.train_config = train_config
+        return evaluator
 
     @property
     def num_images(self) -> int:
