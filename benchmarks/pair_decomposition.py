@@ -23,6 +23,7 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from adwp.groundtruth import read_table
+from adwp.metrics import split_half_ceiling
 from adwp.spaces import Architecture, get_space
 
 
@@ -101,23 +102,20 @@ def main() -> None:
             f"different depth {between:.3f} (sd {per_candidate[2]:.3f})"
         )
 
-    rng = np.random.default_rng(args.seed)
     truth = accuracy.mean(axis=1)
     ensemble = np.mean(singles, axis=0)
     groups = {}
     for value in sorted(set(depth.tolist())):
         member = depth == value
-        halves = []
-        for _ in range(args.splits):
-            order = rng.permutation(len(seeds))
-            half = len(seeds) // 2
-            first = accuracy[member][:, order[:half]].mean(axis=1)
-            second = accuracy[member][:, order[half:]].mean(axis=1)
-            halves.append(kendalltau(first, second).statistic)
+        ceiling = split_half_ceiling(
+            {k: by_arch[k] for k, m in zip(keys, member) if m},
+            max_splits=args.splits,
+            seed=args.seed,
+        )
         groups[str(value)] = {
             "architectures": int(member.sum()),
             "truth_mean": float(truth[member].mean()),
-            "split_half_ceiling": float(np.mean(halves)),
+            "split_half_ceiling": ceiling["kendall_tau"] if ceiling else None,
             f"{args.name}_mean_of_runs": float(
                 kendalltau(ensemble[member], truth[member]).statistic
             ),
