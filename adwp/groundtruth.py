@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -167,22 +168,44 @@ def train_standalone(
 
 _REQUIRED = {"arch": str, "seed": int, "val_acc": float, "test_acc": float, "recipe": str}
 _FOREIGN = {"arch": str}  # tables of other benchmarks: opaque keys, any accuracy column
+_METRICS = ("val_acc", "test_acc")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _written_by_adwp(row: dict[str, Any]) -> bool:
+    """Whether a row comes from ``adwp groundtruth``, which stamps every row with its recipe."""
+    return "recipe" in row or "recipe_config" in row
 
 
 def _check_row(row: Any, where: str, foreign: bool = False) -> dict[str, Any]:
     if not isinstance(row, dict):
         raise DataError(f"{where}: row is not a JSON object")
-    for key, kind in (_FOREIGN if foreign else _REQUIRED).items():
+    own = not foreign or _written_by_adwp(row)
+    for key, kind in (_REQUIRED if own else _FOREIGN).items():
         value = row.get(key)
-        ok = isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
+        ok = _is_number(value) if kind is float else isinstance(value, kind)
         if not ok or isinstance(value, bool):
             raise DataError(f"{where}: field {key!r} must be a {kind.__name__}, got {value!r}")
-    for key in ("val_acc", "test_acc"):
-        if key not in row and foreign:
+    for key in _METRICS:
+        if key not in row:
             continue
         value = row[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise DataError(f"{where}: {key} {value!r} is not a fraction in [0, 1]")
+        if not _is_number(value) or not math.isfinite(value):
+            raise DataError(f"{where}: {key} of {row['arch']!r} is {value!r}, not a finite number")
+        # adwp measures fractions of correct images; other benchmarks may use any scale.
+        if own and not 0 <= value <= 1:
+            raise DataError(
+                f"{where}: {key} {value!r} is not a fraction in [0, 1] "
+                "(rows written by adwp groundtruth hold fractions)"
+            )
+    size = row.get("params")
+    if size is not None and not (_is_number(size) and math.isfinite(size) and size > 0):
+        raise DataError(
+            f"{where}: params of {row['arch']!r} is {size!r}, not a positive finite number"
+        )
     return row
 
 
@@ -196,8 +219,9 @@ def read_table(
         repair_tail: Drop a final line cut off by a kill mid-write (it has no newline) and truncate
             the file to the complete rows, instead of raising.
         foreign: Accept tables not written by ``adwp groundtruth``: only ``arch`` (an opaque
-            string) is required; ``seed`` defaults to 0 and accuracies, where present, must be
-            fractions.
+            string) is required; ``seed`` defaults to 0 and the metric columns, where present,
+            may use any finite scale (percentages, losses, ...). Rows that carry adwp's
+            ``recipe`` stamp are still checked in full, fractions in [0, 1] included.
 
     Returns:
         The rows, in file order.

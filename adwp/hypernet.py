@@ -9,7 +9,7 @@ network is usable before any training and its activations stay in range for ever
 The stem and the classifier are emitted the same way from the global embedding.
 :class:`HyperNetConfig` can switch each per-architecture output off (gains, BatchNorm affines,
 classifier), down to a network that computes the SPOS supernet's function. Sharing the BatchNorm
-affines and the classifier ranks better on ``mnist5k`` (``docs/benchmarks.md``, session 7).
+affines and the classifier ranks better on ``mnist5k`` (see ``docs/decisions.md``).
 
 Shapes: encoding ``[B, L, F]`` -> list of B weight dicts, keyed like ``space.build(arch)``'s
 parameters (see :mod:`adwp.spaces._network`).
@@ -32,7 +32,7 @@ from encoders import ContextEncoder, feature_dim
 __all__ = ["HyperNetConfig", "HyperNetwork"]
 
 # Settings added after the first checkpoint format, with the behaviour of the model before each
-# existed. Defaults may change (session 8 shared the BatchNorm and classifier); these may not.
+# existed. Defaults may change (see docs/decisions.md); these values may not.
 # A new setting goes here too, with the value that keeps the model as it was without it.
 _BEFORE_IT_EXISTED: dict[str, Any] = {
     "predict_norm": True,
@@ -56,8 +56,8 @@ class HyperNetConfig:
         predict_norm: Predict each layer's BatchNorm scale and shift from its embedding (True),
             or share one max-shape pair per slot across architectures, sliced like the SPOS
             supernet's (False, the default: a predicted affine lets the head fit a
-            per-architecture correction that is noise in the ranking, ``docs/benchmarks.md``
-            session 7).
+            per-architecture correction that is noise in the ranking; see
+            ``docs/decisions.md``).
         renormalize: Scale every emitted kernel to He scale per output channel (True), or use
             the cut of the mixed kernel as it is, as the supernet does with its slices (False).
             BatchNorm follows every convolution, so this changes the optimisation, not what the
@@ -205,7 +205,7 @@ class HyperNetwork(nn.Module):
         last_max = space.channels(space.num_stages - 1, w_max)
         if c.predict_classifier:
             # Its BatchNorm rows are unused (no BatchNorm follows the classifier) but kept, so
-            # checkpoints with a predicted classifier (the default until session 8) still load.
+            # every checkpoint written with a predicted classifier loads unchanged.
             self.classifier = _Emitter(c, space.num_classes, last_max, 1, predict_norm=True)
             self.classifier_bias = nn.Linear(c.hidden, space.num_classes)
             nn.init.zeros_(self.classifier_bias.weight)

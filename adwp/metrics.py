@@ -33,6 +33,9 @@ __all__ = [
 ]
 
 KS = (5, 10, 20)
+# Below this many pairs a Kendall tau says little: unrelated rankings of 9 architectures reach
+# |tau| 0.52 by chance (95%), so a report on so few carries a warning.
+_RELIABLE_PAIRS = 10
 
 
 def _check(x: np.ndarray, y: np.ndarray, what: str = "scores") -> None:
@@ -141,6 +144,29 @@ def rank_metrics(
             out["partial_tau"] = None
         out["tau_within_size_bins"] = tau_within_size_bins(s, t, z)
     return out
+
+
+def _chance_tau(n: int) -> float:
+    """Largest |Kendall tau| that unrelated rankings of ``n`` items reach with 95% probability.
+
+    Uses the normal approximation of tau's null distribution, of variance
+    ``2 (2n + 5) / (9 n (n - 1))`` (Kendall, 1938): a tau inside ``[-c, c]`` cannot be told apart
+    from no relation at all.
+
+    Raises:
+        AdwpError: If ``n`` is below 2.
+    """
+    if n < 2:
+        raise AdwpError(f"chance tau needs at least 2 items, got {n}")
+    return float(1.959964 * math.sqrt(2 * (2 * n + 5) / (9 * n * (n - 1))))
+
+
+def _few_pairs_warning(n: int, ci: list[float] | None) -> str:
+    interval = f"95% CI [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "no bootstrap CI"
+    return (
+        f"only {n} architectures in common; Kendall tau is unreliable below {_RELIABLE_PAIRS} "
+        f"({interval}; unrelated rankings reach |tau| {_chance_tau(n):.2f} by chance)"
+    )
 
 
 def _bootstrap_ci(
@@ -340,22 +366,34 @@ def correlation_report(
 
     Returns:
         The metrics of :func:`rank_metrics`, ``ci``, ``noise_ceiling``,
-        ``noise_ceiling_split_half`` (None with fewer than 4 seeds), ``unmatched`` and the raw
-        paired arrays ``archs``, ``score``, ``truth``, ``params``.
+        ``noise_ceiling_split_half`` (None with fewer than 4 seeds), ``unmatched``,
+        ``warnings`` (one line each; empty unless fewer than 10 architectures
+        are matched) and the paired arrays ``archs``, ``score``, ``truth``, ``params`` and
+        ``seeds`` (how many seeds each truth value averages).
 
     Raises:
-        AdwpError: Fewer than 3 matched architectures, constant input, a missing metric column.
+        AdwpError: Fewer than 3 matched architectures, constant input, a missing metric column,
+            a NaN or infinite truth value or score (naming its row or architecture).
     """
     per_seed: dict[str, dict[int, float]] = {}
     sizes: dict[str, float] = dict(params or {})
     for i, row in enumerate(truth_rows):
         if metric not in row:
             raise AdwpError(f"ground-truth row {i + 1} has no {metric!r}")
-        per_seed.setdefault(str(row["arch"]), {})[int(row.get("seed", 0))] = float(row[metric])
+        value = float(row[metric])
+        if not math.isfinite(value):
+            raise AdwpError(
+                f"ground-truth row {i + 1} ({row['arch']}): {metric} is {value}, "
+                "not a finite number"
+            )
+        per_seed.setdefault(str(row["arch"]), {})[int(row.get("seed", 0))] = value
         if row.get("params") is not None:
             sizes.setdefault(str(row["arch"]), float(row["params"]))
     # Architecture objects (what Evaluator users hold) print as their canonical strings.
     scores = {str(k): v for k, v in scores.items()}
+    for key, value in scores.items():
+        if not math.isfinite(float(value)):
+            raise AdwpError(f"score of {key} is {value}, not a finite number")
     keys = [k for k in scores if k in per_seed]
     unmatched = [k for k in scores if k not in per_seed]
     if len(keys) < 3:
@@ -384,8 +422,12 @@ def correlation_report(
     report["noise_ceiling"] = noise_ceiling(matched, matched_sizes)
     report["noise_ceiling_split_half"] = split_half_ceiling(matched, matched_sizes)
     report["unmatched"] = unmatched
+    report["warnings"] = (
+        [_few_pairs_warning(len(keys), ci["kendall_tau"])] if len(keys) < _RELIABLE_PAIRS else []
+    )
     report["archs"] = keys
     report["score"] = s.tolist()
     report["truth"] = t.tolist()
     report["params"] = z.tolist() if z is not None else None
+    report["seeds"] = [len(per_seed[k]) for k in keys]
     return report

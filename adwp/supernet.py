@@ -2,10 +2,10 @@
 
 One weight tensor of the largest shape per layer slot (and for the stem and classifier); an
 architecture uses the first ``C_out`` x ``C_in`` channels and the centre ``k x k`` window.
-Trained with uniform single-path sampling by the same :class:`~adwp.training.Trainer` (same steps,
-images and BatchNorm handling as the hypernetwork) and scored by the same
-:class:`~adwp.evaluator.Evaluator`; it has the hypernetwork's call signature so the two are
-interchangeable.
+Trained on exact single paths, drawn by the same sampler (sandwich by default), by the same
+:class:`~adwp.training.Trainer` (same steps, images and BatchNorm handling as the hypernetwork)
+and scored by the same :class:`~adwp.evaluator.Evaluator`; it has the hypernetwork's call
+signature so the two are interchangeable.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""Rank correlation of the hypernetwork and every baseline on the shipped ground-truth table.
+"""Rank correlation of the hypernetwork and every baseline on a ground-truth table.
 
-    python benchmarks/ranking.py   # the reported result, benchmarks/results/ranking.json
+    python benchmarks/ranking.py   # -> benchmarks/results/ranking.json
 
-The defaults are the library's ranking settings on the 16-seed table (since session 8). Until then
-they were ``--truth benchmarks/data/gt_mnist5k_macro.jsonl --steps 1500 --eval-every 300 --lr 2e-3
---meta-batch 4 --num-bases 4 --sampler uniform --no-shared-norm --no-shared-classifier`` with no
-``--select-on``, and the commands of earlier sessions in ``docs/benchmarks.md`` ran with those.
+With its defaults this reproduces the tables of ``docs/results.md``, "MNIST-5k macro": the
+library's ranking settings (300 steps, meta-batch 8, lr 1e-3, 8 kernel bases, sandwich sampler,
+shared BatchNorm affines and classifier, 6 snapshots 50 steps apart) against the 16-seed table
+``benchmarks/data/gt_mnist5k_macro_16seeds.jsonl``. ``benchmarks/figures.py`` draws the headline
+figure from the JSON it writes.
 
 Trains the hypernetwork and the SPOS supernet with the same steps and images (scoring the table's
 architectures at several points to record Kendall tau against training steps), trains every
@@ -13,12 +14,10 @@ architecture for one epoch with the ground-truth recipe, computes the zero-cost 
 FLOPs, and compares each with the mean validation accuracy over ground-truth seeds. The
 hypernetwork and the supernet are reported twice from the same predicted weights: scored by
 validation accuracy (``hypernet``, the evaluator's default) and by minus the validation log loss
-(``hypernet_nll``). Every method's
-``compute_seconds`` is its training plus scoring time on this machine. ``--holdout N`` keeps N
-architectures of the table apart for choosing the hypernetwork's checkpoint; they are excluded
-from every reported number. ``--select-on TABLE`` chooses it on another ground-truth table
-instead (architectures of the same space, none of them reported; the layer-assignment table has
-32 with a seed-to-seed tau of 0.82, a more reliable choice than a few noisy held-out ones), so
+(``hypernet_nll``). Every method's ``compute_seconds`` is its training plus scoring time on this
+machine. ``--holdout N`` keeps N architectures of the table apart for choosing the hypernetwork's
+checkpoint; they are excluded from every reported number. ``--select-on TABLE`` chooses it on
+another ground-truth table instead (architectures of the same space, none of them reported), so
 every architecture of ``--truth`` is reported. ``--methods`` re-runs a subset and keeps the other
 methods' stored results. Each weight generator is also reported as ``<name>_snapshots``: the mean
 score of its latest ``--snapshots`` evaluation points (what ``adwp train --snapshot-every`` and the
@@ -89,7 +88,14 @@ def _trained(
     Returns:
         ``{name: (result at the selected step, curve)}`` for both metrics.
     """
+    # Only the sizes given on the command line replace the library's defaults.
+    sizes: dict[str, Any] = {}
+    if args.batch_size is not None:
+        sizes["batch_size"] = args.batch_size
+    if args.base_widths is not None:
+        sizes["base_widths"] = tuple(int(w) for w in args.base_widths.split(","))
     config = TrainConfig(
+        **sizes,
         dataset=args.dataset,
         steps=args.steps,
         seed=args.seed,
@@ -181,7 +187,8 @@ def _trained(
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Runs the benchmark; ``argv`` defaults to the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--truth", default="benchmarks/data/gt_mnist5k_macro_16seeds.jsonl")
     parser.add_argument("--dataset", default="mnist5k")
@@ -198,6 +205,12 @@ def main() -> None:
     parser.add_argument("--lr-cycles", type=int, default=1, help="cosine cycles, warm restarts")
     parser.add_argument("--meta-batch", type=int, default=8, help="architectures per step")
     parser.add_argument("--num-bases", type=int, default=8, help="hypernetwork kernel bases")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="images per architecture and step"
+    )
+    parser.add_argument(
+        "--base-widths", default=None, help="channels of the three stages, e.g. 16,32,64"
+    )
     parser.add_argument(
         "--shared-norm",
         action=argparse.BooleanOptionalAction,
@@ -223,7 +236,7 @@ def main() -> None:
     parser.add_argument("--methods", default="all", help="comma-separated subset, or 'all'")
     parser.add_argument("--output", default="benchmarks/results/ranking.json")
     parser.add_argument("--plot", default="benchmarks/results/ranking.png")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     rows = read_table(args.truth)
     data = get_dataset(args.dataset)

@@ -1,12 +1,15 @@
 """Scoring cost of the evaluator relative to a plain forward pass, and training throughput.
 
+    python benchmarks/scoring_cost.py   # -> benchmarks/results/scoring_cost.json
+
+Reproduces the table "Cost" of ``docs/results.md``.
+
 The time ``Evaluator.score`` takes (weight prediction, BatchNorm recalibration, evaluation; cache
 cleared) divided by the time of a plain forward pass of ``space.build(arch)`` with fixed weights
 over the same validation images: once with all architectures scored in one call (``batched``, how
 a search loop uses it) and once per architecture (``single``). Both run on the same device with the
-same thread count, best of ``--repeats`` runs each.
-
-    python benchmarks/scoring_cost.py --archs 24 --output benchmarks/results/scoring_cost.json
+same thread count, best of ``--repeats`` runs each. Training throughput is timed over
+``--train-steps`` steps of the library's default training settings.
 """
 
 from __future__ import annotations
@@ -33,15 +36,16 @@ def _best_time(fn, repeats: int) -> float:
     return best
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Runs the script; ``argv`` defaults to the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="mnist5k")
-    parser.add_argument("--archs", type=int, default=24)
+    parser.add_argument("--archs", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--train-steps", type=int, default=30, help="steps timed for throughput")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default="benchmarks/results/scoring_cost.json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     data = get_dataset(args.dataset)
     config = TrainConfig(dataset=args.dataset, steps=args.train_steps, seed=args.seed)

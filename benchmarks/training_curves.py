@@ -1,13 +1,16 @@
 """Kendall tau against training steps for one training setting, keeping every raw score.
 
-    python benchmarks/training_curves.py --steps 300 --eval-every 50 --seed 0 \\
-        --set lr=1e-3 --set meta_batch=8 --set hypernet.num_bases=8 --output curve.json
+    OMP_NUM_THREADS=1 python benchmarks/training_curves.py --seed 0 \\
+        --output benchmarks/results/curves/sharedpost_s0.json
 
-Trains a weight generator (``--set model=supernet`` for the SPOS baseline) with any
-``TrainConfig`` settings, and at every evaluation point scores the architectures of ``--truth``
+Makes the training runs behind the tables "Training seeds" and "Averaging training runs" of
+``docs/results.md`` (``benchmarks/results/curves/``; ``ensemble_limit.py`` reads them). Trains a
+weight generator with the library's default ``TrainConfig``, changed by ``--set key=value``
+(``--set model=supernet`` for the SPOS baseline, ``--set hypernet.num_bases=4`` for the
+hypernetwork's capacity), and at every evaluation point scores the architectures of ``--truth``
 (reported) and of ``--select-on`` (for choosing a checkpoint) with the evaluator's accuracy and
 log loss. The raw scores of every point are written, so ensembles over checkpoints or training
-seeds can be computed afterwards (``benchmarks/curve_ensembles.py``) without training again.
+seeds can be computed afterwards without training again.
 """
 
 from __future__ import annotations
@@ -38,25 +41,14 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-# The library's defaults before session 8 changed them. Every command of this script in
-# docs/benchmarks.md was run from these, so they keep their meaning; --set overrides them.
-BASE_SETTINGS: dict[str, Any] = {
-    "lr": 2e-3,
-    "meta_batch": 4,
-    "sampler": "uniform",
-    "snapshot_every": 0,
-}
-BASE_CAPACITY: dict[str, Any] = {"num_bases": 4, "predict_norm": True, "predict_classifier": True}
-
-
 def config_from(settings: list[str], **fixed: Any) -> TrainConfig:
     """A ``TrainConfig`` from ``key=value`` strings (``hypernet.key=value`` for capacity).
 
-    Settings not given start from :data:`BASE_SETTINGS` and :data:`BASE_CAPACITY`, then the
-    library's defaults.
+    Settings not given keep the library's defaults; the snapshot ensemble is off because this
+    script scores every evaluation point itself.
     """
-    top: dict[str, Any] = {**BASE_SETTINGS, **fixed}
-    capacity: dict[str, Any] = dict(BASE_CAPACITY)
+    top: dict[str, Any] = {"snapshot_every": 0, **fixed}
+    capacity: dict[str, Any] = {}
     for item in settings:
         key, sep, value = item.partition("=")
         if not sep:
@@ -70,7 +62,8 @@ def config_from(settings: list[str], **fixed: Any) -> TrainConfig:
     return TrainConfig(**top, hypernet=HyperNetConfig(**capacity))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Runs the script; ``argv`` defaults to the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--truth", default="benchmarks/data/gt_mnist5k_macro_16seeds.jsonl")
     parser.add_argument("--select-on", default="benchmarks/data/gt_mnist5k_macro_select40.jsonl")
@@ -82,7 +75,7 @@ def main() -> None:
         "--max-images", type=int, default=None, help="score on the first N validation images"
     )
     parser.add_argument("--output", required=True)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     config = config_from(args.set, steps=args.steps, seed=args.seed, checkpoint_every=10**9)
     data = get_dataset(config.dataset, seed=config.data_seed)

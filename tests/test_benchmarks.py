@@ -1,0 +1,171 @@
+"""Smoke tests of the scripts under benchmarks/: each runs at tiny settings on a fixture table.
+
+The fixture is a ground-truth table of 6 ``macro`` architectures x 4 seeds written in tmp_path;
+training runs a few steps on ``digits``. Nothing here reads the shipped tables or results.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from adwp.spaces import get_space
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+ARCHS = 6
+SEEDS = 4
+
+
+def _script(name: str) -> ModuleType:
+    """Imports ``benchmarks/<name>.py`` (not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture()
+def table(tmp_path: Path) -> Path:
+    """A ground-truth table: 6 architectures, 4 seeds, accuracy rising with size plus noise."""
+    space = get_space("macro", in_channels=1, num_classes=10, image_size=8)
+    rng = np.random.default_rng(0)
+    archs = space.sample_many(ARCHS, rng)
+    sizes = np.array([space.params(a) for a in archs], dtype=float)
+    base = 0.7 + 0.2 * (np.log(sizes) - np.log(sizes).min()) / np.ptp(np.log(sizes))
+    rows = []
+    for arch, size, acc in zip(archs, sizes, base):
+        for seed in range(SEEDS):
+            value = float(np.clip(acc + rng.normal(0, 0.02), 0, 1))
+            rows.append(
+                {
+                    "arch": arch.to_string(),
+                    "seed": seed,
+                    "val_acc": round(value, 3),
+                    "test_acc": round(value, 3),
+                    "params": int(size),
+                    "seconds": 1.0,
+                    "dataset": "digits",
+                    "recipe": "000000000000",
+                }
+            )
+    path = tmp_path / "gt.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _tau(value: Any) -> bool:
+    return isinstance(value, float) and -1.0 <= value <= 1.0
+
+
+def test_groundtruth_stats(table: Path, tmp_path: Path) -> None:
+    out = tmp_path / "stats.json"
+    _script("groundtruth_stats").main([str(table), "--output", str(out), "--top", "3"])
+    stats = json.loads(out.read_text())
+    assert stats["architectures"] == ARCHS and stats["seeds"] == list(range(SEEDS))
+    assert len(stats["seed_tau"]) == SEEDS * (SEEDS - 1) // 2
+    assert stats["seed_tau_mean"] == pytest.approx(np.mean(stats["seed_tau"]))
+    assert _tau(stats["mean_of_halves_tau"]) and _tau(stats["params_tau_vs_mean"])
+    low, high = stats["mean_of_halves_tau_range"]
+    assert low <= stats["mean_of_halves_tau"] <= high
+
+
+@pytest.mark.slow
+def test_ranking_and_figure(table: Path, tmp_path: Path) -> None:
+    """ranking.py trains the hypernetwork a few steps; figures.py re-plots its JSON."""
+    out, png = tmp_path / "ranking.json", tmp_path / "ranking.png"
+    args = ["--truth", str(table), "--dataset", "digits", "--select-on", ""]
+    args += ["--steps", "4", "--eval-every", "2", "--meta-batch", "3", "--num-bases", "2"]
+    args += ["--batch-size", "8", "--base-widths", "4,8,8", "--snapshots", "2"]
+    args += ["--resamples", "20", "--methods", "hypernet,params,synflow"]
+    _script("ranking").main([*args, "--output", str(out), "--plot", str(png)])
+    result = json.loads(out.read_text())
+    assert result["n"] == ARCHS
+    expected = {"hypernet", "hypernet_snapshots", "hypernet_nll", "params", "synflow"}
+    assert expected <= set(result["methods"])
+    for name, method in result["methods"].items():
+        assert _tau(method["kendall_tau"]), name
+        low, high = method["ci_kendall_tau"]
+        assert -1 <= low <= high <= 1, name
+        assert method["compute_seconds"] >= 0, name
+        assert len(method["report"]["score"]) == ARCHS, name
+    assert result["methods"]["hypernet_snapshots"]["snapshots"] == 2
+    assert _tau(result["noise_ceiling"]["kendall_tau"])
+    assert _tau(result["noise_ceiling_split_half"]["kendall_tau"])
+    assert png.stat().st_size > 0 and out.with_suffix(".md").exists()
+
+    stats = tmp_path / "stats.json"
+    _script("groundtruth_stats").main([str(table), "--output", str(stats)])
+    figure = tmp_path / "tau_vs_compute.png"
+    figures = _script("figures")
+    methods = ["--methods", "hypernet_snapshots,params,synflow"]
+    common = ["--ranking", str(out), *methods, "--output", str(figure)]
+    figures.main([*common, "--groundtruth-stats", str(stats)])
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # A ceiling band from another table's statistics would be wrong: refused.
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**json.loads(stats.read_text()), "table": "other.jsonl"}))
+    with pytest.raises(SystemExit, match="describes"):
+        figures.main([*common, "--groundtruth-stats", str(other)])
+
+
+@pytest.mark.slow
+def test_training_curves_and_ensemble_limit(table: Path, tmp_path: Path) -> None:
+    """Two tiny training runs, then the mean of 1 and of 2 runs against the fixture truth."""
+    curves = _script("training_curves")
+    for seed in (0, 1):
+        settings = ["--set", "dataset=digits", "--set", "meta_batch=3"]
+        settings += ["--set", "hypernet.num_bases=2", "--set", "warmup_steps=1"]
+        settings += ["--set", "batch_size=8", "--set", "base_widths=[4,8,8]"]
+        curves.main(
+            [
+                *["--truth", str(table), "--select-on", "", "--steps", "4", "--eval-every", "2"],
+                *["--max-images", "64", "--seed", str(seed), *settings],
+                *["--output", str(tmp_path / f"c_s{seed}.json")],
+            ]
+        )
+    run = json.loads((tmp_path / "c_s0.json").read_text())
+    assert [p["step"] for p in run["points"]] == [2, 4]
+    assert run["config"]["dataset"] == "digits" and run["config"]["meta_batch"] == 3
+    assert all(len(p["truth/accuracy"]) == ARCHS for p in run["points"])
+
+    out, png = tmp_path / "limit.json", tmp_path / "limit.png"
+    group = f"tiny={tmp_path / 'c_s*.json'}"
+    _script("ensemble_limit").main(["--group", group, "--output", str(out), "--plot", str(png)])
+    by_runs = json.loads(out.read_text())["groups"]["tiny"]["by_runs"]
+    assert [r["runs"] for r in by_runs] == [1, 2] and [r["subsets"] for r in by_runs] == [2, 1]
+    assert all(_tau(r["kendall_tau"]) and r["compute_seconds"] > 0 for r in by_runs)
+    assert by_runs[1]["compute_seconds"] == pytest.approx(2 * by_runs[0]["compute_seconds"])
+    assert png.stat().st_size > 0
+
+
+def test_training_curves_rejects_a_setting_without_value() -> None:
+    with pytest.raises(SystemExit, match="key=value"):
+        _script("training_curves").config_from(["lr"])
+
+
+@pytest.mark.slow
+def test_scoring_cost(tmp_path: Path) -> None:
+    out = tmp_path / "cost.json"
+    args = ["--dataset", "digits", "--archs", "2", "--repeats", "1", "--train-steps", "2"]
+    _script("scoring_cost").main([*args, "--output", str(out)])
+    cost = json.loads(out.read_text())
+    assert len(cost["rows"]) == 2 and cost["dataset"] == "digits"
+    for key in (
+        "ratio_batched",
+        "ratio_single_total",
+        "ratio_single_max",
+        "train_seconds_per_step",
+    ):
+        assert cost[key] > 0, key
+    assert cost["ratio_single_median"] <= cost["ratio_single_max"]
+    assert cost["train_images_per_second"] > 0
