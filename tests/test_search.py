@@ -233,13 +233,13 @@ def test_layer_assignment_search_finds_the_optimum_at_every_depth() -> None:
     result = LayerAssignmentSearch(backend, space).run(3, 12)
     for level in result.levels:
         assert level.best == brute_force_best(space, backend, level.depth), level.depth
-    assert result.levels[0].evaluated == 1  # only (1, 1, 1) has total depth 3
-    assert all(level.evaluated <= 3 for level in result.levels[1:])  # children of one assignment
-    assert result.evaluations == sum(level.evaluated for level in result.levels)
+    assert result.levels[0].evaluations == 1  # only (1, 1, 1) has total depth 3
+    assert all(level.evaluations <= 3 for level in result.levels[1:])  # children of one
+    assert result.evaluations == sum(level.evaluations for level in result.levels)
     out = result.to_dict()
     assert [d["depth"] for d in out["depths"]] == list(range(3, 13))
-    assert set(out["depths"][0]) >= {"depth", "best", "score", "evaluated"}
-    assert out["depths"][-1]["best"] == "|".join([",".join(["k3w100s1"] * 4)] * 3)
+    assert set(out["depths"][0]) >= {"depth", "best", "assignment", "evaluations"}
+    assert out["depths"][-1]["best"]["arch"] == "|".join([",".join(["k3w100s1"] * 4)] * 3)
 
 
 def test_beam_search_scores_the_children_of_every_kept_assignment() -> None:
@@ -304,7 +304,8 @@ def test_importance_sampling_finds_the_known_optimum() -> None:
     result = ImportanceSamplingSearch(
         MatchBackend(), MACRO, coefficients=[0.0], samples=4, seed=0
     ).run(300)
-    assert result.results[0]["arch"] == TARGET.to_string()
+    assert result.per_coefficient[0].mode.arch == TARGET
+    assert result.per_coefficient[0].best.arch == TARGET == result.best.arch
     assert result.evaluations <= 300 * 4 + 1
 
 
@@ -314,15 +315,13 @@ def test_importance_sampling_complexity_does_not_grow_with_the_coefficient() -> 
         SizeBackend(MACRO), MACRO, coefficients=coefficients, samples=4, seed=1
     )
     result = search.run(150)
-    params = [r["params"] for r in result.results]
+    params = [picks.best.params for picks in result.per_coefficient]
     assert params == sorted(params, reverse=True), params
     assert params[0] > 4 * params[-1]
-    assert [r["coefficient"] for r in result.results] == coefficients
+    assert [picks.coefficient for picks in result.per_coefficient] == coefficients
     assert result.samples == 150 * 4 * 4
-    front = result.pareto
-    assert all(
-        a["params"] < b["params"] and a["score"] < b["score"] for a, b in itertools.pairwise(front)
-    )
+    front = result.pareto()
+    assert all(a.params < b.params and a.score < b.score for a, b in itertools.pairwise(front))
 
 
 def test_importance_sampling_is_reproducible_and_has_an_independent_baseline() -> None:
@@ -335,7 +334,7 @@ def test_importance_sampling_is_reproducible_and_has_an_independent_baseline() -
     assert run(5) == run(5)
     assert run(5) != run(6)
     independent = run(5, pool=False)
-    assert independent["pooled"] is False and len(independent["results"]) == 2
+    assert independent["pooled"] is False and len(independent["per_coefficient"]) == 2
 
 
 def test_importance_sampling_on_a_constrained_subspace_returns_members() -> None:
@@ -343,7 +342,7 @@ def test_importance_sampling_on_a_constrained_subspace_returns_members() -> None
     result = ImportanceSamplingSearch(
         SeparableDepthBackend(), space, coefficients=[0.0], samples=4, seed=0
     ).run(30)
-    assert space.contains(result.results[0]["arch"])
+    assert space.contains(result.per_coefficient[0].mode.arch)
 
 
 def test_importance_sampling_rejects_bad_settings() -> None:
@@ -363,7 +362,7 @@ def test_random_search_finds_the_optimum_of_a_small_space() -> None:
     backend = SeparableDepthBackend()
     result = RandomSearch(backend, space, seed=0).run(100)
     best = max(space.enumerate(), key=lambda a: backend.score([a])[0])
-    assert result.best["arch"] == best.to_string()
+    assert result.best.arch == best
     assert result.evaluations == space.size() == 20
     assert result.to_dict() == RandomSearch(backend, space, seed=0).run(100).to_dict()
     history = result.history
@@ -372,7 +371,7 @@ def test_random_search_finds_the_optimum_of_a_small_space() -> None:
 
 def test_regularized_evolution_finds_the_known_optimum() -> None:
     result = RegularizedEvolution(MatchBackend(), MACRO, seed=0).run(3000)
-    assert result.best["arch"] == TARGET.to_string()
+    assert result.best.arch == TARGET
     assert result.queries == 3000
     again = RegularizedEvolution(MatchBackend(), MACRO, seed=0).run(300).to_dict()
     assert again == RegularizedEvolution(MatchBackend(), MACRO, seed=0).run(300).to_dict()

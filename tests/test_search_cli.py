@@ -41,10 +41,10 @@ def test_layer_assignment_search(checkpoint: Path, tmp_path: Path) -> None:
     assert [d["depth"] for d in out["depths"]] == [3, 4, 5, 6]
     space = get_space("layer-assignment", image_size=8)
     for level in out["depths"]:
-        assert set(level) >= {"depth", "best", "score", "evaluated"}
-        assert sum(space.validate(level["best"]).depths) == level["depth"]
-        assert 0.0 <= level["score"] <= 1.0
-    assert out["evaluations"] == sum(d["evaluated"] for d in out["depths"])
+        assert set(level) >= {"depth", "best", "assignment", "evaluations"}
+        assert sum(space.validate(level["best"]["arch"]).depths) == level["depth"]
+        assert 0.0 <= level["best"]["score"] <= 1.0
+    assert out["evaluations"] == sum(d["evaluations"] for d in out["depths"])
     assert (tmp_path / "la.png").stat().st_size > 0
     assert search(tmp_path, "la2", *args) == {**out}
 
@@ -75,11 +75,12 @@ def test_importance_sampling_search(checkpoint: Path, tmp_path: Path) -> None:
     args = ["importance-sampling", "--backend", f"hypernet:{checkpoint}"]
     args += ["--coefficients", "0,0.5", "--iterations", 2, "--samples", 2, "--seed", 1]
     out = search(tmp_path, "is", *args, "--plot", tmp_path / "is.png")
-    assert [r["coefficient"] for r in out["results"]] == [0.0, 0.5]
+    assert [r["coefficient"] for r in out["per_coefficient"]] == [0.0, 0.5]
     space = get_space("macro", image_size=8)
-    for r in out["results"]:
-        assert set(r) >= {"coefficient", "arch", "score", "params", "flops"}
-        assert r["params"] == space.params(space.validate(r["arch"]))
+    for r in out["per_coefficient"]:
+        for pick in (r["best"], r["mode"]):
+            assert set(pick) >= {"arch", "score", "params", "flops", "objective"}
+            assert pick["params"] == space.params(space.validate(pick["arch"]))
     assert 1 <= out["evaluations"] <= 2 * 2 * 2 + 2
     assert (tmp_path / "is.png").exists() and (tmp_path / "is_trajectory.png").exists()
     assert search(tmp_path, "is2", *args) == out
@@ -90,9 +91,10 @@ def test_budgeted_searches(checkpoint: Path, tmp_path: Path, method: str) -> Non
     args = [method, "--backend", f"hypernet:{checkpoint}", "--budget", 6, "--seed", 0]
     args += ["--population", 4, "--tournament", 2]
     out = search(tmp_path, method, *args, "--plot", tmp_path / f"{method}.png")
-    assert set(out) >= {"best", "score", "params", "flops", "evaluations", "history"}
+    assert set(out) >= {"best", "evaluations", "evaluated", "history"}
+    assert set(out["best"]) == {"arch", "score", "params", "flops"}
     assert len(out["history"]) == 6
-    assert out["score"] == max(h["score"] for h in out["history"])
+    assert out["best"]["score"] == max(h["score"] for h in out["history"])
     assert search(tmp_path, method + "2", *args) == out
 
 
@@ -117,8 +119,8 @@ def test_table_and_proxy_backends(tmp_path: Path) -> None:
         "--max-depth",
         5,
     )
-    assert [d["best"].count("|") for d in out["depths"]] == [2, 2, 2]
-    assert out["depths"][-1]["best"] == space.from_depths((1, 1, 3)).to_string()
+    assert [d["best"]["arch"].count("|") for d in out["depths"]] == [2, 2, 2]
+    assert out["depths"][-1]["best"]["arch"] == space.from_depths((1, 1, 3)).to_string()
     out = search(
         tmp_path,
         "p",

@@ -7,6 +7,16 @@
 - :class:`RandomSearch` and :class:`RegularizedEvolution`: the usual baselines.
 - :mod:`adwp.search.optuna`: expose the space and a backend to an Optuna study.
 
+Every result (:class:`SearchResult`, :class:`LayerAssignmentResult`,
+:class:`ImportanceSamplingResult`, all :class:`SearchOutcome`) has ``best``, the highest-scoring
+architecture the search evaluated, as a :class:`Pick` (``arch``, ``score``, ``params``,
+``flops``, ``extras``); ``evaluated``, a :class:`Pick` of every architecture the backend scored;
+``evaluations``, their number; and ``to_dict()``, whose JSON has the keys ``best`` (``{"arch",
+"score", "params", "flops"}``), ``evaluations`` and ``evaluated`` plus the searcher's own.
+Layer-assignment search adds ``per_depth`` (``{total depth: Pick}``); importance sampling adds
+``per_coefficient``, one :class:`CoefficientPicks` per coefficient with its ``best`` (highest
+``score - eps * complexity`` among everything evaluated) and its distribution's ``mode``.
+
 Example::
 
     from adwp.backend import load_backend
@@ -14,8 +24,9 @@ Example::
 
     backend = load_backend("hypernet:runs/mnist5k.pt")
     result = ImportanceSamplingSearch(backend, coefficients=[0, 0.1, 0.3], samples=8).run(50)
-    for pick in result.results:
-        print(pick["coefficient"], pick["arch"], pick["score"], pick["params"])
+    print(result.best.arch, result.best.score, result.evaluations)
+    for picks in result.per_coefficient:
+        print(picks.coefficient, picks.best.arch, picks.best.score, picks.best.params)
 
 Names are imported lazily, so ``import adwp.search`` does not import Optuna.
 """
@@ -28,6 +39,8 @@ from typing import Any
 _EXPORTS = {
     "CategoricalEncoding": "adwp.search._encoding",
     "CountingBackend": "adwp.search._common",
+    "Pick": "adwp.search._common",
+    "SearchOutcome": "adwp.search._common",
     "SearchResult": "adwp.search._common",
     "pareto_front": "adwp.search._common",
     "LayerAssignmentSearch": "adwp.search.layer_assignment",
@@ -35,6 +48,7 @@ _EXPORTS = {
     "children": "adwp.search.layer_assignment",
     "ImportanceSamplingSearch": "adwp.search.importance_sampling",
     "ImportanceSamplingResult": "adwp.search.importance_sampling",
+    "CoefficientPicks": "adwp.search.importance_sampling",
     "CategoricalASNG": "adwp.search.importance_sampling",
     "RandomSearch": "adwp.search.random_search",
     "RegularizedEvolution": "adwp.search.evolution",

@@ -1,10 +1,10 @@
-"""Pieces every searcher shares: an evaluation counter with a cache, records and Pareto sets."""
+"""Pieces every searcher shares: an evaluation counter, picks, results and Pareto sets."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,9 +14,13 @@ from adwp.errors import AdwpError
 from adwp.spaces import Architecture
 
 __all__ = [
+    "MAX_CONSECUTIVE_MISSES",
     "CountingBackend",
+    "Pick",
+    "SearchOutcome",
     "SearchResult",
     "complexity_range",
+    "evaluated_picks",
     "pareto_front",
     "record",
     "resolve_space",
@@ -26,12 +30,17 @@ __all__ = [
 
 COMPLEXITIES = ("params", "flops")
 
+#: Architectures in a row a backend may fail to score (``missing="skip"``) before a search stops.
+MAX_CONSECUTIVE_MISSES = 1000
+
 
 class CountingBackend:
     """Wraps a backend: scores each distinct architecture once and counts backend evaluations.
 
     Searchers revisit architectures; with a deterministic backend a repeat costs nothing, so
     ``evaluations`` counts distinct architectures sent to the backend and ``queries`` all requests.
+    A backend with ``missing == "skip"`` (a table that lacks some architectures) may answer NaN:
+    such an architecture is remembered in ``skipped``, scored NaN, and not counted.
 
     Args:
         backend: Any :class:`adwp.backend.RankingBackend`.
@@ -42,7 +51,10 @@ class CountingBackend:
             raise AdwpError(f"{type(backend).__name__} is not a ranking backend (no score method)")
         self.backend = backend
         self.cache: dict[Architecture, float] = {}
+        self.skipped: set[Architecture] = set()
+        self.skips_missing = getattr(backend, "missing", "error") == "skip"
         self.queries = 0
+        self.misses = 0
 
     @property
     def evaluations(self) -> int:
@@ -50,13 +62,44 @@ class CountingBackend:
         return len(self.cache)
 
     def score(self, archs: Sequence[Architecture]) -> np.ndarray:
-        """Scores architectures (cached); non-finite scores are an error naming the architecture."""
+        """Scores architectures (cached); NaN for skipped ones.
+
+        Raises:
+            AdwpError: If a score is not finite (NaN is allowed when the backend skips).
+        """
         self.queries += len(archs)
-        todo = list(dict.fromkeys(a for a in archs if a not in self.cache))
+        todo = list(
+            dict.fromkeys(a for a in archs if a not in self.cache and a not in self.skipped)
+        )
         if todo:
-            values = checked_scores(self.backend.score(todo), todo)
-            self.cache.update(zip(todo, map(float, values)))
-        return np.array([self.cache[a] for a in archs], dtype=np.float64)
+            values = checked_scores(self.backend.score(todo), todo, self.skips_missing)
+            for arch, value in zip(todo, map(float, values)):
+                if math.isnan(value):
+                    self.skipped.add(arch)
+                else:
+                    self.cache[arch] = value
+        return np.array([self.cache.get(a, math.nan) for a in archs], dtype=np.float64)
+
+    def missed(self, count: int = 1) -> None:
+        """Counts proposals in a row that brought no new score; stops a search that finds none.
+
+        Searchers call it for every skipped (or, while hunting for new ones, repeated)
+        architecture, and :meth:`hit` when one is scored.
+
+        Raises:
+            AdwpError: After :data:`MAX_CONSECUTIVE_MISSES` misses in a row.
+        """
+        self.misses += count
+        if self.misses >= MAX_CONSECUTIVE_MISSES:
+            raise AdwpError(
+                f"gave up after {self.misses} proposals in a row that the backend could not score "
+                f"or had already scored ({self.evaluations} scored, {len(self.skipped)} not in "
+                "its table): use a table covering more of the space or a smaller budget"
+            )
+
+    def hit(self) -> None:
+        """Resets the count of :meth:`missed` proposals in a row."""
+        self.misses = 0
 
 
 def resolve_space(backend: Any, space: Any) -> Any:
@@ -71,14 +114,44 @@ def resolve_space(backend: Any, space: Any) -> Any:
     return space
 
 
+@dataclass(frozen=True)
+class Pick:
+    """One architecture a search scored: what every result's ``best`` (and per-depth or
+    per-coefficient pick) is.
+
+    Attributes:
+        arch: The architecture.
+        score: Its backend score (higher is better).
+        params: Its number of parameters.
+        flops: Its FLOPs.
+        extras: Searcher-specific values, e.g. ``objective`` of an importance-sampling pick.
+    """
+
+    arch: Architecture
+    score: float
+    params: int
+    flops: int
+    extras: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    @classmethod
+    def of(cls, space: Any, arch: Architecture, score: float, **extras: Any) -> Pick:
+        """The pick of ``arch`` with its #params and FLOPs measured in ``space``."""
+        return cls(arch, float(score), int(space.params(arch)), int(space.flops(arch)), extras)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON record ``{"arch", "score", "params", "flops", **extras}``, ``arch`` canonical."""
+        return {
+            "arch": self.arch.to_string(),
+            "score": self.score,
+            "params": self.params,
+            "flops": self.flops,
+            **self.extras,
+        }
+
+
 def record(space: Any, arch: Architecture, score: float) -> dict[str, Any]:
     """Returns the JSON record ``{"arch", "score", "params", "flops"}`` of one architecture."""
-    return {
-        "arch": arch.to_string(),
-        "score": float(score),
-        "params": int(space.params(arch)),
-        "flops": int(space.flops(arch)),
-    }
+    return Pick.of(space, arch, score).to_dict()
 
 
 def truth_records(truth: Mapping[str, float], space: Any) -> list[dict[str, Any]]:
@@ -98,13 +171,15 @@ def truth_records(truth: Mapping[str, float], space: Any) -> list[dict[str, Any]
     ]
 
 
-def pareto_front(
-    records: Sequence[dict[str, Any]], complexity: str = "params"
-) -> list[dict[str, Any]]:
+def _value(rec: Mapping[str, Any] | Pick, key: str) -> Any:
+    return getattr(rec, key) if isinstance(rec, Pick) else rec[key]
+
+
+def pareto_front(records: Sequence[Any], complexity: str = "params") -> list[Any]:
     """Records not dominated in (higher score, lower complexity), sorted by complexity.
 
     Args:
-        records: Dicts with ``score`` and the complexity key.
+        records: Dicts with ``score`` and the complexity key, or :class:`Pick` objects.
         complexity: ``"params"`` or ``"flops"``.
 
     Returns:
@@ -112,10 +187,10 @@ def pareto_front(
     """
     best = -math.inf
     front = []
-    for rec in sorted(records, key=lambda r: (r[complexity], -r["score"])):
-        if rec["score"] > best:
+    for rec in sorted(records, key=lambda r: (_value(r, complexity), -_value(r, "score"))):
+        if _value(rec, "score") > best:
             front.append(rec)
-            best = rec["score"]
+            best = _value(rec, "score")
     return front
 
 
@@ -131,46 +206,88 @@ def complexity_range(space: Any, complexity: str) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class SearchResult:
+class SearchOutcome:
+    """What every searcher's result offers.
+
+    Attributes:
+        evaluated: Every distinct architecture the backend scored, in scoring order.
+    """
+
+    evaluated: list[Pick]
+
+    @property
+    def best(self) -> Pick:
+        """The highest-scoring architecture the search evaluated (the first one on ties)."""
+        if not self.evaluated:
+            raise AdwpError("the search evaluated no architecture")
+        return max(self.evaluated, key=lambda pick: pick.score)
+
+    @property
+    def evaluations(self) -> int:
+        """Distinct architectures the backend scored."""
+        return len(self.evaluated)
+
+    def pareto(self, complexity: str = "params") -> list[Pick]:
+        """Evaluated architectures not dominated in (higher score, lower complexity)."""
+        return pareto_front(self.evaluated, complexity)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form ``{"best": {"arch", "score", "params", "flops"}, "evaluations",
+        "evaluated": [...]}``; every result adds its own keys."""
+        return {
+            "best": self.best.to_dict(),
+            "evaluations": self.evaluations,
+            "evaluated": [pick.to_dict() for pick in self.evaluated],
+        }
+
+
+@dataclass(frozen=True)
+class SearchResult(SearchOutcome):
     """Outcome of a budgeted single-objective search (random search, evolution).
 
     Attributes:
-        best: Record ``{"arch", "score", "params", "flops"}`` of the best architecture.
-        history: Record of every query in order, with ``best_so_far``.
-        pareto: Non-dominated (score, #params) records among the evaluated architectures.
-        evaluations: Distinct architectures the backend scored.
-        queries: Architectures proposed (repeats are served from the cache).
+        evaluated: Every distinct architecture scored, in scoring order (``best`` is among them).
+        history: Record ``{"arch", "score", "params", "flops", "best_so_far"}`` of every
+            query in order (repeats included, skipped architectures not).
+        queries: Architectures proposed and scored (repeats are served from the cache).
+        skipped: Distinct architectures the backend could not score (``missing="skip"``).
     """
 
-    best: dict[str, Any]
     history: list[dict[str, Any]]
-    pareto: list[dict[str, Any]]
-    evaluations: int
     queries: int
+    skipped: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form ``{"best", "score", "params", "flops", "evaluations", "history", ...}``."""
+        """JSON form: ``{"best": {"arch", "score", "params", "flops"}, "evaluations",
+        "queries", "skipped", "pareto": [records], "history": [records with "best_so_far"],
+        "evaluated": [records]}``."""
+        out = super().to_dict()
         return {
-            "best": self.best["arch"],
-            "score": self.best["score"],
-            "params": self.best["params"],
-            "flops": self.best["flops"],
+            "best": out["best"],
             "evaluations": self.evaluations,
             "queries": self.queries,
-            "pareto": self.pareto,
+            "skipped": self.skipped,
+            "pareto": [pick.to_dict() for pick in self.pareto()],
             "history": self.history,
+            "evaluated": out["evaluated"],
         }
+
+
+def evaluated_picks(space: Any, counter: CountingBackend) -> list[Pick]:
+    """A :class:`Pick` of every architecture the counter's backend scored, in scoring order."""
+    return [Pick.of(space, arch, score) for arch, score in counter.cache.items()]
 
 
 def search_result(
     space: Any, counter: CountingBackend, queried: Sequence[Architecture]
 ) -> SearchResult:
-    """Builds a :class:`SearchResult` from the queries of a run (first best wins ties)."""
-    history, best = [], None
+    """Builds a :class:`SearchResult` from the scored queries of a run (first best wins ties)."""
+    history: list[dict[str, Any]] = []
+    best = -math.inf
     for arch in queried:
         rec = record(space, arch, counter.cache[arch])
-        if best is None or rec["score"] > best["score"]:
-            best = rec
-        history.append({**rec, "best_so_far": best["score"]})
-    evaluated = [record(space, a, s) for a, s in counter.cache.items()]
-    return SearchResult(best, history, pareto_front(evaluated), counter.evaluations, len(queried))
+        best = max(best, rec["score"])
+        history.append({**rec, "best_so_far": best})
+    return SearchResult(
+        evaluated_picks(space, counter), history, len(queried), len(counter.skipped)
+    )

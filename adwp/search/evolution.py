@@ -72,11 +72,19 @@ class RegularizedEvolution:
     def run(self, budget: int) -> SearchResult:
         """Runs until ``budget`` architectures have been proposed (initial population included).
 
+        With a backend that skips architectures it cannot score (``missing="skip"``), a skipped
+        proposal is replaced by a new one (a new random member, or a new tournament and
+        mutation) and is not counted; the search stops with an error after
+        ``MAX_CONSECUTIVE_MISSES`` (1000) skipped proposals in a row.
+
         Args:
-            budget: Number of proposals (at least the population size).
+            budget: Number of scored proposals (at least the population size).
 
         Returns:
-            The best one, the history and the Pareto set.
+            The best one, the history and every evaluated architecture.
+
+        Raises:
+            AdwpError: On a bad budget, or when the backend scores too few architectures.
         """
         if not is_integer(budget) or budget < self.population:
             raise AdwpError(
@@ -92,16 +100,27 @@ class RegularizedEvolution:
         with tqdm(total=budget, disable=self.quiet, desc="evolution") as bar:
             initial = [self._valid_random(rng) for _ in range(self.population)]
             archs = [self.encoding.decode(x) for x in initial]
-            for x, score in zip(initial, counter.score(archs)):
+            for x, arch, score in zip(initial, archs, counter.score(archs)):
+                while np.isnan(score):  # not scorable: draw another member
+                    counter.missed()
+                    x = self._valid_random(rng)
+                    arch = self.encoding.decode(x)
+                    score = counter.score([arch])[0]
+                counter.hit()
                 population.append((x, float(score)))
-            queried.extend(archs)
-            bar.update(len(archs))
+                queried.append(arch)
+            bar.update(len(queried))
             while len(queried) < budget:
                 picks = rng.choice(len(population), self.tournament, replace=False)
                 parent = max((population[i] for i in picks), key=lambda member: member[1])
                 child = self.mutate(parent[0], rng)
                 arch = self.encoding.decode(child)
-                population.append((child, float(counter.score([arch])[0])))
+                score = float(counter.score([arch])[0])
+                if np.isnan(score):
+                    counter.missed()
+                    continue
+                counter.hit()
+                population.append((child, score))
                 population.popleft()
                 queried.append(arch)
                 bar.update(1)

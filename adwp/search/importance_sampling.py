@@ -14,6 +14,11 @@ from an accumulated gradient, probabilities bounded below by ``1 / (D (C - 1))``
 With ``pool=False`` every distribution learns from its own ``lambda`` samples only: ``K``
 independent single-distribution ASNG runs at the same number of samples, the baseline the pooling
 is compared with.
+
+Every coefficient gets two picks (:class:`CoefficientPicks`): ``best``, the architecture of highest
+``f_k`` among everything the search scored (pooled over all distributions, so its complexity
+cannot grow with ``eps_k``), and ``mode``, the most likely architecture of the distribution's final
+state.
 """
 
 from __future__ import annotations
@@ -29,15 +34,22 @@ from tqdm.auto import tqdm
 from adwp._checks import is_integer
 from adwp.errors import AdwpError
 from adwp.search._common import (
+    MAX_CONSECUTIVE_MISSES,
     CountingBackend,
+    Pick,
+    SearchOutcome,
     complexity_range,
-    pareto_front,
-    record,
+    evaluated_picks,
     resolve_space,
 )
 from adwp.search._encoding import CategoricalEncoding
 
-__all__ = ["CategoricalASNG", "ImportanceSamplingResult", "ImportanceSamplingSearch"]
+__all__ = [
+    "CategoricalASNG",
+    "CoefficientPicks",
+    "ImportanceSamplingResult",
+    "ImportanceSamplingSearch",
+]
 
 _ENUMERATE_LIMIT = 100_000
 
@@ -154,38 +166,84 @@ def _utilities(objective: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class ImportanceSamplingResult:
+class CoefficientPicks:
+    """The two picks of one complexity coefficient.
+
+    Attributes:
+        coefficient: ``eps_k``.
+        best: The evaluated architecture (of all distributions, pooled) that maximises
+            ``f_k = score - eps_k * complexity``; ties go to the lower complexity. Over one
+            evaluated set its complexity cannot grow with ``eps_k``. ``extras``: ``objective``
+            (its ``f_k``).
+        mode: The most likely architecture of the distribution's final state (scored if it was
+            not). ``extras``: ``objective`` and ``from_mode`` (False when the mode lies outside
+            the space, or cannot be scored, and the most likely architecture of the space, or of
+            those evaluated, was taken instead).
+        convergence: The distribution's mean over variables of the largest probability.
+    """
+
+    coefficient: float
+    best: Pick
+    mode: Pick
+    convergence: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form ``{"coefficient", "convergence", "best": {...}, "mode": {...}}``."""
+        return {
+            "coefficient": self.coefficient,
+            "convergence": self.convergence,
+            "best": self.best.to_dict(),
+            "mode": self.mode.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class ImportanceSamplingResult(SearchOutcome):
     """Outcome of a multi-complexity search.
 
     Attributes:
-        results: Per coefficient ``{"coefficient", "arch", "score", "params", "flops",
-            "objective", "convergence", "from_mode"}``: the mode of its final distribution, or
-            the most likely architecture evaluated when the mode is outside the space.
-        pareto: Non-dominated (score, complexity) records among every architecture evaluated.
-        evaluations: Distinct architectures the backend scored.
-        samples: Architectures drawn (pooled, over all iterations).
+        evaluated: Every architecture scored (samples and modes), in scoring order; ``best`` is
+            the highest-scoring of them.
+        per_coefficient: One :class:`CoefficientPicks` per coefficient, in the order given.
+        samples: Architectures drawn (pooled, over all iterations; redraws not counted).
         complexity: ``"params"`` or ``"flops"``.
+        complexity_range: Smallest and largest complexity of the space: ``f_k`` uses
+            ``(complexity - low) / (high - low)``.
+        pooled: Whether the distributions shared their samples.
         trajectory: Per iteration, per coefficient: mean objective of its own samples and
             convergence.
+        skipped: Architectures the backend could not score (``missing="skip"``), redrawn.
     """
 
-    results: list[dict[str, Any]]
-    pareto: list[dict[str, Any]]
-    evaluations: int
+    per_coefficient: list[CoefficientPicks]
     samples: int
     complexity: str
+    complexity_range: tuple[float, float]
     pooled: bool
     trajectory: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form ``{"results": [...], "evaluations": n, ...}``."""
+        """JSON form.
+
+        ``{"best": {"arch", "score", "params", "flops"}, "evaluations", "skipped", "samples",
+        "complexity", "complexity_range": [low, high], "pooled", "per_coefficient":
+        [{"coefficient", "convergence", "best": {..., "objective"}, "mode": {..., "objective",
+        "from_mode"}}], "pareto": [records], "evaluated": [records], "trajectory":
+        [{"iteration", "mean_objective", "convergence"}]}``.
+        """
+        out = super().to_dict()
         return {
-            "results": self.results,
+            "best": out["best"],
             "evaluations": self.evaluations,
+            "skipped": self.skipped,
             "samples": self.samples,
             "complexity": self.complexity,
+            "complexity_range": list(self.complexity_range),
             "pooled": self.pooled,
-            "pareto": self.pareto,
+            "per_coefficient": [picks.to_dict() for picks in self.per_coefficient],
+            "pareto": [pick.to_dict() for pick in self.pareto(self.complexity)],
+            "evaluated": out["evaluated"],
             "trajectory": self.trajectory,
         }
 
@@ -240,7 +298,7 @@ class ImportanceSamplingSearch:
         return (value - self.low) / max(self.high - self.low, 1e-12)
 
     def _objectives(self, counter: CountingBackend, genotypes: np.ndarray) -> np.ndarray:
-        """``f_k`` of every genotype, shape ``(K, n)``; -inf outside the space."""
+        """``f_k`` of every genotype, shape ``(K, n)``; -inf outside the space, NaN if skipped."""
         archs = [self.encoding.decode(x) for x in genotypes]
         valid = [self.space.contains(a) for a in archs]
         scores = np.full(len(archs), -np.inf)
@@ -255,6 +313,67 @@ class ImportanceSamplingSearch:
         objectives = scores[None, :] - np.array(self.coefficients)[:, None] * complexity[None, :]
         return objectives
 
+    def _redraw_skipped(
+        self,
+        counter: CountingBackend,
+        dists: list[CategoricalASNG],
+        genotypes: np.ndarray,
+        objectives: np.ndarray,
+        owner: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        """Replaces, in place, samples the backend skipped by new draws of their distribution."""
+        for _ in range(MAX_CONSECUTIVE_MISSES):
+            skipped = np.flatnonzero(np.isnan(objectives[0]))
+            if len(skipped) == 0:
+                return
+            counter.missed(len(skipped))
+            for i in skipped:
+                genotypes[i] = dists[owner[i]].sample(1, rng)[0]
+            objectives[:, skipped] = self._objectives(counter, genotypes[skipped])
+            if not np.isnan(objectives[0]).any():
+                counter.hit()
+        counter.missed(MAX_CONSECUTIVE_MISSES)  # gives up with the counter's message
+
+    def _mode_pick(self, counter: CountingBackend, dist: CategoricalASNG, eps: float) -> Pick:
+        """The most likely architecture of ``dist`` in the space that the backend can score."""
+        arch = self.encoding.decode(dist.mode())
+        from_mode = self.space.contains(arch)
+        if from_mode:
+            score = float(counter.score([arch])[0])
+            from_mode = not np.isnan(score)
+        if not from_mode:
+            # A product of categoricals can peak outside a constrained sub-space (e.g. a total
+            # depth the layer-assignment space forbids), or on an architecture a table lacks:
+            # take the most likely architecture of the space instead (of those evaluated when
+            # the space is too big to list, or when the backend skips some).
+            if self.space.size() <= _ENUMERATE_LIMIT and not counter.skips_missing:
+                options = list(self.space.enumerate())
+            else:
+                options = list(counter.cache)
+            if not options:
+                raise AdwpError("the search scored no architecture of the space")
+            log_p = dist.log_prob(np.stack([self.encoding.encode(a) for a in options]))
+            arch = options[int(np.argmax(log_p))]
+            score = float(counter.score([arch])[0])
+        objective = score - eps * self.normalised_complexity(arch)
+        return Pick.of(self.space, arch, score, objective=objective, from_mode=from_mode)
+
+    def _best_picks(self, evaluated: list[Pick]) -> list[Pick]:
+        """Per coefficient, the evaluated architecture of highest ``f_k`` (lower complexity on
+        ties, then the first evaluated)."""
+        scores = np.array([pick.score for pick in evaluated])
+        complexity = np.array([self.normalised_complexity(pick.arch) for pick in evaluated])
+        order = np.arange(len(evaluated))
+        picks = []
+        for eps in self.coefficients:
+            objective = scores - eps * complexity
+            i = int(np.lexsort((order, complexity, -objective))[0])
+            picks.append(
+                Pick.of(self.space, evaluated[i].arch, scores[i], objective=float(objective[i]))
+            )
+        return picks
+
     def run(self, iterations: int) -> ImportanceSamplingResult:
         """Runs ``iterations`` pooled updates.
 
@@ -262,7 +381,12 @@ class ImportanceSamplingSearch:
             iterations: Number of iterations ``T``.
 
         Returns:
-            One architecture per coefficient, the Pareto set and the evaluation count.
+            Two picks per coefficient (``best`` and ``mode``), every evaluated architecture and
+            the evaluation count.
+
+        Raises:
+            AdwpError: On a bad iteration count, or when the backend skips
+                ``MAX_CONSECUTIVE_MISSES`` (1000) redraws in a row.
         """
         if not is_integer(iterations) or iterations < 1:
             raise AdwpError(f"iterations must be a positive integer, got {iterations!r}")
@@ -276,6 +400,7 @@ class ImportanceSamplingSearch:
             genotypes = np.concatenate([d.sample(lam, rng) for d in dists])
             objectives = self._objectives(counter, genotypes)
             owner = np.repeat(np.arange(k), lam)
+            self._redraw_skipped(counter, dists, genotypes, objectives, owner, rng)
             if self.pool:
                 log_p = np.stack([d.log_prob(genotypes) for d in dists])
                 log_q = logsumexp(log_p, axis=0) - np.log(k)
@@ -295,33 +420,22 @@ class ImportanceSamplingSearch:
                     "convergence": [d.convergence() for d in dists],
                 }
             )
-        results = []
-        for eps, dist in zip(self.coefficients, dists):
-            arch = self.encoding.decode(dist.mode())
-            from_mode = self.space.contains(arch)
-            if not from_mode:
-                # A product of categoricals can peak outside a constrained sub-space (e.g. a total
-                # depth the layer-assignment space forbids): take the most likely architecture of
-                # the space instead (of those evaluated when the space is too big to list).
-                if self.space.size() <= _ENUMERATE_LIMIT:
-                    options = list(self.space.enumerate())
-                else:
-                    options = list(counter.cache)
-                log_p = dist.log_prob(np.stack([self.encoding.encode(a) for a in options]))
-                arch = options[int(np.argmax(log_p))]
-            score = float(counter.score([arch])[0])
-            rec = record(self.space, arch, score)
-            rec["objective"] = score - eps * self.normalised_complexity(arch)
-            rec["convergence"] = dist.convergence()
-            rec["from_mode"] = from_mode
-            results.append({"coefficient": eps, **rec})
-        evaluated = [record(self.space, a, s) for a, s in counter.cache.items()]
+        modes = [self._mode_pick(counter, d, eps) for eps, d in zip(self.coefficients, dists)]
+        # Every scored architecture, modes included, competes for every coefficient's best.
+        evaluated = evaluated_picks(self.space, counter)
+        per_coefficient = [
+            CoefficientPicks(eps, best, mode, dist.convergence())
+            for eps, best, mode, dist in zip(
+                self.coefficients, self._best_picks(evaluated), modes, dists
+            )
+        ]
         return ImportanceSamplingResult(
-            results=results,
-            pareto=pareto_front(evaluated, self.complexity),
-            evaluations=counter.evaluations,
+            evaluated,
+            per_coefficient=per_coefficient,
             samples=iterations * k * lam,
             complexity=self.complexity,
+            complexity_range=(self.low, self.high),
             pooled=self.pool,
             trajectory=trajectory,
+            skipped=len(counter.skipped),
         )

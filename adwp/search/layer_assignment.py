@@ -19,8 +19,8 @@ from tqdm.auto import tqdm
 
 from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
-from adwp.search._common import CountingBackend
-from adwp.spaces import Architecture, LayerAssignmentSpace
+from adwp.search._common import CountingBackend, Pick, SearchOutcome, evaluated_picks
+from adwp.spaces import LayerAssignmentSpace
 
 __all__ = [
     "DepthLevel",
@@ -73,8 +73,8 @@ class DepthLevel:
         depth: Total number of layers.
         best: Best assignment found.
         score: Its score.
-        evaluated: Assignments scored at this depth.
-        candidates: Every ``(assignment, score)`` scored here, in scoring order.
+        evaluations: Assignments scored at this depth.
+        candidates: Every ``(assignment, score)`` scored here, best first.
         kept: The beam passed on to the next depth, best first.
         inherits: Architecture-dataset mode only: whether ``best`` is a child of the best
             assignment one depth shallower (None at the first depth).
@@ -85,7 +85,7 @@ class DepthLevel:
     depth: int
     best: Assignment
     score: float
-    evaluated: int
+    evaluations: int
     candidates: list[tuple[Assignment, float]] = field(default_factory=list)
     kept: list[Assignment] = field(default_factory=list)
     inherits: bool | None = None
@@ -93,39 +93,50 @@ class DepthLevel:
 
 
 @dataclass(frozen=True)
-class LayerAssignmentResult:
+class LayerAssignmentResult(SearchOutcome):
     """Outcome of a layer-assignment search or architecture-dataset scan.
 
     Attributes:
+        evaluated: Every architecture scored, in scoring order; ``best`` is the highest-scoring
+            of them (usually at the deepest level).
         levels: One :class:`DepthLevel` per total depth, shallow first.
-        evaluations: Distinct architectures the backend scored.
         mode: ``"search"`` or ``"dataset"``.
         beam: Beam width (search mode).
+        space: The layer-assignment space searched.
+        skipped: Assignments the backend could not score (``missing="skip"``).
     """
 
     levels: list[DepthLevel]
-    evaluations: int
     mode: str
     beam: int
     space: LayerAssignmentSpace
+    skipped: int = 0
 
-    def best(self, depth: int) -> Architecture:
-        """Returns the best architecture found at a total depth."""
-        for level in self.levels:
-            if level.depth == depth:
-                return self.space.from_depths(level.best)
-        raise ArchitectureError(f"depth {depth} was not searched")
+    @property
+    def per_depth(self) -> dict[int, Pick]:
+        """The best architecture found at every total depth searched."""
+        return {
+            level.depth: Pick.of(self.space, self.space.from_depths(level.best), level.score)
+            for level in self.levels
+        }
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``{"depths": [{"depth", "best", "score", "evaluated", ...}], ...}``."""
+        """JSON form.
+
+        ``{"mode", "beam", "best": {"arch", "score", "params", "flops"}, "evaluations",
+        "skipped", "depths": [{"depth", "best": {"arch", "score", "params", "flops"},
+        "assignment", "evaluations", "kept", "candidates": [{"assignment", "score"}]}],
+        "evaluated": [records]}``; in dataset mode every depth also has ``inherits`` and
+        ``parent_rank``. An assignment lists the layers per stage.
+        """
+        picks = self.per_depth
         depths = []
         for level in self.levels:
             entry: dict[str, Any] = {
                 "depth": level.depth,
-                "best": self.space.from_depths(level.best).to_string(),
-                "score": level.score,
-                "evaluated": level.evaluated,
+                "best": picks[level.depth].to_dict(),
                 "assignment": list(level.best),
+                "evaluations": level.evaluations,
                 "kept": [list(a) for a in level.kept],
                 "candidates": [{"assignment": list(a), "score": s} for a, s in level.candidates],
             }
@@ -133,11 +144,15 @@ class LayerAssignmentResult:
                 entry["inherits"] = level.inherits
                 entry["parent_rank"] = level.parent_rank
             depths.append(entry)
+        out = super().to_dict()
         return {
             "mode": self.mode,
             "beam": self.beam,
-            "depths": depths,
+            "best": out["best"],
             "evaluations": self.evaluations,
+            "skipped": self.skipped,
+            "depths": depths,
+            "evaluated": out["evaluated"],
         }
 
 
@@ -191,13 +206,42 @@ class LayerAssignmentSearch:
             )
 
     def _score(
-        self, counter: CountingBackend, assignments: list[Assignment], rng: np.random.Generator
+        self,
+        counter: CountingBackend,
+        assignments: list[Assignment],
+        rng: np.random.Generator,
+        depth: int,
     ) -> list[tuple[Assignment, float]]:
-        """Scores assignments; returns them best first (ties in a seeded random order)."""
+        """Scores assignments; returns them best first (ties in a seeded random order).
+
+        Assignments the backend skips (``missing="skip"``) are left out.
+
+        Raises:
+            ArchitectureError: If none of them could be scored.
+        """
+        if not assignments:
+            raise ArchitectureError(f"no assignment of total depth {depth} in the space")
         scores = counter.score([self.space.from_depths(a) for a in assignments])
         tiebreak = rng.permutation(len(assignments))
-        order = np.lexsort((tiebreak, -scores))
+        order = [i for i in np.lexsort((tiebreak, -scores)) if not np.isnan(scores[i])]
+        if not order:
+            raise ArchitectureError(
+                f"none of the {len(assignments)} assignments of total depth {depth} searched "
+                "could be scored (the backend's table lacks them)"
+            )
         return [(assignments[i], float(scores[i])) for i in order]
+
+    def _result(
+        self, counter: CountingBackend, levels: list[DepthLevel], mode: str, beam: int
+    ) -> LayerAssignmentResult:
+        return LayerAssignmentResult(
+            evaluated_picks(self.space, counter),
+            levels,
+            mode,
+            beam,
+            self.space,
+            len(counter.skipped),
+        )
 
     def run(self, min_depth: int, max_depth: int) -> LayerAssignmentResult:
         """Searches from ``min_depth`` (all assignments) to ``max_depth`` (children of the beam).
@@ -207,7 +251,12 @@ class LayerAssignmentSearch:
             max_depth: Last total depth.
 
         Returns:
-            The best assignment and evaluation count at every depth.
+            The best assignment and evaluation count at every depth (``per_depth``), and the
+            best of all (``best``).
+
+        Raises:
+            ArchitectureError: If the range is outside the space, or no assignment of a depth
+                can be scored (a table with ``missing="skip"`` that lacks them all).
         """
         self._check_range(min_depth, max_depth)
         rng = np.random.default_rng(self.seed)
@@ -221,14 +270,10 @@ class LayerAssignmentSearch:
                 candidates = list(
                     dict.fromkeys(c for a in kept for c in children(a, self.space.depths))
                 )
-            if not candidates:
-                raise ArchitectureError(f"no assignment of total depth {depth} in the space")
-            ranked = self._score(counter, candidates, rng)
+            ranked = self._score(counter, candidates, rng, depth)
             kept = [a for a, _ in ranked[: self.beam]]
-            levels.append(
-                DepthLevel(depth, ranked[0][0], ranked[0][1], len(candidates), ranked, kept)
-            )
-        return LayerAssignmentResult(levels, counter.evaluations, "search", self.beam, self.space)
+            levels.append(DepthLevel(depth, ranked[0][0], ranked[0][1], len(ranked), ranked, kept))
+        return self._result(counter, levels, "search", self.beam)
 
     def architecture_dataset(self, min_depth: int, max_depth: int) -> LayerAssignmentResult:
         """Scores every assignment of every depth and checks the inheritance relation.
@@ -246,29 +291,28 @@ class LayerAssignmentSearch:
         counter = CountingBackend(self.backend)
         levels: list[DepthLevel] = []
         for depth in tqdm(range(min_depth, max_depth + 1), disable=self.quiet, desc="depth"):
-            candidates = self.space.assignments(depth)
-            if not candidates:
-                raise ArchitectureError(f"no assignment of total depth {depth} in the space")
-            ranked = self._score(counter, candidates, rng)
+            ranked = self._score(counter, self.space.assignments(depth), rng, depth)
             best = ranked[0][0]
-            inherits = parent_rank = None
+            inherits: bool | None = None
+            parent_rank: int | None = None
             if levels:
                 previous = [a for a, _ in levels[-1].candidates]
                 ranks = [
                     r for r, a in enumerate(previous, 1) if best in children(a, self.space.depths)
                 ]
-                parent_rank = min(ranks)
+                # No parent of it scored (a table that lacks them): it cannot inherit.
+                parent_rank = min(ranks) if ranks else None
                 inherits = parent_rank == 1
             levels.append(
                 DepthLevel(
                     depth,
                     best,
                     ranked[0][1],
-                    len(candidates),
+                    len(ranked),
                     ranked,
                     [best],
                     inherits,
                     parent_rank,
                 )
             )
-        return LayerAssignmentResult(levels, counter.evaluations, "dataset", 1, self.space)
+        return self._result(counter, levels, "dataset", 1)
