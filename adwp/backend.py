@@ -27,18 +27,26 @@ __all__ = [
     "TableBackend",
     "checked_scores",
     "checkpoint_ensemble",
+    "MISSING",
     "list_backends",
     "load_backend",
     "register_backend",
 ]
 
+#: Policies of a table backend for architectures the table lacks (see :class:`TableBackend`).
+MISSING = ("error", "skip")
 
-def checked_scores(values: Any, archs: Sequence[Architecture]) -> np.ndarray:
+
+def checked_scores(
+    values: Any, archs: Sequence[Architecture], allow_missing: bool = False
+) -> np.ndarray:
     """A backend's answer to ``score(archs)``, checked: one finite number per architecture.
 
     Args:
         values: What the backend returned.
         archs: The architectures it was asked to score.
+        allow_missing: Accept NaN, the score of an architecture a backend with
+            ``missing == "skip"`` cannot score (infinities stay errors).
 
     Returns:
         The scores as a float64 array.
@@ -52,7 +60,7 @@ def checked_scores(values: Any, archs: Sequence[Architecture]) -> np.ndarray:
         raise AdwpError(f"backend returned scores that are not numbers: {values!r:.80}") from None
     if scores.shape != (len(archs),):
         raise AdwpError(f"backend returned {scores.shape} scores for {len(archs)} architectures")
-    finite = np.isfinite(scores)
+    finite = np.isfinite(scores) | (np.isnan(scores) if allow_missing else False)
     if not finite.all():
         first = int(np.argmin(finite))
         raise AdwpError(f"backend score of {_key(archs[first])} is {scores[first]}")
@@ -86,14 +94,22 @@ class TableBackend:
         path: JSONL table written by ``adwp groundtruth`` (or any table with ``arch`` and the
             metric column).
         metric: Column averaged over seeds (``val_acc`` or ``test_acc``).
+        missing: What an architecture absent from the table gets: ``"error"`` raises
+            :class:`ArchitectureError` naming it; ``"skip"`` scores it NaN, and the searchers
+            draw another architecture instead (it does not count as an evaluation).
 
     Raises:
         DataError: If the table is missing or has a corrupt row.
-        AdwpError: If no row has the metric.
+        AdwpError: If no row has the metric, or ``missing`` is not one of :data:`MISSING`.
     """
 
-    def __init__(self, path: str | os.PathLike[str], metric: str = "val_acc") -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], metric: str = "val_acc", missing: str = "error"
+    ) -> None:
         from adwp.groundtruth import mean_by_arch, read_table
+
+        if missing not in MISSING:
+            raise AdwpError(f"missing must be one of {', '.join(MISSING)}, got {missing!r}")
 
         rows = read_table(path, foreign=True)
         rows = [row for row in rows if metric in row]
@@ -102,6 +118,7 @@ class TableBackend:
         self.path = str(path)
         self.metric = metric
         self.truth = mean_by_arch(rows, metric)
+        self.missing = missing
         self.compute_seconds = 0.0
 
     def __len__(self) -> int:
@@ -114,18 +131,23 @@ class TableBackend:
             archs: Architectures or their canonical strings.
 
         Returns:
-            Float64 array, input order.
+            Float64 array, input order; NaN for architectures not in the table when
+            ``missing == "skip"``.
 
         Raises:
-            ArchitectureError: If an architecture is not in the table.
+            ArchitectureError: If an architecture is not in the table and ``missing == "error"``.
         """
         out = np.empty(len(archs), dtype=np.float64)
         for i, arch in enumerate(archs):
             key = _key(arch)
             if key not in self.truth:
+                if self.missing == "skip":
+                    out[i] = np.nan
+                    continue
                 raise ArchitectureError(
                     f"architecture {key} is not in table {self.path} ({len(self.truth)} "
-                    "architectures); a table backend scores only the architectures it holds"
+                    "architectures); a table backend scores only the architectures it holds; "
+                    "with missing='skip' (adwp search --missing skip) searchers draw another one"
                 )
             out[i] = self.truth[key]
         return out
@@ -157,6 +179,8 @@ class CachedBackend:
 
         self.backend = backend
         self.space = getattr(backend, "space", None)
+        # A table that skips what it lacks answers NaN; NaN is passed on, never stored.
+        self.missing = getattr(backend, "missing", "error")
         self.path = Path(path)
         self.key = key
         self.scores: dict[str, float] = {}
@@ -184,7 +208,10 @@ class CachedBackend:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def score(self, archs: Sequence[Architecture]) -> np.ndarray:
-        """Scores from the file where present, from the backend otherwise (then stored)."""
+        """Scores from the file where present, from the backend otherwise (then stored).
+
+        A NaN of a backend with ``missing == "skip"`` is returned but not stored.
+        """
         import json
 
         keys = [_key(a) for a in archs]
@@ -195,18 +222,22 @@ class CachedBackend:
         if todo:
             asked = [archs[i] for i in todo.values()]
             try:
-                fresh = checked_scores(self.backend.score(asked), asked)
+                fresh = checked_scores(
+                    self.backend.score(asked), asked, allow_missing=self.missing == "skip"
+                )
             except AdwpError as exc:
                 # A stored NaN would be replayed by every resumed search.
                 raise AdwpError(f"{self.key!r}: {exc}; none were written to {self.path}") from None
             with self.path.open("a") as handle:
                 for i, value in zip(todo.values(), fresh):
+                    if np.isnan(value):
+                        continue
                     self.scores[keys[i]] = float(value)
                     row = {"backend": self.key, "arch": keys[i], "score": float(value)}
                     handle.write(json.dumps(row) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
-        return np.array([self.scores[k] for k in keys], dtype=np.float64)
+        return np.array([self.scores.get(k, np.nan) for k in keys], dtype=np.float64)
 
 
 class EnsembleBackend:
@@ -334,6 +365,7 @@ class BackendContext:
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
         metric: Table column, or the evaluator's metric.
         seed: Seed of a proxy's batch.
+        missing: Policy of a table backend for architectures it lacks (:data:`MISSING`).
     """
 
     space: Any = None
@@ -343,6 +375,7 @@ class BackendContext:
     device: str = "auto"
     metric: str | None = None
     seed: int = 0
+    missing: str = "error"
 
     def load_data(self) -> Any:
         """Returns ``data``, or loads ``dataset``."""
@@ -432,7 +465,7 @@ def _supernet(path: str, context: BackendContext) -> Any:
 @register_backend("table")
 def _table(path: str, context: BackendContext) -> Any:
     metric = context.metric if context.metric in ("val_acc", "test_acc") else "val_acc"
-    return TableBackend(path, metric)
+    return TableBackend(path, metric, missing=context.missing)
 
 
 @register_backend("proxy")

@@ -2,6 +2,12 @@
 
 Checkpoints are written to a temporary file in the target folder and moved into place, so a kill
 never leaves a half-written file, and read with ``torch.load(..., weights_only=True)``.
+
+In memory (what :func:`load_checkpoint` returns and :func:`save_checkpoint` takes) a checkpoint's
+``snapshots`` entry lists every kept snapshot: ``{"steps": [...], "models": [...]}``. On disk
+(format version 2) a snapshot taken at the checkpoint's own step is not stored twice: it is
+``model`` itself, marked by ``snapshots["final_is_model"]``. Version 1 files stored it in full;
+both load the same way.
 """
 
 from __future__ import annotations
@@ -17,26 +23,100 @@ import torch
 
 from adwp.errors import CheckpointError
 
-__all__ = ["FORMAT", "load_checkpoint", "save_checkpoint"]
+__all__ = [
+    "FORMAT",
+    "SNAPSHOT_DTYPE",
+    "VERSION",
+    "compact_snapshot",
+    "load_checkpoint",
+    "read_checkpoint_header",
+    "save_checkpoint",
+]
 
 FORMAT = "adwp.hypernet"
-VERSION = 1
+VERSION = 2
+# Oldest first; every version listed here loads.
+_READABLE = (1, 2)
+# Snapshots are only ever scored, never trained from, so a compact dtype would do if it left the
+# ranking as it is; float32 until a measurement shows that it does.
+SNAPSHOT_DTYPE = torch.float32
 _REQUIRED = ("format", "version", "space", "dataset", "train_config", "step", "model")
+# The entries read_checkpoint_header returns: everything but the tensors.
+_HEADER = ("format", "version", "space", "dataset", "train_config", "step", "complete")
+
+
+def compact_snapshot(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A weight snapshot as kept and stored: a CPU copy, floating tensors in SNAPSHOT_DTYPE.
+
+    Args:
+        state: A model's ``state_dict()``.
+
+    Returns:
+        The copy (never shares memory with ``state``).
+    """
+    return {
+        name: (
+            tensor.detach().to("cpu", SNAPSHOT_DTYPE, copy=True)
+            if tensor.is_floating_point()
+            else tensor.detach().to("cpu", copy=True)
+        )
+        for name, tensor in state.items()
+    }
+
+
+def _on_disk(state: dict[str, Any]) -> dict[str, Any]:
+    """The version-2 layout of an in-memory checkpoint dict."""
+    snapshots = state.get("snapshots")
+    if not snapshots or not snapshots["steps"]:
+        return state
+    steps, models = list(snapshots["steps"]), list(snapshots["models"])
+    final_is_model = bool(steps) and steps[-1] == state["step"]
+    if final_is_model:
+        models = models[:-1]
+    # The dtype the final snapshot was kept in, which rebuilding it from ``model`` must restore.
+    floating = [t.dtype for t in snapshots["models"][-1].values() if t.is_floating_point()]
+    dtype = floating[0] if floating and final_is_model else SNAPSHOT_DTYPE
+    packed = {
+        "steps": steps,
+        "models": models,
+        "final_is_model": final_is_model,
+        "dtype": str(dtype).removeprefix("torch."),
+    }
+    return {**state, "snapshots": packed}
+
+
+def _in_memory(state: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Inverse of :func:`_on_disk`; version-1 files are already in this layout."""
+    snapshots = state.get("snapshots")
+    if state["version"] == 1 or not snapshots:
+        return state
+    models = list(snapshots["models"])
+    if snapshots.get("final_is_model"):
+        stored_dtype = getattr(torch, str(snapshots.get("dtype", "float32")), None)
+        if not isinstance(stored_dtype, torch.dtype):
+            raise CheckpointError(f"checkpoint {path} has an unknown snapshot dtype")
+        models.append(
+            {
+                name: tensor.to(stored_dtype) if tensor.is_floating_point() else tensor
+                for name, tensor in state["model"].items()
+            }
+        )
+    return {**state, "snapshots": {"steps": list(snapshots["steps"]), "models": models}}
 
 
 def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> None:
-    """Writes ``state`` atomically to ``path``.
+    """Writes ``state`` atomically to ``path``, in the current on-disk layout.
 
     Args:
         path: Destination file.
-        state: Plain dict of tensors and primitives.
+        state: Plain dict of tensors and primitives (the in-memory layout).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
+            torch.save(_on_disk(state), handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -45,19 +125,13 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> None
         raise
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Reads and sanity-checks an adwp hypernetwork checkpoint.
-
-    Args:
-        path: Checkpoint file.
-
-    Returns:
-        The stored dict.
-
-    Raises:
-        CheckpointError: If the file is missing, unreadable, or not an adwp checkpoint.
-    """
-    path = Path(path)
+def _read(path: Path, mmap: bool) -> dict[str, Any]:
+    """Reads and checks a checkpoint; with ``mmap`` its tensor data stays on disk until used."""
+    if path.is_dir():
+        raise CheckpointError(
+            f"checkpoint path is a folder, not a file: {path} (give the .pt file written by "
+            "adwp train)"
+        )
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     if not zipfile.is_zipfile(path):
@@ -71,7 +145,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         # malformed files (IndexError, KeyError, AssertionError, ...): all of them mean corrupt.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(
@@ -83,8 +157,46 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     missing = [key for key in _REQUIRED if key not in state]
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {', '.join(missing)}")
-    if state["version"] != VERSION:
+    if state["version"] not in _READABLE:
         raise CheckpointError(
-            f"checkpoint {path} has format version {state['version']}, this adwp reads {VERSION}"
+            f"checkpoint {path} has format version {state['version']}; this adwp reads "
+            f"versions {', '.join(map(str, _READABLE))} (a newer adwp wrote it: upgrade adwp)"
         )
     return state
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Reads and sanity-checks an adwp hypernetwork checkpoint of any readable version.
+
+    Args:
+        path: Checkpoint file.
+
+    Returns:
+        The stored dict, in the in-memory layout (every snapshot listed in full).
+
+    Raises:
+        CheckpointError: If the path is a folder, or the file is missing, unreadable, not an
+            adwp checkpoint, or of a format version this adwp does not read.
+    """
+    path = Path(path)
+    return _in_memory(_read(path, mmap=False), path)
+
+
+def read_checkpoint_header(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Reads a checkpoint's settings without reading its tensors (fast on a large file).
+
+    The file is memory-mapped, so the weights are never read from disk: this is for checks that
+    need the space, data set or training settings before the full load.
+
+    Args:
+        path: Checkpoint file.
+
+    Returns:
+        The entries ``format``, ``version``, ``space``, ``dataset``, ``train_config``, ``step``
+        and ``complete`` (those present).
+
+    Raises:
+        CheckpointError: As :func:`load_checkpoint`.
+    """
+    state = _read(Path(path), mmap=True)
+    return {key: state[key] for key in _HEADER if key in state}

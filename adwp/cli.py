@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -137,7 +138,11 @@ def _train_command(args: argparse.Namespace) -> int:
     from adwp.data import get_dataset
 
     data = get_dataset(
-        args.dataset, root=args.data_root, download=args.download, seed=config.data_seed
+        args.dataset,
+        root=args.data_root,
+        download=args.download,
+        seed=config.data_seed,
+        **_image_size_option(args),
     )
     trainer = Trainer(config, data=data, device=args.device)
     selector = None
@@ -204,6 +209,12 @@ def _rank_command(args: argparse.Namespace) -> int:
         given = _parse_archs(_read_archs_file(args.archs) if args.archs else args.arch)
         if not given:
             raise AdwpError("no architectures given")
+        # Against each checkpoint's space, read without its weights: an architecture outside
+        # the space is reported before the (possibly large) checkpoints and data load.
+        for path in args.checkpoint:
+            checkpoint_space = _checkpoint_space(path)
+            for arch in given:
+                checkpoint_space.validate(arch)
     ensemble = checkpoint_ensemble(
         args.checkpoint,
         data_root=args.data_root,
@@ -251,6 +262,28 @@ def _rank_command(args: argparse.Namespace) -> int:
     for place, i in enumerate(order, 1):
         print(f"{place:>4}  {scores[i]:6.4f}  {params[i]:>8}  {flops[i] / 1e6:8.2f}  {archs[i]}")
     return 0
+
+
+def _checkpoint_space(path: str) -> Any:
+    """The search space a checkpoint was trained on, read without loading its tensors."""
+    from adwp.checkpoint import read_checkpoint_header
+    from adwp.errors import CheckpointError
+    from adwp.spaces import get_space
+
+    header = read_checkpoint_header(path)
+    try:
+        return get_space(header["space"]["name"], **header["space"]["options"])
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint {path} has an unreadable space entry: {exc}") from None
+
+
+def _image_size_option(args: argparse.Namespace) -> dict[str, int]:
+    """``--image-size`` as a data set option; left out, the loader's default applies."""
+    if args.image_size is None:
+        return {}
+    if args.image_size < 1:
+        raise AdwpError(f"--image-size must be at least 1, got {args.image_size}")
+    return {"image_size": args.image_size}
 
 
 def _rank_sources(paths: list[str], evaluators: list[Any]) -> dict[str, Any]:
@@ -307,7 +340,11 @@ def _groundtruth_command(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     data = get_dataset(
-        args.dataset, root=args.data_root, download=args.download, seed=args.data_seed
+        args.dataset,
+        root=args.data_root,
+        download=args.download,
+        seed=args.data_seed,
+        **_image_size_option(args),
     )
     space = get_space(args.space, **_data_shape(data))
     if args.sample is not None:
@@ -342,7 +379,20 @@ def _data_shape(data: Any) -> dict[str, int]:
     }
 
 
-def _read_scores(path: str) -> tuple[dict[str, float], dict[str, float]]:
+def _describe_scores(data: dict[str, Any]) -> str:
+    """What a scores file says its scores are, for axis labels; "score" when it says nothing."""
+    if isinstance(data.get("metric"), str):
+        return data["metric"]
+    split = f" on the {data['split']} split" if isinstance(data.get("split"), str) else ""
+    if isinstance(data.get("checkpoint"), str):
+        return f"{Path(data['checkpoint']).name}{split}"
+    if isinstance(data.get("checkpoints"), list):
+        return f"ensemble of {len(data['checkpoints'])} checkpoints{split}"
+    return "score"
+
+
+def _read_scores(path: str) -> tuple[dict[str, float], dict[str, float], str]:
+    """Reads a scores file: ``{arch: score}``, ``{arch: #params}`` and what the scores are."""
     text = _read_text(path, "scores file")
     try:
         data = json.loads(text)
@@ -357,20 +407,23 @@ def _read_scores(path: str) -> tuple[dict[str, float], dict[str, float]]:
     for arch, value in zip(archs, values):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise AdwpError(f"{path}: score of {arch!r} is not a number: {value!r}")
+        if not math.isfinite(value):
+            raise AdwpError(f"{path}: score of {arch!r} is not a finite number: {value!r}")
         if str(arch) in scores and scores[str(arch)] != value:
             raise AdwpError(f"{path}: {arch!r} appears twice with different scores")
         scores[str(arch)] = float(value)
     params = data.get("params")
     sizes: dict[str, float] = {}
     if params is None:
-        return scores, sizes
+        return scores, sizes, _describe_scores(data)
     if not isinstance(params, list) or len(params) != len(archs):
         raise AdwpError(f"{path}: 'params' must be a list as long as 'archs' ({len(archs)})")
     for arch, value in zip(archs, params):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not (number and 0 < value < math.inf):
             raise AdwpError(f"{path}: params of {arch!r} is not a positive number: {value!r}")
         sizes[str(arch)] = float(value)
-    return scores, sizes
+    return scores, sizes, _describe_scores(data)
 
 
 def _correlate_command(args: argparse.Namespace) -> int:
@@ -386,15 +439,18 @@ def _correlate_command(args: argparse.Namespace) -> int:
             f"{args.truth}: {len(lacking)} of {len(rows)} rows have no {args.metric!r} (the "
             f"first: row {lacking[0]}); --metric takes val_acc or test_acc, whichever the table has"
         )
-    scores, sizes = _read_scores(args.scores)
+    scores, sizes, what = _read_scores(args.scores)
     report = correlation_report(rows, scores, metric=args.metric, params=sizes or None)
+    for warning in report["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))
     if args.plot:
         from adwp.plots import plot_correlation
 
-        plot_correlation(report, args.plot, label=Path(args.scores).stem)
+        title = f"{Path(args.scores).name} vs {Path(args.truth).name}"
+        plot_correlation(report, args.plot, score_label=what, title=title)
     ceiling = report["noise_ceiling"] or {}
     halves = report["noise_ceiling_split_half"] or {}
 
@@ -456,6 +512,7 @@ def _search_backend_and_space(args: argparse.Namespace) -> tuple[Any, Any]:
         data_root=args.data_root,
         device=args.device,
         seed=args.seed,
+        missing=args.missing or "error",
     )
     backend = load_backend(args.backend, context)
     if base is None:
@@ -472,9 +529,21 @@ def _search_backend_and_space(args: argparse.Namespace) -> tuple[Any, Any]:
     return backend, base
 
 
+def _search_score_label(spec: str) -> str:
+    """Names the score a backend spec gives, for plot axes."""
+    kind, _, argument = spec.partition(":")
+    if kind in ("hypernet", "supernet"):
+        return f"{kind} score (accuracy of its weights)"
+    if kind == "table":
+        return "ground truth from table (val_acc)"
+    if kind == "proxy":
+        return f"zero-cost proxy {argument}"
+    return f"{kind} score"
+
+
 def _run_layer_assignment(
     args: argparse.Namespace, backend: Any, base: Any, table: Any
-) -> tuple[dict[str, Any], list[tuple[Any, str, float]]]:
+) -> tuple[dict[str, Any], list[tuple[Any, dict[str, Any]]]]:
     from adwp.search.layer_assignment import LayerAssignmentSearch, layer_assignment_space_like
 
     search = LayerAssignmentSearch(
@@ -493,13 +562,13 @@ def _run_layer_assignment(
                 "-".join(map(str, search.space.validate(r["arch"]).depths)): r["score"]
                 for r in truth_records(table.truth, search.space)
             }
-        plot_layer_assignment(out, args.plot, truth=truth)
-    return out, [(d["depth"], d["best"], d["score"]) for d in out["depths"]]
+        plot_layer_assignment(out, args.plot, truth=truth, label=_search_score_label(args.backend))
+    return out, [(d["depth"], d["best"]) for d in out["depths"]]
 
 
 def _run_importance_sampling(
     args: argparse.Namespace, backend: Any, base: Any, table: Any
-) -> tuple[dict[str, Any], list[tuple[Any, str, float]]]:
+) -> tuple[dict[str, Any], list[tuple[Any, dict[str, Any]]]]:
     from adwp.search.importance_sampling import ImportanceSamplingSearch
 
     search = ImportanceSamplingSearch(
@@ -512,24 +581,31 @@ def _run_importance_sampling(
         seed=args.seed,
         quiet=args.quiet,
     )
-    result = search.run(args.iterations)
+    out = {"pick": args.pick, **search.run(args.iterations).to_dict()}
+    # --pick chooses which of the two picks per coefficient the table and the plot show.
+    shown = [{"coefficient": c["coefficient"], **c[args.pick]} for c in out["per_coefficient"]]
     if args.plot:
         from adwp.plots import plot_pareto, plot_trajectory
         from adwp.search._common import truth_records
 
         truth = truth_records(table.truth, base) if table is not None else None
         plot_pareto(
-            result.pareto, result.results, args.plot, complexity=args.complexity, truth=truth
+            out["evaluated"],
+            shown,
+            args.plot,
+            complexity=args.complexity,
+            truth=truth,
+            label=_search_score_label(args.backend),
+            pick_label=f"{args.pick} per eps",
         )
         trajectory_path = Path(args.plot).with_name(Path(args.plot).stem + "_trajectory.png")
-        plot_trajectory(result.trajectory, search.coefficients, trajectory_path)
-    out = result.to_dict()
-    return out, [(r["coefficient"], r["arch"], r["score"]) for r in out["results"]]
+        plot_trajectory(out["trajectory"], search.coefficients, trajectory_path)
+    return out, [(f"eps={p['coefficient']:g}", p) for p in shown]
 
 
 def _run_budgeted(
     args: argparse.Namespace, backend: Any, base: Any, table: Any
-) -> tuple[dict[str, Any], list[tuple[Any, str, float]]]:
+) -> tuple[dict[str, Any], list[tuple[Any, dict[str, Any]]]]:
     from adwp.search.evolution import RegularizedEvolution
     from adwp.search.random_search import RandomSearch
 
@@ -548,9 +624,14 @@ def _run_budgeted(
     if args.plot:
         from adwp.plots import plot_search_history
 
-        plot_search_history(result.history, args.plot, title=f"{args.method}: {args.backend}")
+        plot_search_history(
+            result.history,
+            args.plot,
+            title=f"{args.method}: {args.backend}",
+            label=_search_score_label(args.backend),
+        )
     out = result.to_dict()
-    return out, [("best", out["best"], out["score"])]
+    return out, [("best", out["best"])]
 
 
 _SEARCH_RUNNERS = {
@@ -573,6 +654,8 @@ def _search_command(args: argparse.Namespace) -> int:
         raise AdwpError(f"{args.method} search needs {flags}")
     if args.coefficients is not None:
         _parse_coefficients(args.coefficients)
+    if args.missing is not None and not args.backend.startswith("table:"):
+        raise AdwpError(f"--missing applies to table: backends only, not {args.backend!r}")
     backend, base = _search_backend_and_space(args)
     table = TableBackend(args.truth) if args.truth else None
     if table is None and isinstance(backend, TableBackend):
@@ -592,10 +675,19 @@ def _search_command(args: argparse.Namespace) -> int:
     finally:
         tmp.unlink(missing_ok=True)
     if not args.quiet:
-        for key, arch, score in summary:
-            print(f"{key!s:>8}  {score:8.4f}  {arch}")
-        print(f"{out['evaluations']} backend evaluations; wrote {path}")
+        heading = {"layer-assignment": "depth", "importance-sampling": args.pick}
+        print(f"{heading.get(args.method, ''):>10}  {'score':>8}  {'params':>10}  architecture")
+        for key, pick in summary:
+            print(f"{key!s:>10}  {pick['score']:8.4f}  {pick['params']:>10,}  {pick['arch']}")
+        skipped = f", {out['skipped']} not in the table" if out.get("skipped") else ""
+        print(f"{out['evaluations']} backend evaluations{skipped}; wrote {path}")
     return 0
+
+
+_IMAGE_SIZE_HELP = (
+    "imagefolder only: side the images are resized and center-cropped to (default 64); the "
+    "checkpoint records it, so rank reads the images at the same size"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -623,6 +715,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dataset", default="mnist5k")
     train.add_argument("--data-root", default=None, help="folder of on-disk data sets")
     train.add_argument("--download", action="store_true", help="download the data set if missing")
+    train.add_argument("--image-size", type=int, default=None, metavar="N", help=_IMAGE_SIZE_HELP)
     train.add_argument("--space", default="macro")
     train.add_argument("--steps", type=int, default=None)
     train.add_argument("--seed", type=_non_negative_int, default=0)
@@ -634,7 +727,11 @@ def build_parser() -> argparse.ArgumentParser:
         "split, and a ground-truth table to compare with must use it too",
     )
     train.add_argument("--out", required=True, help="checkpoint file to write")
-    train.add_argument("--resume", action="store_true", help="continue --out if it exists")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue --out if it exists (if it does not, say so and start from step 0)",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--meta-batch", type=int, default=None, help="architectures per step")
     train.add_argument("--batch-size", type=int, default=None, help="images per architecture")
@@ -656,7 +753,7 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="share each slot's BatchNorm scale and shift across architectures (the default; "
-        "--no-shared-norm predicts them per architecture, as before session 8)",
+        "--no-shared-norm predicts them per architecture)",
     )
     train.add_argument(
         "--shared-classifier",
@@ -732,7 +829,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ignore the checkpoint's weight snapshots and score with its final weights",
     )
-    rank.add_argument("--data-root", default=None)
+    rank.add_argument(
+        "--data-root",
+        default=None,
+        help="folder of on-disk data sets (default: the folder the checkpoint was trained on)",
+    )
     rank.add_argument("--device", default="auto")
     rank.set_defaults(func=_rank_command)
 
@@ -748,6 +849,7 @@ def build_parser() -> argparse.ArgumentParser:
     truth.add_argument("--dataset", default="mnist5k")
     truth.add_argument("--data-root", default=None)
     truth.add_argument("--download", action="store_true")
+    truth.add_argument("--image-size", type=int, default=None, metavar="N", help=_IMAGE_SIZE_HELP)
     truth.add_argument(
         "--data-seed", type=_non_negative_int, default=0, help="seed of the data split"
     )
@@ -769,9 +871,19 @@ def build_parser() -> argparse.ArgumentParser:
     corr = sub.add_parser("correlate", help="rank correlation of scores against ground truth")
     corr.add_argument("--truth", required=True, help="ground-truth JSONL table")
     corr.add_argument("--scores", required=True, help="scores JSON as written by 'adwp rank'")
-    corr.add_argument("--metric", choices=["val_acc", "test_acc"], default="val_acc")
-    corr.add_argument("--output", required=True, help="report JSON")
-    corr.add_argument("--plot", default=None, help="PNG scatter of score against truth")
+    corr.add_argument(
+        "--metric",
+        choices=["val_acc", "test_acc"],
+        default="val_acc",
+        help="ground-truth column: fractions in tables of 'adwp groundtruth', any finite scale "
+        "(e.g. percentages) in other tables",
+    )
+    corr.add_argument(
+        "--output", required=True, help="report JSON (with a 'warnings' list: few pairs)"
+    )
+    corr.add_argument(
+        "--plot", default=None, help="PNG scatter of score against truth, coloured by #params"
+    )
     corr.set_defaults(func=_correlate_command)
 
     search = sub.add_parser(
@@ -794,6 +906,15 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--device", default="auto")
     search.add_argument("--space", default=None, help="space to search (default: the backend's)")
     search.add_argument("--truth", default=None, help="ground-truth table drawn in the plot")
+    search.add_argument(
+        "--missing",
+        choices=["error", "skip"],
+        default=None,
+        help="table: backends only: what to do with an architecture the table lacks. error "
+        "(default): stop with an error naming it; skip: draw another one instead (not counted "
+        "as an evaluation; random, evolution and importance-sampling give up after 1000 such "
+        "draws in a row, layer-assignment leaves it out)",
+    )
     search.add_argument(
         "--cache",
         default=None,
@@ -819,6 +940,14 @@ def build_parser() -> argparse.ArgumentParser:
     sampling.add_argument("--iterations", type=int, default=None)
     sampling.add_argument("--samples", type=int, default=4, help="lambda per distribution")
     sampling.add_argument("--complexity", choices=["params", "flops"], default="params")
+    sampling.add_argument(
+        "--pick",
+        choices=["best", "mode"],
+        default="best",
+        help="pick shown per coefficient in the table and plot. best (default): the evaluated "
+        "architecture of highest score - eps * complexity; mode: the distribution's most "
+        "likely architecture. The JSON keeps both.",
+    )
     sampling.add_argument(
         "--independent",
         action="store_true",

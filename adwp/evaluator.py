@@ -149,7 +149,8 @@ class Evaluator:
 
         Args:
             path: Checkpoint file.
-            data_root: Folder of on-disk data sets (CIFAR, ImageFolder).
+            data_root: Folder of on-disk data sets (CIFAR, ImageFolder); None: the folder the
+                checkpoint was trained on, as it records.
             config: Scoring settings.
             device: Where to score.
             data: Data splits to use instead of loading the checkpoint's data set.
@@ -159,6 +160,8 @@ class Evaluator:
 
         Raises:
             CheckpointError: If the file is missing, corrupt or inconsistent.
+            DataError: If the data set cannot be loaded, or the folder the checkpoint records
+                no longer exists and ``data_root`` is None.
         """
         state = load_checkpoint(path)
         try:
@@ -178,7 +181,9 @@ class Evaluator:
             raise CheckpointError(f"checkpoint {path} is inconsistent: {detail[:300]}") from None
         if data is None:
             info = state["dataset"]
-            data = get_dataset(info["name"], root=data_root, seed=info["seed"])
+            root = data_root if data_root is not None else _recorded_root(info, path)
+            options = info.get("options") or {}
+            data = get_dataset(info["name"], root=root, seed=info["seed"], **options)
         if (data.in_channels, data.num_classes) != (space.in_channels, space.num_classes):
             raise CheckpointError(
                 f"checkpoint expects {space.in_channels} channels and {space.num_classes} classes, "
@@ -244,8 +249,9 @@ class Evaluator:
         Args:
             archs: Architectures (or canonical strings) of the space.
             metric: ``"accuracy"`` or ``"neg_log_loss"``; default ``config.metric``.
-            progress: Show a progress bar over the architectures not yet cached (each is scored
-                once per snapshot, so this is long work for many candidates).
+            progress: Show a progress bar over the architectures not yet cached, advancing as
+                each is scored (each is scored once per snapshot, so this is long work for many
+                candidates).
 
         Returns:
             Float array, input order, higher is better; accuracy is a fraction in [0, 1].
@@ -261,13 +267,16 @@ class Evaluator:
         bar = tqdm(total=len(todo), disable=not progress or not todo, desc="score", unit="arch")
         for start in range(0, len(todo), self.config.chunk):
             chunk = todo[start : start + self.config.chunk]
-            sums = [dict.fromkeys(METRICS, 0.0) for _ in chunk]
-            for snapshot in range(self.num_snapshots):
-                for total, arch, weights in zip(sums, chunk, self.predict_weights(chunk, snapshot)):
-                    for name, value in self._score_one(arch, weights).items():
+            # Weights are predicted a chunk at a time (one hypernetwork call per snapshot); the
+            # scoring then goes architecture by architecture, so the bar moves with each one.
+            predicted = [self.predict_weights(chunk, s) for s in range(self.num_snapshots)]
+            for i, arch in enumerate(chunk):
+                total = dict.fromkeys(METRICS, 0.0)
+                for weights in predicted:
+                    for name, value in self._score_one(arch, weights[i]).items():
                         total[name] += value / self.num_snapshots
-            self._cache.update(zip(chunk, sums))
-            bar.update(len(chunk))
+                self._cache[arch] = total
+                bar.update(1)
         bar.close()
         return np.array([self._cache[a][metric] for a in archs], dtype=np.float64)
 
@@ -304,6 +313,17 @@ class Evaluator:
     def clear_cache(self) -> None:
         """Forgets cached scores."""
         self._cache.clear()
+
+
+def _recorded_root(info: dict[str, Any], path: str | os.PathLike[str]) -> str | None:
+    """The data folder a checkpoint was trained on, if it still exists."""
+    root = info.get("root")
+    if root is not None and not os.path.isdir(root):
+        raise DataError(
+            f"checkpoint {path} was trained on {info['name']} images in {root}, which no longer "
+            "exists; give the data's folder with --data-root (data_root= in Python)"
+        )
+    return root
 
 
 def _truncate(batches: list[Any], limit: int) -> list[Any]:

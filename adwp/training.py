@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -20,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from adwp._augment import random_shift
-from adwp.checkpoint import FORMAT, VERSION, load_checkpoint, save_checkpoint
+from adwp.checkpoint import FORMAT, VERSION, compact_snapshot, load_checkpoint, save_checkpoint
 from adwp.data import DataSplits, as_tensors, get_dataset
 from adwp.errors import AdwpError, CheckpointError
 from adwp.functional import FunctionalNetwork
@@ -50,7 +51,7 @@ WEIGHT_GENERATORS: dict[str, type[torch.nn.Module]] = {
 }
 
 # Settings added after the first checkpoint format, with the training they stood for before each
-# existed; see HyperNetConfig.from_dict. Defaults may change (they did in session 8); these may not.
+# existed; see HyperNetConfig.from_dict. Defaults may change (docs/decisions.md); these may not.
 # A new setting goes here too, with the value that keeps training as it was without it.
 _BEFORE_IT_EXISTED: dict[str, Any] = {
     "lr_cycles": 1,
@@ -70,8 +71,8 @@ def build_model(space: Any, config: TrainConfig) -> torch.nn.Module:
 class TrainConfig:
     """Everything that determines a hypernetwork training run.
 
-    The defaults are the settings that ranked best on ``mnist5k`` (``docs/benchmarks.md``,
-    sessions 6-8): a short run (ranking quality peaks early), 8 architectures per step drawn by
+    The defaults are the settings that ranked best on ``mnist5k`` (``docs/benchmarks.md``): a
+    short run (ranking quality peaks early), 8 architectures per step drawn by
     the sandwich rule, and the scores averaged over the last 6 snapshots, 50 steps apart.
 
     Attributes:
@@ -95,10 +96,11 @@ class TrainConfig:
         max_mix: Stochastic encoder's largest mixing weight.
         hard_fraction: Share of architectures encoded exactly one-hot.
         data_seed: Seed of the data set split.
-        checkpoint_every: Steps between checkpoints.
+        checkpoint_every: Steps between checkpoints (besides those at snapshot steps).
         snapshot_every: Steps between weight snapshots kept for scoring (0: none). The evaluator
             averages each architecture's score over the snapshots, which cancels much of the
-            step-to-step noise of the ranking (see ``docs/benchmarks.md``, session 5).
+            step-to-step noise of the ranking (see ``docs/benchmarks.md``). A checkpoint is
+            also written at every snapshot step.
         snapshots: How many of the latest snapshots are kept (each is a copy of the model).
         hypernet: Hypernetwork capacity.
         distill: In-place distillation (BigNAS): every architecture of a step except its largest
@@ -356,15 +358,27 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
         self.optimizer.step()
         self.step += 1
-        if c.snapshot_every and self.step % c.snapshot_every == 0:
-            state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+        if self._snapshot_step():
+            state = compact_snapshot(self.model.state_dict())
             self.snapshots = [*self.snapshots, (self.step, state)][-c.snapshots :]
         return {"step": self.step, "loss": loss.item(), "train_acc": correct, "lr": lr}
 
+    def _snapshot_step(self) -> bool:
+        """Whether the step just taken is one where a weight snapshot is kept."""
+        every = self.config.snapshot_every
+        return bool(every) and self.step % every == 0
+
     # -- checkpoints -------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        """Returns the checkpoint dict (plain tensors and primitives)."""
-        return {
+    def state_dict(self, resumable: bool | None = None) -> dict[str, Any]:
+        """Returns the checkpoint dict (plain tensors and primitives).
+
+        Args:
+            resumable: Include the optimiser state, which only resuming needs (twice the model's
+                size with AdamW). None: only while the run is incomplete, since nothing can
+                resume a complete run.
+        """
+        complete = self.step >= self.config.steps
+        state = {
             "format": FORMAT,
             "version": VERSION,
             "space": {"name": self.config.space, "options": self.space.config()},
@@ -374,17 +388,23 @@ class Trainer:
                 "in_channels": self.data.in_channels,
                 "num_classes": self.data.num_classes,
                 "image_size": self.data.image_size,
+                # Where the images were read from, and the loader's options, so that scoring
+                # finds the same data without being told again.
+                "root": self.data.root,
+                "options": dict(self.data.options),
             },
             "train_config": self.config.to_dict(),
             "step": self.step,
-            "complete": self.step >= self.config.steps,
+            "complete": complete,
             "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(),
             "snapshots": {
                 "steps": [step for step, _ in self.snapshots],
                 "models": [state for _, state in self.snapshots],
             },
         }
+        if (not complete) if resumable is None else resumable:
+            state["optimizer"] = self.optimizer.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restores model, optimiser and step from a checkpoint dict."""
@@ -396,13 +416,20 @@ class Trainer:
                 if getattr(stored, f.name) != getattr(self.config, f.name)
             ]
             raise CheckpointError(f"cannot resume: checkpoint was trained with {', '.join(diff)}")
+        step = int(state["step"])
+        if "optimizer" not in state and step < self.config.steps:
+            raise CheckpointError(
+                f"cannot resume: the checkpoint of step {step} holds no optimiser state (a "
+                "selected .best.pt is for scoring only); resume the run's own checkpoint"
+            )
         try:
             self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
+            if "optimizer" in state:
+                self.optimizer.load_state_dict(state["optimizer"])
         except (RuntimeError, KeyError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0]
             raise CheckpointError(f"checkpoint does not match its configuration: {first}") from None
-        self.step = int(state["step"])
+        self.step = step
         stored_snapshots = state.get("snapshots") or {"steps": [], "models": []}
         self.snapshots = list(zip(stored_snapshots["steps"], stored_snapshots["models"]))
 
@@ -419,14 +446,19 @@ class Trainer:
     ) -> Trainer:
         """Trains up to ``config.steps``, checkpointing to ``out`` and logging to its JSONL file.
 
+        A checkpoint is written every ``config.checkpoint_every`` steps, at every snapshot step and
+        at the end; each metrics row is flushed as it is written.
+
         Args:
             out: Checkpoint path.
-            resume: Continue from ``out`` if it exists (same configuration required).
+            resume: Continue from ``out`` if it exists (same configuration required); if it
+                does not, say so on stderr and start from step 0.
             quiet: Hide the progress bar.
-            selector: At every checkpoint, score its ground-truth architectures, log
-                ``selection_tau`` and keep the checkpoint with the best tau in
-                :func:`best_path` (``X.best.pt``), with a ``selection`` entry
-                (table, tau, step). A resumed run keeps the same choice as an uninterrupted one.
+            selector: Every ``checkpoint_every`` steps and at the end, score its ground-truth
+                architectures, log ``selection_tau`` and keep the checkpoint with the best tau in
+                :func:`best_path` (``X.best.pt``, without optimiser state), with a ``selection``
+                entry (table, tau, step). A resumed run keeps the same choice as an
+                uninterrupted one.
 
         Returns:
             self.
@@ -436,6 +468,9 @@ class Trainer:
         out = Path(out)
         log = metrics_path(out)
         self.best_tau = self.best_step = None
+        if resume and not out.exists():
+            # Otherwise a resume that found nothing looks exactly like one that did.
+            print(f"no checkpoint at {out}, starting fresh", file=sys.stderr)
         if out.exists():
             if not resume:
                 raise AdwpError(
@@ -466,12 +501,19 @@ class Trainer:
                 metrics = self.train_step()
                 metrics["seconds"] = round(time.perf_counter() - start, 3)
                 handle.write(json.dumps(metrics) + "\n")
+                # Rows are for watching a run live; a buffered row shows up only much later.
+                handle.flush()
                 bar.update(1)
                 bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['train_acc']:.2f}")
-                if self.step % self.config.checkpoint_every == 0 or self.step == self.config.steps:
+                last = self.step == self.config.steps
+                if self.step % self.config.checkpoint_every == 0 or last:
                     if selector is not None:
                         self._select(selector, out, handle)
-                    handle.flush()
+                        handle.flush()
+                    self.save(out)
+                elif self._snapshot_step():
+                    # A snapshot is a point worth keeping: a kill then loses at most
+                    # snapshot_every steps, and the snapshots so far can be scored meanwhile.
                     self.save(out)
         bar.close()
         if not out.exists():  # steps were already reached: still leave a checkpoint behind
@@ -485,9 +527,9 @@ class Trainer:
         # Ties keep the earlier checkpoint: the same choice whether or not the run was resumed.
         if tau is not None and (self.best_tau is None or tau > self.best_tau):
             self.best_tau, self.best_step = tau, self.step
-            save_checkpoint(
-                best_path(out), {**self.state_dict(), "selection": selector.info(tau, self.step)}
-            )
+            # Kept for scoring only: no optimiser state.
+            state = self.state_dict(resumable=False)
+            save_checkpoint(best_path(out), {**state, "selection": selector.info(tau, self.step)})
 
 
 def _logged_step(line: str) -> float:
@@ -511,7 +553,8 @@ def train(
 
     Args:
         config: The run's settings (the defaults are the settings we rank with).
-        out: Checkpoint file, written atomically every ``config.checkpoint_every`` steps.
+        out: Checkpoint file, written atomically every ``config.checkpoint_every`` steps, at
+            every snapshot step and at the end.
         resume: Continue ``out`` if it exists; the same configuration is required.
         quiet: Hide the progress bar.
         data_root: Folder of on-disk data sets (CIFAR, ImageFolder).

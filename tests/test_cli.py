@@ -558,8 +558,7 @@ def test_train_refuses_existing_out(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 @slow
 def test_resume_tolerates_torn_metrics_line(checkpoint: Path, tmp_path: Path) -> None:
-    # Rows are flushed at checkpoints only, so with --checkpoint-every 100 (~9.5 KB of rows,
-    # more than the 8 KB write buffer) a SIGKILL can leave half a row at the end of the file.
+    # A SIGKILL in the middle of writing a row can leave half a row at the end of the file.
     out = tmp_path / "h.pt"
     shutil.copyfile(checkpoint, out)
     log = metrics_path(out)
@@ -572,16 +571,6 @@ def test_resume_tolerates_torn_metrics_line(checkpoint: Path, tmp_path: Path) ->
 # --------------------------------------------------------------------------------------------
 # Resume after a real SIGKILL gives the uninterrupted run's weights
 # --------------------------------------------------------------------------------------------
-
-
-def _tensors(tree: Any) -> list[torch.Tensor]:
-    if isinstance(tree, torch.Tensor):
-        return [tree]
-    if isinstance(tree, dict):
-        return [t for key in sorted(tree, key=str) for t in _tensors(tree[key])]
-    if isinstance(tree, (list, tuple)):
-        return [t for item in tree for t in _tensors(item)]
-    return []
 
 
 @slow
@@ -621,9 +610,8 @@ def test_resume_after_sigkill_matches_uninterrupted(tmp_path: Path) -> None:
     assert a["model"].keys() == b["model"].keys()
     for name, tensor in a["model"].items():
         assert torch.equal(tensor, b["model"][name]), name
-    opt_a, opt_b = _tensors(a["optimizer"]["state"]), _tensors(b["optimizer"]["state"])
-    assert len(opt_a) == len(opt_b) > 0
-    assert all(torch.equal(x, y) for x, y in zip(opt_a, opt_b, strict=True))
+    # Complete runs keep no optimiser state: nothing can resume them.
+    assert "optimizer" not in a and "optimizer" not in b
 
     rows = [json.loads(line) for line in metrics_path(killed).read_text().splitlines()]
     assert [row["step"] for row in rows] == list(range(1, 31))

@@ -304,7 +304,16 @@ def _load_cifar(
             (test_u8, np.asarray(test_raw.targets, dtype=np.int64)),
         )
     )
-    return DataSplits(name, train, val, test, in_channels=3, num_classes=num_classes, image_size=32)
+    return DataSplits(
+        name,
+        train,
+        val,
+        test,
+        in_channels=3,
+        num_classes=num_classes,
+        image_size=32,
+        root=str(root.resolve()),
+    )
 
 
 @register_dataset("cifar10")
@@ -429,14 +438,17 @@ def load_imagefolder(
     ``root/test/<class>/*``. Without a test folder the val images are split in half (by
     ``seed``) into val and test. Tiny-ImageNet's original ``val/images`` +
     ``val_annotations.txt`` layout is not supported: move each val image into
-    ``val/<wnid>/``. Its unlabeled ``test/images`` folder is ignored. Images are resized,
-    center-cropped to ``image_size`` and normalized with the ImageNet mean/std when read.
+    ``val/<wnid>/``. Its unlabeled ``test/images`` folder is ignored. Images of any size are
+    resized (shorter side) and center-cropped to ``image_size`` x ``image_size`` (default 64;
+    ``adwp train/groundtruth --image-size N``), then normalized with the ImageNet mean/std,
+    when read. A checkpoint records the size, so scoring reads the images at the same size.
 
     Args:
         root: Data set folder.
         download: Must be false; there is nothing to download from.
         seed: Seed of the val/test split (used only without a test folder).
-        image_size: Side of the square images the network sees.
+        image_size: Side of the square images the network sees (every image is resized and
+            center-cropped to it).
 
     Returns:
         Lazily-read splits of ``[3, image_size, image_size]`` images.
@@ -497,4 +509,5 @@ def load_imagefolder(
         in_channels=3,
         num_classes=len(classes),
         image_size=image_size,
+        root=str(root.resolve()),
     )

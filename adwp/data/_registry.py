@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,6 +32,10 @@ class DataSplits:
         in_channels: Number of image channels ``C``.
         num_classes: Number of label classes; labels lie in ``[0, num_classes)``.
         image_size: Side of the square images (``H == W``).
+        root: Absolute folder the images were read from; None for data sets bundled with a
+            dependency (``mnist5k``, ``digits``), which read no folder.
+        options: The loader options :func:`get_dataset` was given (e.g. ``image_size`` of
+            ``imagefolder``): with the name, seed and root they rebuild these splits.
     """
 
     name: str
@@ -41,6 +45,8 @@ class DataSplits:
     in_channels: int
     num_classes: int
     image_size: int
+    root: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 # A loader is called as ``loader(root, download=..., seed=..., **options)``.
@@ -104,8 +110,9 @@ def get_dataset(
             dependency (``mnist5k``, ``digits``).
         download: Whether a loader that can download may fetch missing files.
         seed: Seed of the train/val/test split; the same seed gives the same split.
-        **options: Extra loader-specific keyword options (e.g. ``image_size`` for
-            ``imagefolder``, ``val_size`` for ``cifar10``).
+        **options: Extra loader-specific keyword options (e.g. ``image_size``, the side
+            ``imagefolder`` resizes and crops its images to, default 64; ``val_size`` for
+            ``cifar10``). They are recorded in the result's ``options``.
 
     Returns:
         The train/val/test splits and their shape facts.
@@ -121,7 +128,8 @@ def get_dataset(
         raise DataError(f"unknown data set {name!r}; available: {available}") from None
     _check_options(name, loader, options)
     root_path = Path(root).expanduser() if root is not None else None
-    return loader(root_path, download=download, seed=seed, **options)
+    splits = loader(root_path, download=download, seed=seed, **options)
+    return replace(splits, options={**splits.options, **options})
 
 
 def _check_options(name: str, loader: LoaderFn, options: dict[str, Any]) -> None:
