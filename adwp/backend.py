@@ -245,9 +245,9 @@ class EnsembleBackend:
 
     A hypernetwork's scores carry noise from its training run that its own snapshots do not
     average away. On the default benchmark the mean of 2 runs ranks at Kendall tau 0.736 and of 4
-    runs at 0.750, against 0.717 for one; more runs add nothing (docs/benchmarks.md, "Session
-    10"). Each run costs its training and scoring again. Raw scores are averaged, as over
-    snapshots, so the members should score on one scale: the same metric on the same images.
+    runs at 0.750, against 0.717 for one; more runs add nothing (docs/results.md). Each run costs
+    its training and scoring again. Raw scores are averaged, as over snapshots, so the members
+    should score on one scale: the same metric on the same images.
 
     Args:
         members: The backends, at least one. Those with a ``space`` attribute must have the same

@@ -37,9 +37,10 @@ FORMAT = "adwp.hypernet"
 VERSION = 2
 # Oldest first; every version listed here loads.
 _READABLE = (1, 2)
-# Snapshots are only ever scored, never trained from, so a compact dtype would do if it left the
-# ranking as it is; float32 until a measurement shows that it does.
-SNAPSHOT_DTYPE = torch.float32
+# Snapshots are only ever scored, never trained from. Stored in float16, the 6 snapshots of a
+# default mnist5k run rank the 100 benchmark architectures at Kendall tau 0.708 against the truth,
+# float32 at 0.709 (tau 0.999 between the two score vectors; docs/decisions.md), at half the size.
+SNAPSHOT_DTYPE = torch.float16
 _REQUIRED = ("format", "version", "space", "dataset", "train_config", "step", "model")
 # The entries read_checkpoint_header returns: everything but the tensors.
 _HEADER = ("format", "version", "space", "dataset", "train_config", "step", "complete")

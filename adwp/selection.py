@@ -1,7 +1,7 @@
 """Checkpoint selection on a small ground-truth table kept apart from the reported architectures.
 
 Ranking quality of a weight generator does not grow with training: it often peaks early and then
-falls as predicted accuracies saturate (``docs/benchmarks.md``). A :class:`CheckpointSelector`
+falls as predicted accuracies saturate (``docs/decisions.md``). A :class:`CheckpointSelector`
 scores a few architectures with known ground truth at every checkpoint of ``adwp train
 --select-on GT.jsonl`` and the trainer keeps the checkpoint with the best Kendall tau. The
 selection architectures must not be among those a study reports, or the truth leaks into the

@@ -71,7 +71,7 @@ def build_model(space: Any, config: TrainConfig) -> torch.nn.Module:
 class TrainConfig:
     """Everything that determines a hypernetwork training run.
 
-    The defaults are the settings that ranked best on ``mnist5k`` (``docs/benchmarks.md``): a
+    The defaults are the settings that ranked best on ``mnist5k`` (``docs/decisions.md``): a
     short run (ranking quality peaks early), 8 architectures per step drawn by
     the sandwich rule, and the scores averaged over the last 6 snapshots, 50 steps apart.
 
@@ -99,7 +99,7 @@ class TrainConfig:
         checkpoint_every: Steps between checkpoints (besides those at snapshot steps).
         snapshot_every: Steps between weight snapshots kept for scoring (0: none). The evaluator
             averages each architecture's score over the snapshots, which cancels much of the
-            step-to-step noise of the ranking (see ``docs/benchmarks.md``). A checkpoint is
+            step-to-step noise of the ranking (see ``docs/decisions.md``). A checkpoint is
             also written at every snapshot step.
         snapshots: How many of the latest snapshots are kept (each is a copy of the model).
         hypernet: Hypernetwork capacity.
@@ -431,7 +431,12 @@ class Trainer:
             raise CheckpointError(f"checkpoint does not match its configuration: {first}") from None
         self.step = step
         stored_snapshots = state.get("snapshots") or {"steps": [], "models": []}
-        self.snapshots = list(zip(stored_snapshots["steps"], stored_snapshots["models"]))
+        # Older files kept snapshots in float32: recast, so a resumed run keeps exactly what an
+        # uninterrupted one would.
+        self.snapshots = [
+            (step, compact_snapshot(model))
+            for step, model in zip(stored_snapshots["steps"], stored_snapshots["models"])
+        ]
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes a checkpoint atomically."""
