@@ -1,6 +1,7 @@
-"""Draws the headline figure of ``docs/results.md`` from stored results, without running anything.
+"""Draws the figures of ``docs/results.md`` from stored results, without running anything.
 
-    python benchmarks/figures.py   # -> benchmarks/results/ranking_tau_vs_compute.png
+    python benchmarks/figures.py   # -> benchmarks/results/ranking_tau_vs_compute.png,
+                                   #    ranking.png and ranking_curve.png
 
 Reads a ``benchmarks/ranking.py`` output (``--ranking``) and the ``benchmarks/groundtruth_stats.py``
 output of the same truth table (``--groundtruth-stats``), and plots every method's Kendall tau with
@@ -8,16 +9,22 @@ its 95% bootstrap interval against its compute seconds (log axis; methods that c
 drawn at 0.1 s). The solid line is the split-half noise ceiling (the mean of half the truth's seeds
 against the mean of the other half, averaged over splits); the band around it spans its smallest
 and largest value over those splits; the dashed line is the single-seed ceiling (one training run
-against another).
+against another). It also redraws ``benchmarks/ranking.py``'s own figures (the methods side by
+side and their Kendall tau against training steps) from the same file (``--methods-plot``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from adwp.plots import plot_tau_vs_compute
+
+# benchmarks/ is a folder of scripts, not a package: ranking.py is found next to this file.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ranking import draw_method_figures
 
 # The methods of the headline figure: every method of the reported run except the log-loss
 # readings of the weight generators, which rank worse than their accuracy readings and would
@@ -50,6 +57,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--methods", default=DEFAULT_METHODS, help="comma-separated, in order")
     parser.add_argument("--output", default="benchmarks/results/ranking_tau_vs_compute.png")
+    parser.add_argument(
+        "--methods-plot",
+        default="benchmarks/results/ranking.png",
+        help="bar chart of every method (and <stem>_curve.png beside it); '' to skip",
+    )
     args = parser.parse_args(argv)
 
     ranking = json.loads(Path(args.ranking).read_text())
@@ -75,6 +87,9 @@ def main(argv: list[str] | None = None) -> None:
         title=f"{Path(ranking['truth']).name}: {ranking['n']} architectures",
     )
     print(args.output)
+    if args.methods_plot:
+        draw_method_figures(ranking, args.methods_plot)
+        print(args.methods_plot)
 
 
 if __name__ == "__main__":

@@ -328,26 +328,45 @@ def main(argv: list[str] | None = None) -> None:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(results, indent=1))
 
+    draw_method_figures(results, args.plot)
+    markdown = _markdown(results)
+    out_path.with_suffix(".md").write_text(markdown + "\n")
+    print(markdown)
+
+
+def draw_method_figures(results: dict[str, Any], plot: str | Path) -> None:
+    """Draws the methods side by side (``plot``) and their curves (``<plot stem>_curve.png``).
+
+    Args:
+        results: A ``ranking.py`` output, as written or as read back from its JSON.
+        plot: Path of the bar chart.
+    """
+    methods, noise = results["methods"], results["noise_ceiling"]
     names = list(methods)
     plot_methods(
         names,
         {
             "Kendall tau": [methods[m]["kendall_tau"] for m in names],
-            "partial tau | size": [methods[m]["partial_tau"] or 0.0 for m in names],
+            # None (#params given its own size) is drawn as "n/a", not as a zero bar.
+            "partial tau given log #params": [methods[m]["partial_tau"] for m in names],
         },
-        args.plot,
-        ceiling={"Kendall tau": noise["kendall_tau"], "partial tau | size": noise["partial_tau"]},
-        title=f"{args.truth}: n={len(archs)}; dashed: seed-to-seed ceiling",
+        plot,
+        ceiling={
+            "Kendall tau": noise["kendall_tau"],
+            "partial tau given log #params": noise["partial_tau"],
+        },
+        ylabel="rank correlation with the truth",
+        title=(
+            f"{Path(results['truth']).name}: n={results['n']} architectures; "
+            "dashed: one ground-truth seed against another"
+        ),
     )
-    if curves:
+    if results.get("curves"):
         plot_curves(
-            curves,
-            Path(args.plot).with_name(Path(args.plot).stem + "_curve.png"),
+            results["curves"],
+            Path(plot).with_name(Path(plot).stem + "_curve.png"),
             ceiling={"kendall_tau": noise["kendall_tau"], "partial_tau": noise["partial_tau"]},
         )
-    markdown = _markdown(results)
-    out_path.with_suffix(".md").write_text(markdown + "\n")
-    print(markdown)
 
 
 def _markdown(results: dict[str, Any]) -> str:

@@ -107,9 +107,11 @@ def test_ranking_and_figure(table: Path, tmp_path: Path) -> None:
     figure = tmp_path / "tau_vs_compute.png"
     figures = _script("figures")
     methods = ["--methods", "hypernet_snapshots,params,synflow"]
-    common = ["--ranking", str(out), *methods, "--output", str(figure)]
+    bars = tmp_path / "redrawn.png"
+    common = ["--ranking", str(out), *methods, "--output", str(figure), "--methods-plot", str(bars)]
     figures.main([*common, "--groundtruth-stats", str(stats)])
-    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for drawn in (figure, bars, tmp_path / "redrawn_curve.png"):
+        assert drawn.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # A ceiling band from another table's statistics would be wrong: refused.
     other = tmp_path / "other.json"
