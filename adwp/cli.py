@@ -31,7 +31,10 @@ def _non_negative_int(text: str) -> int:
 
 def _read_text(path: str, what: str) -> str:
     file = Path(path)
-    if not file.is_file():
+    if file.is_dir():
+        raise AdwpError(f"{what} {path} is a folder, not a file")
+    # Not is_file(): a pipe such as bash's <(...) is a fine source of text too.
+    if not file.exists():
         raise AdwpError(f"{what} not found: {path}")
     try:
         return file.read_text(encoding="utf-8")
@@ -97,11 +100,13 @@ _TRAIN_SETTINGS = (
 
 
 def _train_command(args: argparse.Namespace) -> int:
+    from adwp.checkpoint import best_path
+    from adwp.device import resolve_device
     from adwp.hypernet import HyperNetConfig
-    from adwp.training import TrainConfig, Trainer, _auto_device, best_path
+    from adwp.training import TrainConfig, Trainer
 
     _check_output(args.out, "--out")
-    _auto_device(args.device)
+    resolve_device(args.device)
 
     # Options left out take the library's defaults, so the CLI and TrainConfig cannot disagree.
     given = {name: getattr(args, name) for name in _TRAIN_SETTINGS}
@@ -143,22 +148,32 @@ def _train_command(args: argparse.Namespace) -> int:
         download=args.download,
         seed=config.data_seed,
         **_image_size_option(args),
+        **_subset_options(args),
     )
     trainer = Trainer(config, data=data, device=args.device)
     selector = None
     if args.select_on:
         from adwp.selection import CheckpointSelector
 
-        selector = CheckpointSelector(args.select_on, trainer.space, data)
-    trainer.fit(args.out, resume=args.resume, quiet=args.quiet, selector=selector)
+        selector = CheckpointSelector(
+            args.select_on,
+            trainer.space,
+            data,
+            metric=args.select_metric or "val_acc",
+            key=args.select_key or "arch",
+        )
+    elif args.select_key or args.select_metric:
+        raise AdwpError("--select-key and --select-metric name columns of the --select-on table")
+    callbacks = [] if selector is None else [selector]
+    trainer.fit(args.out, resume=args.resume, quiet=args.quiet, callbacks=callbacks)
     if not args.quiet:
         print(f"wrote {args.out} after {trainer.step} steps")
         if selector is not None:
-            if trainer.best_step is None:
+            if selector.best_step is None:
                 print("no checkpoint selected: every selection score was constant")
             else:
                 print(
-                    f"selected step {trainer.best_step} (Kendall tau {trainer.best_tau:.3f} on "
+                    f"selected step {selector.best_step} (Kendall tau {selector.best_tau:.3f} on "
                     f"{len(selector)} architectures of {args.select_on}) -> {best_path(args.out)}"
                 )
     return 0
@@ -286,6 +301,21 @@ def _image_size_option(args: argparse.Namespace) -> dict[str, int]:
     return {"image_size": args.image_size}
 
 
+def _subset_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--train-size``, ``--val-size`` and ``--data-cache`` as data set options, when given."""
+    options: dict[str, Any] = {}
+    for flag, name in (("--train-size", "train_size"), ("--val-size", "val_size")):
+        value = getattr(args, name)
+        if value is not None:
+            if value < 1:
+                raise AdwpError(f"{flag} must be at least 1, got {value}")
+            options[name] = value
+    if args.data_cache is not None:
+        # Absolute, so rank finds the same cache from any working folder.
+        options["cache_dir"] = str(Path(args.data_cache).expanduser().resolve())
+    return options
+
+
 def _rank_sources(paths: list[str], evaluators: list[Any]) -> dict[str, Any]:
     """What ``rank --output`` says about where its scores come from."""
     if len(paths) == 1:
@@ -318,9 +348,9 @@ def _groundtruth_command(args: argparse.Namespace) -> int:
     import torch
 
     from adwp.data import get_dataset
+    from adwp.device import resolve_device
     from adwp.groundtruth import Recipe, merge_tables, run_groundtruth
     from adwp.spaces import get_space
-    from adwp.training import _auto_device
 
     if args.action == "merge":
         if not args.inputs or not args.output:
@@ -333,7 +363,7 @@ def _groundtruth_command(args: argparse.Namespace) -> int:
     if args.output is None or (args.sample is None) == (args.archs is None):
         raise AdwpError("groundtruth needs --output and exactly one of --sample N or --archs FILE")
     _check_output(args.output, "--output")
-    device = _auto_device(args.device)
+    device = resolve_device(args.device)
     if args.seeds < 1 or args.epochs < 1:
         raise AdwpError("--seeds and --epochs must be at least 1")
     shard = _parse_shard(args.shard)
@@ -345,6 +375,7 @@ def _groundtruth_command(args: argparse.Namespace) -> int:
         download=args.download,
         seed=args.data_seed,
         **_image_size_option(args),
+        **_subset_options(args),
     )
     space = get_space(args.space, **_data_shape(data))
     if args.sample is not None:
@@ -427,20 +458,14 @@ def _read_scores(path: str) -> tuple[dict[str, float], dict[str, float], str]:
 
 
 def _correlate_command(args: argparse.Namespace) -> int:
-    from adwp.groundtruth import read_table
+    from adwp.groundtruth import read_truth
     from adwp.metrics import correlation_report
 
     _check_output(args.output, "--output")
     _check_output(args.plot, "--plot")
-    rows = read_table(args.truth, foreign=True)
-    lacking = [number for number, row in enumerate(rows, 1) if args.metric not in row]
-    if lacking:
-        raise AdwpError(
-            f"{args.truth}: {len(lacking)} of {len(rows)} rows have no {args.metric!r} (the "
-            f"first: row {lacking[0]}); --metric takes val_acc or test_acc, whichever the table has"
-        )
+    table = read_truth(args.truth, key=args.key, metric=args.metric)
     scores, sizes, what = _read_scores(args.scores)
-    report = correlation_report(rows, scores, metric=args.metric, params=sizes or None)
+    report = correlation_report(table.rows(), scores, metric=args.metric, params=sizes or None)
     for warning in report["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
     out = Path(args.output)
@@ -513,6 +538,8 @@ def _search_backend_and_space(args: argparse.Namespace) -> tuple[Any, Any]:
         device=args.device,
         seed=args.seed,
         missing=args.missing or "error",
+        table_key=args.key or "arch",
+        table_metric=args.metric or "val_acc",
     )
     backend = load_backend(args.backend, context)
     if base is None:
@@ -529,13 +556,13 @@ def _search_backend_and_space(args: argparse.Namespace) -> tuple[Any, Any]:
     return backend, base
 
 
-def _search_score_label(spec: str) -> str:
+def _search_score_label(spec: str, metric: str | None = None) -> str:
     """Names the score a backend spec gives, for plot axes."""
     kind, _, argument = spec.partition(":")
     if kind in ("hypernet", "supernet"):
         return f"{kind} score (accuracy of its weights)"
     if kind == "table":
-        return "ground truth from table (val_acc)"
+        return f"ground truth from table ({metric or 'val_acc'})"
     if kind == "proxy":
         return f"zero-cost proxy {argument}"
     return f"{kind} score"
@@ -562,7 +589,9 @@ def _run_layer_assignment(
                 "-".join(map(str, search.space.validate(r["arch"]).depths)): r["score"]
                 for r in truth_records(table.truth, search.space)
             }
-        plot_layer_assignment(out, args.plot, truth=truth, label=_search_score_label(args.backend))
+        plot_layer_assignment(
+            out, args.plot, truth=truth, label=_search_score_label(args.backend, args.metric)
+        )
     return out, [(d["depth"], d["best"]) for d in out["depths"]]
 
 
@@ -595,7 +624,7 @@ def _run_importance_sampling(
             args.plot,
             complexity=args.complexity,
             truth=truth,
-            label=_search_score_label(args.backend),
+            label=_search_score_label(args.backend, args.metric),
             pick_label=f"{args.pick} per eps",
         )
         trajectory_path = Path(args.plot).with_name(Path(args.plot).stem + "_trajectory.png")
@@ -628,7 +657,7 @@ def _run_budgeted(
             result.history,
             args.plot,
             title=f"{args.method}: {args.backend}",
-            label=_search_score_label(args.backend),
+            label=_search_score_label(args.backend, args.metric),
         )
     out = result.to_dict()
     return out, [("best", out["best"])]
@@ -656,10 +685,15 @@ def _search_command(args: argparse.Namespace) -> int:
         _parse_coefficients(args.coefficients)
     if args.missing is not None and not args.backend.startswith("table:"):
         raise AdwpError(f"--missing applies to table: backends only, not {args.backend!r}")
+    for flag, value in (("--key", args.key), ("--metric", args.metric)):
+        if value is not None and not (args.backend.startswith("table:") or args.truth):
+            raise AdwpError(f"{flag} names a column of table: backends and --truth tables only")
     backend, base = _search_backend_and_space(args)
-    table = TableBackend(args.truth) if args.truth else None
-    if table is None and isinstance(backend, TableBackend):
-        table = backend
+    columns = {"key": args.key or "arch", "metric": args.metric or "val_acc"}
+    table = TableBackend(args.truth, **columns) if args.truth else None
+    if isinstance(backend, TableBackend):
+        backend.check_space(base)  # a table of another space would fail on every architecture
+        table = table or backend
     if args.cache:
         from adwp.backend import CachedBackend
 
@@ -684,9 +718,30 @@ def _search_command(args: argparse.Namespace) -> int:
     return 0
 
 
+_TRAIN_SIZE_HELP = (
+    "cifar10/cifar100: train on a stratified, seeded subset of N training images (recorded in "
+    "the checkpoint)"
+)
+_VAL_SIZE_HELP = (
+    "cifar10/cifar100: N validation images, held out of the training images (default 5000) or, "
+    "with a val/ folder, a stratified subset of it (recorded in the checkpoint)"
+)
+_DATA_CACHE_HELP = (
+    "cifar10 image folders: keep the decoded images in DIR so later runs skip decoding "
+    "(recorded in the checkpoint)"
+)
 _IMAGE_SIZE_HELP = (
     "imagefolder only: side the images are resized and center-cropped to (default 64); the "
     "checkpoint records it, so rank reads the images at the same size"
+)
+_KEY_HELP = (
+    "column of the ground-truth table holding the architecture keys (default arch; e.g. "
+    "ArchitectureString in NAS-Bench-201's CSV); rows sharing a key are averaged over the seed "
+    "column where there is one, as repeats otherwise"
+)
+_METRIC_HELP = (
+    "column of the ground-truth table ranked against (default val_acc): any numeric column on "
+    "any finite scale (fractions in adwp groundtruth's tables, percentages in NAS-Bench-201's)"
 )
 
 
@@ -716,6 +771,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data-root", default=None, help="folder of on-disk data sets")
     train.add_argument("--download", action="store_true", help="download the data set if missing")
     train.add_argument("--image-size", type=int, default=None, metavar="N", help=_IMAGE_SIZE_HELP)
+    train.add_argument("--train-size", type=int, default=None, metavar="N", help=_TRAIN_SIZE_HELP)
+    train.add_argument("--val-size", type=int, default=None, metavar="N", help=_VAL_SIZE_HELP)
+    train.add_argument("--data-cache", default=None, metavar="DIR", help=_DATA_CACHE_HELP)
     train.add_argument("--space", default="macro")
     train.add_argument("--steps", type=int, default=None)
     train.add_argument("--seed", type=_non_negative_int, default=0)
@@ -786,8 +844,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--select-on",
         default=None,
         metavar="GT.jsonl",
-        help="ground-truth table scored at every checkpoint; the checkpoint with the best Kendall "
-        "tau is kept as OUT.best.pt (keep these architectures out of any reported comparison)",
+        help="ground-truth table (.jsonl or .csv) scored at every checkpoint; the checkpoint with "
+        "the best Kendall tau is kept as OUT.best.pt (keep these architectures out of any "
+        "reported comparison)",
+    )
+    train.add_argument(
+        "--select-key", default=None, metavar="COLUMN", help="--select-on table: " + _KEY_HELP
+    )
+    train.add_argument(
+        "--select-metric",
+        default=None,
+        metavar="COLUMN",
+        help="--select-on table: " + _METRIC_HELP,
     )
     train.add_argument(
         "--model",
@@ -850,6 +918,9 @@ def build_parser() -> argparse.ArgumentParser:
     truth.add_argument("--data-root", default=None)
     truth.add_argument("--download", action="store_true")
     truth.add_argument("--image-size", type=int, default=None, metavar="N", help=_IMAGE_SIZE_HELP)
+    truth.add_argument("--train-size", type=int, default=None, metavar="N", help=_TRAIN_SIZE_HELP)
+    truth.add_argument("--val-size", type=int, default=None, metavar="N", help=_VAL_SIZE_HELP)
+    truth.add_argument("--data-cache", default=None, metavar="DIR", help=_DATA_CACHE_HELP)
     truth.add_argument(
         "--data-seed", type=_non_negative_int, default=0, help="seed of the data split"
     )
@@ -869,15 +940,14 @@ def build_parser() -> argparse.ArgumentParser:
     truth.set_defaults(func=_groundtruth_command)
 
     corr = sub.add_parser("correlate", help="rank correlation of scores against ground truth")
-    corr.add_argument("--truth", required=True, help="ground-truth JSONL table")
-    corr.add_argument("--scores", required=True, help="scores JSON as written by 'adwp rank'")
     corr.add_argument(
-        "--metric",
-        choices=["val_acc", "test_acc"],
-        default="val_acc",
-        help="ground-truth column: fractions in tables of 'adwp groundtruth', any finite scale "
-        "(e.g. percentages) in other tables",
+        "--truth",
+        required=True,
+        help="ground-truth table, .csv or .jsonl (adwp groundtruth's, or another benchmark's)",
     )
+    corr.add_argument("--scores", required=True, help="scores JSON as written by 'adwp rank'")
+    corr.add_argument("--key", default="arch", metavar="COLUMN", help=_KEY_HELP)
+    corr.add_argument("--metric", default="val_acc", metavar="COLUMN", help=_METRIC_HELP)
     corr.add_argument(
         "--output", required=True, help="report JSON (with a 'warnings' list: few pairs)"
     )
@@ -891,7 +961,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="search the space with a ranking backend",
         description="adwp search layer-assignment|importance-sampling|random|evolution "
         "--backend SPEC ... --seed S --output OUT.json [--plot FIG.png]. SPEC: hypernet:CKPT, "
-        "supernet:CKPT, table:GT.jsonl or proxy:NAME.",
+        "supernet:CKPT, table:GT.jsonl (or .csv; see --key, --metric) or proxy:NAME.",
     )
     search.add_argument(
         "method", choices=["layer-assignment", "importance-sampling", "random", "evolution"]
@@ -905,7 +975,21 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--data-root", default=None)
     search.add_argument("--device", default="auto")
     search.add_argument("--space", default=None, help="space to search (default: the backend's)")
-    search.add_argument("--truth", default=None, help="ground-truth table drawn in the plot")
+    search.add_argument(
+        "--truth", default=None, help="ground-truth table drawn in the plot (.csv or .jsonl)"
+    )
+    search.add_argument(
+        "--key",
+        default=None,
+        metavar="COLUMN",
+        help="table: backends and --truth: " + _KEY_HELP,
+    )
+    search.add_argument(
+        "--metric",
+        default=None,
+        metavar="COLUMN",
+        help="table: backends and --truth: " + _METRIC_HELP,
+    )
     search.add_argument(
         "--missing",
         choices=["error", "skip"],

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -392,6 +393,21 @@ def test_rank_archs_file(
     result = json.loads(out.read_text())
     assert result["archs"] == [high, low]
     assert len(result["scores"]) == 2
+
+
+@slow
+def test_rank_archs_from_a_pipe(checkpoint: Path, sampled: dict[str, Any], tmp_path: Path) -> None:
+    # What bash's `--archs <(...)` hands over: a named pipe, not a regular file.
+    low, high = _low_high(sampled)
+    fifo = tmp_path / "archs.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text(f"{high}\n{low}\n"))
+    writer.start()
+    out = tmp_path / "out.json"
+    args = ["rank", "--checkpoint", str(checkpoint), "--archs", str(fifo), "--output", str(out)]
+    assert main(args) == 0
+    writer.join()
+    assert json.loads(out.read_text())["archs"] == [high, low]
 
 
 @slow
