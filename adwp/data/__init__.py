@@ -2,7 +2,8 @@
 
 Loaders are looked up by name (:func:`get_dataset`) and return a :class:`DataSplits` with
 deterministic, seed-controlled train/val/test splits. Built-in names: ``mnist5k`` (default),
-``digits``, ``cifar10``, ``cifar100`` and ``imagefolder``; :func:`register_dataset` adds more.
+``digits``, ``cifar10`` (torchvision's pickles or ``train/<class>/``, ``test/<class>/`` image
+folders), ``cifar100`` and ``imagefolder``; :func:`register_dataset` adds more.
 """
 
 from __future__ import annotations

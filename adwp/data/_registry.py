@@ -111,8 +111,9 @@ def get_dataset(
         download: Whether a loader that can download may fetch missing files.
         seed: Seed of the train/val/test split; the same seed gives the same split.
         **options: Extra loader-specific keyword options (e.g. ``image_size``, the side
-            ``imagefolder`` resizes and crops its images to, default 64; ``val_size`` for
-            ``cifar10``). They are recorded in the result's ``options``.
+            ``imagefolder`` resizes and crops its images to, default 64; ``val_size``,
+            ``train_size`` for ``cifar10``/``cifar100``; ``cache_dir`` for ``cifar10`` image
+            folders). They are recorded in the result's ``options``.
 
     Returns:
         The train/val/test splits and their shape facts.
