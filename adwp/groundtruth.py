@@ -8,12 +8,13 @@ killed run resumes losing at most the architecture in progress.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import math
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,13 @@ from adwp.errors import AdwpError, DataError
 from adwp.spaces import Architecture
 
 __all__ = [
+    "TRUTH_FORMATS",
     "Recipe",
+    "TruthTable",
+    "mean_by_arch",
     "merge_tables",
     "read_table",
+    "read_truth",
     "run_groundtruth",
     "train_standalone",
 ]
@@ -230,6 +235,14 @@ def read_table(
         DataError: If the file is missing or a row is corrupt (naming its line).
     """
     path = Path(path)
+    return [
+        _check_row(row, f"{path}:{number}", foreign)
+        for number, row in _jsonl_rows(path, repair_tail)
+    ]
+
+
+def _jsonl_rows(path: Path, repair_tail: bool = False) -> Iterator[tuple[int, Any]]:
+    """Yields ``(line number, parsed row)`` of a JSONL file, blank lines skipped."""
     if not path.is_file():
         raise DataError(f"ground-truth table not found: {path}")
     raw = path.read_bytes()
@@ -240,16 +253,13 @@ def read_table(
             raise DataError(f"{path}: last line is incomplete (no newline); was a run killed?")
         with path.open("r+b") as handle:
             handle.truncate(len(raw) - len(tail))
-    rows = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            yield number, json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise DataError(f"{path}:{number}: corrupt row (not JSON)") from None
-        rows.append(_check_row(row, f"{path}:{number}", foreign))
-    return rows
 
 
 def _append(path: Path, row: dict[str, Any]) -> None:
@@ -378,3 +388,222 @@ def mean_by_arch(rows: Sequence[dict[str, Any]], metric: str = "val_acc") -> dic
     for row in rows:
         sums.setdefault(row["arch"], []).append(float(row[metric]))
     return {arch: float(np.mean(values)) for arch, values in sums.items()}
+
+
+#: File extensions :func:`read_truth` reads, and the format each stands for.
+TRUTH_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
+
+
+@dataclass(frozen=True, eq=False)
+class TruthTable:
+    """One metric column of a ground-truth table, per architecture key and seed.
+
+    Built by :func:`read_truth` from a table of ``adwp groundtruth`` or of another benchmark
+    (NAS-Bench-201 and the like): keys are opaque strings and the metric may use any finite
+    scale (fractions, percentages, losses).
+
+    Attributes:
+        path: The file read.
+        key: Column holding the architecture key.
+        metric: Column holding the measured value.
+        values: ``{key: {seed: value}}``, keys in file order. Without a ``seed`` column, rows
+            sharing a key are repeats numbered 0, 1, ... in file order (and so averaged).
+        sizes: ``{key: #params}`` of the keys whose rows carry a ``params`` value.
+        seeded: Whether the table has a ``seed`` column.
+    """
+
+    path: str
+    key: str
+    metric: str
+    values: dict[str, dict[int, float]]
+    sizes: dict[str, float]
+    seeded: bool
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def mean(self) -> dict[str, float]:
+        """The metric of every architecture key, averaged over seeds (or repeats)."""
+        return {key: float(np.mean(list(runs.values()))) for key, runs in self.values.items()}
+
+    def per_seed(self) -> dict[str, dict[int, float]]:
+        """A copy of ``values``: ``{key: {seed: value}}``, what noise ceilings compare."""
+        return {key: dict(runs) for key, runs in self.values.items()}
+
+    @property
+    def params(self) -> dict[str, float] | None:
+        """``{key: #params}`` where the table has a ``params`` column, else None."""
+        return dict(self.sizes) or None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per (key, seed), shaped as :func:`adwp.metrics.correlation_report` takes them.
+
+        Each row holds ``arch`` (the key), ``seed``, the metric and, where known, ``params``.
+        """
+        out = []
+        for key, runs in self.values.items():
+            size = {"params": self.sizes[key]} if key in self.sizes else {}
+            out.extend(
+                {"arch": key, "seed": seed, self.metric: v, **size} for seed, v in runs.items()
+            )
+        return out
+
+
+def read_truth(
+    path: str | os.PathLike[str], key: str = "arch", metric: str = "val_acc"
+) -> TruthTable:
+    """Reads one metric of a ground-truth table, CSV or JSONL, chosen by the file's extension.
+
+    ``.csv`` files are read with a header row; ``.jsonl`` and ``.json`` files hold one JSON object
+    per line (a ``.json`` file may instead hold one JSON list of objects). Rows carrying
+    ``adwp groundtruth``'s recipe stamp keep its full checks (fractions in [0, 1] included).
+    Optional columns: ``seed`` (an integer; a (key, seed) pair may appear once) and ``params``
+    (a positive number, feeding the size-controlled metrics of ``adwp correlate``). Without a
+    ``seed`` column, rows sharing a key are kept as repeats and averaged (NAS-Bench-201 keyed by
+    its isomorphism-merged ``UniqueString``, for instance).
+
+    Args:
+        path: The table.
+        key: Column holding the architecture key (an opaque string, e.g. NAS-Bench-201's
+            ``|nor_conv_3x3~0|+|...|``).
+        metric: Column holding the value ranked against (any finite scale).
+
+    Returns:
+        The table's values of ``metric`` per key and seed.
+
+    Raises:
+        DataError: One line naming the file and what is wrong: an unknown extension, a missing
+            file, no ``key`` or ``metric`` column (listing the columns there are), a metric that
+            is not a finite number (naming the line and the key), a bad seed or params value, a
+            (key, seed) pair given twice, or no rows.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TRUTH_FORMATS:
+        raise DataError(
+            f"{path}: unknown table format {suffix or '(no extension)'!r}; "
+            f"ground-truth tables are {', '.join(TRUTH_FORMATS)} files"
+        )
+    if not path.is_file():
+        raise DataError(f"ground-truth table not found: {path}")
+    records = (
+        _csv_records(path, key, metric) if suffix == ".csv" else _json_records(path, key, metric)
+    )
+    values: dict[str, dict[int, float]] = {}
+    sizes: dict[str, float] = {}
+    where: dict[tuple[str, int], str] = {}
+    seeded = False
+    for place, name, seed, value, size in records:
+        runs = values.setdefault(name, {})
+        if seed is None:
+            seed = len(runs)  # unseeded repeats of one key, numbered in file order
+        else:
+            seeded = True
+            if seed in runs:
+                first = where[name, seed]
+                raise DataError(f"{place}: {name!r} with seed {seed} appears twice (also {first})")
+        where[name, seed] = place
+        runs[seed] = value
+        if size is not None:
+            sizes.setdefault(name, size)
+    if not values:
+        raise DataError(f"{path}: the table has no rows")
+    return TruthTable(str(path), key, metric, values, sizes, seeded)
+
+
+#: One checked row: (where, key, seed or None, metric value, params or None).
+_Record = tuple[str, str, int | None, float, float | None]
+
+
+def _missing_column(path: Path, role: str, name: str, columns: Iterable[str]) -> DataError:
+    listed = ", ".join(repr(str(c)) for c in columns) or "none"
+    return DataError(f"{path} has no {role} column {name!r}; its columns: {listed}")
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _csv_records(path: Path, key: str, metric: str) -> Iterator[_Record]:
+    # utf-8-sig: spreadsheet exports often start with a byte-order mark.
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader, None)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+        if not header:
+            raise DataError(f"{path}: empty CSV file (no header row)")
+        column = {name: i for i, name in enumerate(header)}
+        for role, name in (("key", key), ("metric", metric)):
+            if name not in column:
+                raise _missing_column(path, role, name, header)
+        seed_at, size_at = column.get("seed"), column.get("params")
+        try:
+            for cells in reader:
+                if not cells or not any(cell.strip() for cell in cells):
+                    continue
+                place = f"{path}:{reader.line_num}"
+                if len(cells) != len(header):
+                    raise DataError(f"{place}: {len(cells)} fields, the header has {len(header)}")
+                name = cells[column[key]]
+                yield _record(
+                    place,
+                    name,
+                    metric,
+                    cells[column[metric]],
+                    None if seed_at is None else cells[seed_at],
+                    None if size_at is None or not cells[size_at].strip() else cells[size_at],
+                )
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise DataError(f"{path}:{reader.line_num}: not readable as CSV ({exc})") from None
+
+
+def _record(place: str, name: Any, metric: str, value: Any, seed: Any, size: Any) -> _Record:
+    """Checks one row's cells (CSV text or JSON values) and converts them."""
+    if isinstance(name, int) and not isinstance(name, bool):
+        name = str(name)  # integer indices of other benchmarks are keys like any other
+    if not isinstance(name, str) or not name:
+        raise DataError(f"{place}: the key is {name!r}, not a non-empty string")
+    number = _number(value) if isinstance(value, str) else value
+    if not _is_number(number):
+        raise DataError(f"{place}: {metric} of {name!r} is {value!r}, not a number")
+    if not math.isfinite(number):
+        raise DataError(f"{place}: {metric} of {name!r} is {value!r}, not a finite number")
+    if seed is not None:
+        if isinstance(seed, str) and seed.strip().removeprefix("-").isdecimal():
+            seed = int(seed)
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise DataError(f"{place}: seed of {name!r} is {seed!r}, not an integer")
+    if size is not None:
+        parsed = _number(size) if isinstance(size, str) else size
+        if not (_is_number(parsed) and math.isfinite(parsed) and parsed > 0):
+            raise DataError(f"{place}: params of {name!r} is {size!r}, not a positive number")
+        size = float(parsed)
+    return place, name, seed, float(number), size
+
+
+def _json_records(path: Path, key: str, metric: str) -> Iterator[_Record]:
+    text_start = path.read_bytes()[:4096].lstrip()
+    if path.suffix.lower() == ".json" and text_start.startswith(b"["):
+        try:
+            items = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataError(f"{path}: invalid JSON ({exc})") from None
+        numbered: Iterable[tuple[str, Any]] = (
+            (f"{path}: item {i}", item) for i, item in enumerate(items, 1)
+        )
+    else:
+        numbered = ((f"{path}:{n}", row) for n, row in _jsonl_rows(path))
+    for place, row in numbered:
+        if not isinstance(row, dict):
+            raise DataError(f"{place}: row is not a JSON object")
+        if _written_by_adwp(row):
+            _check_row(row, place)
+        for role, name in (("key", key), ("metric", metric)):
+            if name not in row:
+                raise _missing_column(Path(place), role, name, row)
+        yield _record(place, row[key], metric, row[metric], row.get("seed"), row.get("params"))
