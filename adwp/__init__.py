@@ -30,7 +30,7 @@ _EXPORTS = {
     "HyperNetConfig": "adwp.hypernet",
     "HyperNetwork": "adwp.hypernet",
     "FunctionalNetwork": "adwp.functional",
-    "TrainConfig": "adwp.training",
+    "TrainConfig": "adwp.generator",
     "Trainer": "adwp.training",
     "train": "adwp.training",
     "Evaluator": "adwp.evaluator",

@@ -2,9 +2,9 @@
 
 Every searcher takes any :class:`RankingBackend`. From the command line a backend is named by a
 spec ``KIND:ARGUMENT``: ``hypernet:CKPT`` (the evaluator), ``supernet:CKPT`` (the SPOS baseline),
-``table:GT.jsonl`` (look-up in a ground-truth table) or ``proxy:NAME`` (a zero-cost proxy). New
-kinds register with :func:`register_backend`. ``hypernet:A.pt,B.pt`` (and likewise ``supernet:``)
-averages the scores of several training runs (:class:`EnsembleBackend`).
+``table:GT.jsonl`` or ``table:GT.csv`` (look-up in a ground-truth table) or ``proxy:NAME`` (a
+zero-cost proxy). New kinds register with :func:`register_backend`. ``hypernet:A.pt,B.pt`` (and
+likewise ``supernet:``) averages the scores of several training runs (:class:`EnsembleBackend`).
 """
 
 from __future__ import annotations
@@ -91,35 +91,57 @@ class TableBackend:
     ``hypernet:CKPT`` shows what the evaluator's ranking errors cost.
 
     Args:
-        path: JSONL table written by ``adwp groundtruth`` (or any table with ``arch`` and the
-            metric column).
-        metric: Column averaged over seeds (``val_acc`` or ``test_acc``).
+        path: CSV or JSONL table (see :func:`adwp.groundtruth.read_truth`): one written by
+            ``adwp groundtruth``, or any table with a key column and the metric column.
+        metric: Column averaged over seeds (any finite scale, e.g. percentages).
         missing: What an architecture absent from the table gets: ``"error"`` raises
             :class:`ArchitectureError` naming it; ``"skip"`` scores it NaN, and the searchers
             draw another architecture instead (it does not count as an evaluation).
+        key: Column holding the architectures' canonical strings.
 
     Raises:
-        DataError: If the table is missing or has a corrupt row.
-        AdwpError: If no row has the metric, or ``missing`` is not one of :data:`MISSING`.
+        DataError: If the table is missing, lacks the key or metric column, or has a bad row.
+        AdwpError: If ``missing`` is not one of :data:`MISSING`.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], metric: str = "val_acc", missing: str = "error"
+        self,
+        path: str | os.PathLike[str],
+        metric: str = "val_acc",
+        missing: str = "error",
+        key: str = "arch",
     ) -> None:
-        from adwp.groundtruth import mean_by_arch, read_table
+        from adwp.groundtruth import read_truth
 
         if missing not in MISSING:
             raise AdwpError(f"missing must be one of {', '.join(MISSING)}, got {missing!r}")
-
-        rows = read_table(path, foreign=True)
-        rows = [row for row in rows if metric in row]
-        if not rows:
-            raise AdwpError(f"table {path} has no rows with {metric!r}")
         self.path = str(path)
         self.metric = metric
-        self.truth = mean_by_arch(rows, metric)
+        self.key = key
+        self.truth = read_truth(path, key=key, metric=metric).mean()
         self.missing = missing
         self.compute_seconds = 0.0
+
+    def check_space(self, space: Any) -> None:
+        """Raises unless at least one of the table's keys is an architecture of ``space``.
+
+        A table of another space (or benchmark) would otherwise fail on the first architecture
+        (or, skipping, never find one); this says so at once.
+
+        Raises:
+            ArchitectureError: Naming the table, the space and one of the table's keys.
+        """
+        for key in self.truth:
+            try:
+                space.validate(key)
+                return
+            except AdwpError:
+                continue
+        name = getattr(space, "name", type(space).__name__)
+        raise ArchitectureError(
+            f"table {self.path} holds no architecture of the {name} space (its keys look like "
+            f"{next(iter(self.truth))!r}); search the space its keys belong to (--space)"
+        )
 
     def __len__(self) -> int:
         return len(self.truth)
@@ -146,8 +168,10 @@ class TableBackend:
                     continue
                 raise ArchitectureError(
                     f"architecture {key} is not in table {self.path} ({len(self.truth)} "
-                    "architectures); a table backend scores only the architectures it holds; "
-                    "with missing='skip' (adwp search --missing skip) searchers draw another one"
+                    f"architectures, keyed by column {self.key!r}); a table backend scores only "
+                    "the architectures it holds: with missing='skip' (adwp search --missing "
+                    "skip) searchers draw another one; or search the space the table covers "
+                    "(--space)"
                 )
             out[i] = self.truth[key]
         return out
@@ -363,9 +387,11 @@ class BackendContext:
         dataset: Data set name used when ``data`` is None.
         data_root: Folder of on-disk data sets.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
-        metric: Table column, or the evaluator's metric.
+        metric: The evaluator's metric (checkpoint backends).
         seed: Seed of a proxy's batch.
         missing: Policy of a table backend for architectures it lacks (:data:`MISSING`).
+        table_key: Key column of a table backend.
+        table_metric: Metric column of a table backend (any finite scale).
     """
 
     space: Any = None
@@ -376,6 +402,8 @@ class BackendContext:
     metric: str | None = None
     seed: int = 0
     missing: str = "error"
+    table_key: str = "arch"
+    table_metric: str = "val_acc"
 
     def load_data(self) -> Any:
         """Returns ``data``, or loads ``dataset``."""
@@ -464,8 +492,7 @@ def _supernet(path: str, context: BackendContext) -> Any:
 
 @register_backend("table")
 def _table(path: str, context: BackendContext) -> Any:
-    metric = context.metric if context.metric in ("val_acc", "test_acc") else "val_acc"
-    return TableBackend(path, metric, missing=context.missing)
+    return TableBackend(path, context.table_metric, missing=context.missing, key=context.table_key)
 
 
 @register_backend("proxy")
@@ -476,12 +503,12 @@ def _proxy(name: str, context: BackendContext) -> Any:
         raise AdwpError(f"unknown proxy {name!r}; available: {', '.join(list_proxies())}")
     if context.space is None:
         raise AdwpError("a proxy backend needs the search space")
-    from adwp.training import _auto_device
+    from adwp.device import resolve_device
 
     return ZeroCostProxy(
         context.space,
         context.load_data(),
         name,
         seed=context.seed,
-        device=_auto_device(context.device),
+        device=resolve_device(context.device),
     )

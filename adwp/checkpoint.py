@@ -27,8 +27,10 @@ __all__ = [
     "FORMAT",
     "SNAPSHOT_DTYPE",
     "VERSION",
+    "best_path",
     "compact_snapshot",
     "load_checkpoint",
+    "metrics_path",
     "read_checkpoint_header",
     "save_checkpoint",
 ]
@@ -44,6 +46,18 @@ SNAPSHOT_DTYPE = torch.float16
 _REQUIRED = ("format", "version", "space", "dataset", "train_config", "step", "model")
 # The entries read_checkpoint_header returns: everything but the tensors.
 _HEADER = ("format", "version", "space", "dataset", "train_config", "step", "complete")
+
+
+def metrics_path(checkpoint: str | os.PathLike[str]) -> Path:
+    """Returns the JSONL metrics file of a checkpoint (``h.pt`` -> ``h.metrics.jsonl``)."""
+    path = Path(checkpoint)
+    return path.with_name(path.stem + ".metrics.jsonl")
+
+
+def best_path(checkpoint: str | os.PathLike[str]) -> Path:
+    """Where ``--select-on`` keeps the selected checkpoint of a run (``X.pt`` -> ``X.best.pt``)."""
+    path = Path(checkpoint)
+    return path.with_name(path.stem + ".best" + (path.suffix or ".pt"))
 
 
 def compact_snapshot(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -583,7 +583,7 @@ def _run_layer_assignment(
 
         truth = None
         if args.truth:  # the backend's own table would only repeat the scores
-            from adwp.search._common import truth_records
+            from adwp.search import truth_records
 
             truth = {
                 "-".join(map(str, search.space.validate(r["arch"]).depths)): r["score"]
@@ -615,7 +615,7 @@ def _run_importance_sampling(
     shown = [{"coefficient": c["coefficient"], **c[args.pick]} for c in out["per_coefficient"]]
     if args.plot:
         from adwp.plots import plot_pareto, plot_trajectory
-        from adwp.search._common import truth_records
+        from adwp.search import truth_records
 
         truth = truth_records(table.truth, base) if table is not None else None
         plot_pareto(

@@ -25,11 +25,12 @@ from tqdm.auto import tqdm
 from adwp._checks import is_integer
 from adwp.checkpoint import load_checkpoint
 from adwp.data import DataSplits, as_tensors, get_dataset, iterate_batches
+from adwp.device import resolve_device
 from adwp.errors import AdwpError, CheckpointError, DataError
 from adwp.functional import FunctionalNetwork
+from adwp.generator import TrainConfig, generator_from_checkpoint
 from adwp.hypernet import HyperNetwork
-from adwp.spaces import Architecture, get_space
-from adwp.training import TrainConfig, _auto_device, build_model
+from adwp.spaces import Architecture
 from encoders import OneHotEncoder
 
 __all__ = ["METRICS", "Evaluator", "EvaluatorConfig"]
@@ -110,7 +111,7 @@ class Evaluator:
             raise DataError(f"split must be 'val' or 'test', got {self.config.split!r}")
         if self.config.metric not in METRICS:
             raise AdwpError(f"metric must be one of {METRICS}, got {self.config.metric!r}")
-        self.device = _auto_device(device)
+        self.device = resolve_device(device)
         self.hypernet = hypernet.to(self.device).eval()
         self.space = hypernet.space
         self.generators = [g.to(self.device).eval() for g in snapshots or ()] or [self.hypernet]
@@ -164,21 +165,10 @@ class Evaluator:
                 no longer exists and ``data_root`` is None.
         """
         state = load_checkpoint(path)
-        try:
-            train_config = TrainConfig.from_dict(state["train_config"])
-            space = get_space(state["space"]["name"], **state["space"]["options"])
-            hypernet = build_model(space, train_config)
-            hypernet.load_state_dict(state["model"])
-            snapshots = []
-            if config is None or config.snapshots:
-                for stored in (state.get("snapshots") or {}).get("models", []):
-                    snapshots.append(build_model(space, train_config))
-                    snapshots[-1].load_state_dict(stored)
-        except (RuntimeError, KeyError, TypeError, ValueError) as exc:
-            # load_state_dict puts the offending keys and shapes on the lines after its header.
-            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            detail = " ".join(lines[:2]) if lines else type(exc).__name__
-            raise CheckpointError(f"checkpoint {path} is inconsistent: {detail[:300]}") from None
+        stored = generator_from_checkpoint(
+            state, path, snapshots=config is None or config.snapshots
+        )
+        space = stored.space
         if data is None:
             info = state["dataset"]
             root = data_root if data_root is not None else _recorded_root(info, path)
@@ -189,8 +179,8 @@ class Evaluator:
                 f"checkpoint expects {space.in_channels} channels and {space.num_classes} classes, "
                 f"data set {data.name} has {data.in_channels} and {data.num_classes}"
             )
-        evaluator = cls(hypernet, data, config, device, snapshots=snapshots)
-        evaluator.train_config = train_config
+        evaluator = cls(stored.model, data, config, device, snapshots=stored.snapshots)
+        evaluator.train_config = stored.config
         return evaluator
 
     @property

@@ -12,7 +12,7 @@ classifier), down to a network that computes the SPOS supernet's function. Shari
 affines and the classifier ranks better on ``mnist5k`` (see ``docs/decisions.md``).
 
 Shapes: encoding ``[B, L, F]`` -> list of B weight dicts, keyed like ``space.build(arch)``'s
-parameters (see :mod:`adwp.spaces._network`).
+parameters (see :class:`adwp.spaces.MacroNet`).
 """
 
 from __future__ import annotations

@@ -320,7 +320,7 @@ def _records_and_front(
     front_color: str,
 ) -> None:
     """Every record as a dot, and the step line of their Pareto front drawn over them."""
-    from adwp.search._common import pareto_front
+    from adwp.search import pareto_front
 
     ax.scatter(
         [r[complexity] for r in records],

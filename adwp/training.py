@@ -12,30 +12,39 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any, Protocol
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from adwp._augment import random_shift
-from adwp.checkpoint import FORMAT, VERSION, compact_snapshot, load_checkpoint, save_checkpoint
+from adwp.checkpoint import (
+    FORMAT,
+    VERSION,
+    best_path,
+    compact_snapshot,
+    load_checkpoint,
+    metrics_path,
+    save_checkpoint,
+)
 from adwp.data import DataSplits, as_tensors, get_dataset
+from adwp.device import resolve_device
 from adwp.errors import AdwpError, CheckpointError
 from adwp.functional import FunctionalNetwork
-from adwp.hypernet import HyperNetConfig, HyperNetwork
+from adwp.generator import WEIGHT_GENERATORS, TrainConfig, build_model
 from adwp.samplers import get_sampler
 from adwp.spaces import get_space
-from adwp.supernet import SuperNet
 from encoders import StochasticEncoder
 
-if TYPE_CHECKING:
-    from adwp.selection import CheckpointSelector
-
+# The weight generator's settings and builder, and the paths of a run's files, are importable from
+# here too: a training run is where users meet them.
 __all__ = [
     "WEIGHT_GENERATORS",
+    "CheckpointCallback",
     "TrainConfig",
     "Trainer",
     "best_path",
@@ -44,187 +53,35 @@ __all__ = [
     "train",
 ]
 
-# Modules that map (encoding, archs) to weight dicts; the trainer and evaluator take any of them.
-WEIGHT_GENERATORS: dict[str, type[torch.nn.Module]] = {
-    "hypernet": HyperNetwork,
-    "supernet": SuperNet,
-}
 
-# Settings added after the first checkpoint format, with the training they stood for before each
-# existed; see HyperNetConfig.from_dict. Defaults may change (docs/decisions.md); these may not.
-# A new setting goes here too, with the value that keeps training as it was without it.
-_BEFORE_IT_EXISTED: dict[str, Any] = {
-    "lr_cycles": 1,
-    "snapshot_every": 0,
-    "snapshots": 6,
-    "model": "hypernet",
-    "distill": 0.0,
-}
+class CheckpointCallback(Protocol):
+    """Work done at every checkpoint of :meth:`Trainer.fit` (checkpoint selection, for one).
 
-
-def build_model(space: Any, config: TrainConfig) -> torch.nn.Module:
-    """Builds the weight generator a training configuration names."""
-    return WEIGHT_GENERATORS[config.model](space, config.hypernet)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that determines a hypernetwork training run.
-
-    The defaults are the settings that ranked best on ``mnist5k`` (``docs/decisions.md``): a
-    short run (ranking quality peaks early), 8 architectures per step drawn by
-    the sandwich rule, and the scores averaged over the last 6 snapshots, 50 steps apart.
-
-    Attributes:
-        dataset: Registered data set name.
-        space: Registered search space name.
-        base_widths: Full width of each stage.
-        steps: Optimisation steps.
-        seed: Seed of every random choice.
-        meta_batch: Architectures per step.
-        batch_size: Images per architecture per step.
-        optimizer: ``"adamw"`` or ``"sgd"``.
-        lr: Peak learning rate (linear warm-up, then cosine decay to zero).
-        lr_cycles: Cosine cycles of equal length, each restarting at ``lr`` (warm restarts, as
-            in SGDR); with a snapshot at the end of each cycle this is a snapshot ensemble
-            (Huang et al., 2017). 1: one cosine decay over the whole run.
-        weight_decay: Decoupled weight decay.
-        warmup_steps: Linear warm-up length.
-        grad_clip: Gradient-norm clip (0 disables).
-        augment: Random shifts of up to ``image_size // 14`` (at least 1) pixels.
-        sampler: Registered architecture sampler.
-        max_mix: Stochastic encoder's largest mixing weight.
-        hard_fraction: Share of architectures encoded exactly one-hot.
-        data_seed: Seed of the data set split.
-        checkpoint_every: Steps between checkpoints (besides those at snapshot steps).
-        snapshot_every: Steps between weight snapshots kept for scoring (0: none). The evaluator
-            averages each architecture's score over the snapshots, which cancels much of the
-            step-to-step noise of the ranking (see ``docs/decisions.md``). A checkpoint is
-            also written at every snapshot step.
-        snapshots: How many of the latest snapshots are kept (each is a copy of the model).
-        hypernet: Hypernetwork capacity.
-        distill: In-place distillation (BigNAS): every architecture of a step except its largest
-            (by parameters) learns with this weight from the largest one's predictions on the
-            same images, and with ``1 - distill`` from the labels (0: labels only).
-        model: Weight generator: ``"hypernet"`` (the method) or ``"supernet"`` (the SPOS
-            baseline: shared weights, exact single paths, no stochastic encoding).
+    :meth:`on_start` runs once, after a resumed run has restored its checkpoint and before the
+    first step, so that a callback can restore what it had chosen before the interruption and a
+    resumed run ends as an uninterrupted one would. :meth:`on_checkpoint` runs every
+    ``checkpoint_every`` steps and at the last step, before the checkpoint is written.
     """
 
-    dataset: str = "mnist5k"
-    space: str = "macro"
-    base_widths: tuple[int, ...] = (16, 32, 64)
-    steps: int = 300
-    seed: int = 0
-    meta_batch: int = 8
-    batch_size: int = 64
-    optimizer: str = "adamw"
-    lr: float = 1e-3
-    lr_cycles: int = 1
-    weight_decay: float = 1e-4
-    warmup_steps: int = 50
-    grad_clip: float = 5.0
-    augment: bool = True
-    sampler: str = "sandwich"
-    max_mix: float = 0.3
-    hard_fraction: float = 0.25
-    data_seed: int = 0
-    checkpoint_every: int = 100
-    snapshot_every: int = 50
-    snapshots: int = 6
-    hypernet: HyperNetConfig = field(default_factory=HyperNetConfig)
-    model: str = "hypernet"
-    distill: float = 0.0
+    def on_start(self, trainer: Trainer, out: Path, resumed: bool) -> None:
+        """Called before the first step of :meth:`Trainer.fit`.
 
-    def __post_init__(self) -> None:
-        if self.optimizer not in ("adamw", "sgd"):
-            raise AdwpError(f"optimizer must be 'adamw' or 'sgd', got {self.optimizer!r}")
-        if self.model not in WEIGHT_GENERATORS:
-            raise AdwpError(f"model must be one of {sorted(WEIGHT_GENERATORS)}, got {self.model!r}")
-        names = ("steps", "meta_batch", "batch_size", "checkpoint_every", "snapshots", "lr_cycles")
-        for name in names:
-            if getattr(self, name) < 1:
-                raise AdwpError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.sampler == "sandwich" and self.meta_batch < 3:
-            # With fewer than 3 slots every step would train only the two extreme architectures.
-            raise AdwpError(
-                f"sampler 'sandwich' needs meta_batch >= 3 (largest, smallest and at least one "
-                f"uniform draw), got meta_batch={self.meta_batch}; sampler 'uniform' takes any "
-                "meta-batch"
-            )
-        for name in ("lr", "weight_decay", "warmup_steps", "grad_clip"):
-            value = getattr(self, name)
-            if not value >= 0:  # also catches NaN
-                raise AdwpError(f"{name} must be non-negative, got {value}")
-        if self.lr == 0 or not math.isfinite(self.lr):
-            raise AdwpError(f"lr must be positive and finite, got {self.lr}")
-        for name in ("max_mix", "hard_fraction", "distill"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise AdwpError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.snapshot_every < 0:
-            raise AdwpError(
-                f"snapshot_every must be 0 (off) or positive, got {self.snapshot_every}"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Returns the configuration as JSON-ready primitives."""
-        out = asdict(self)
-        out["base_widths"] = list(self.base_widths)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Inverse of :meth:`to_dict`, reading checkpoints of every earlier version too.
-
-        A setting missing from ``data`` was added after the checkpoint was written; it takes the
-        value that reproduces the training as it was before the setting existed, not today's
-        default.
-
-        Raises:
-            CheckpointError: If ``data`` holds an unknown setting.
+        Args:
+            trainer: The trainer, at the step training starts from.
+            out: The run's checkpoint path.
+            resumed: Whether the trainer was restored from ``out`` (False: from step 0).
         """
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise CheckpointError(f"unknown training settings in checkpoint: {unknown}")
-        data = {**_BEFORE_IT_EXISTED, **data}
-        data["base_widths"] = tuple(data.get("base_widths", (16, 32, 64)))
-        try:
-            data["hypernet"] = HyperNetConfig.from_dict(data.get("hypernet", {}))
-        except AdwpError as exc:
-            raise CheckpointError(f"checkpoint's hypernetwork settings: {exc}") from None
-        return cls(**data)
+        ...
 
+    def on_checkpoint(self, trainer: Trainer, out: Path, log: IO[str]) -> None:
+        """Called at a checkpoint step, before the checkpoint is written.
 
-def metrics_path(checkpoint: str | os.PathLike[str]) -> Path:
-    """Returns the JSONL metrics file of a checkpoint (``h.pt`` -> ``h.metrics.jsonl``)."""
-    path = Path(checkpoint)
-    return path.with_name(path.stem + ".metrics.jsonl")
-
-
-def best_path(checkpoint: str | os.PathLike[str]) -> Path:
-    """Where ``--select-on`` keeps the selected checkpoint of a run (``X.pt`` -> ``X.best.pt``)."""
-    path = Path(checkpoint)
-    return path.with_name(path.stem + ".best" + (path.suffix or ".pt"))
-
-
-def _auto_device(device: str | torch.device | None) -> torch.device:
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError:
-        raise AdwpError(
-            f"unknown device {device!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N'"
-        ) from None
-    # Checked here, because torch would only fail at the first tensor moved, deep in a run.
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise AdwpError(f"device {device!r} asked for, but no CUDA device is available; use 'cpu'")
-    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
-        raise AdwpError(
-            f"device {device!r} asked for, but only {torch.cuda.device_count()} CUDA "
-            "device(s) exist"
-        )
-    return resolved
+        Args:
+            trainer: The trainer, just after the step.
+            out: The run's checkpoint path.
+            log: The open metrics log (JSON rows); rows written here are flushed afterwards.
+        """
+        ...
 
 
 def _step_generators(seed: int, step: int) -> tuple[np.random.Generator, torch.Generator]:
@@ -234,7 +91,7 @@ def _step_generators(seed: int, step: int) -> tuple[np.random.Generator, torch.G
 
 
 class Trainer:
-    """Trains a :class:`HyperNetwork` (or the :class:`SuperNet` baseline) on one data set.
+    """Trains a :class:`~adwp.hypernet.HyperNetwork` (or the SPOS :class:`~adwp.supernet.SuperNet`).
 
     Args:
         config: The run's settings.
@@ -251,7 +108,7 @@ class Trainer:
         device: str | torch.device | None = None,
     ) -> None:
         self.config = config
-        self.device = _auto_device(device)
+        self.device = resolve_device(device)
         self.data = data or get_dataset(config.dataset, root=data_root, seed=config.data_seed)
         self.space = get_space(
             config.space,
@@ -286,8 +143,6 @@ class Trainer:
         self.step = 0
         # (step, CPU copy of the model's state) for the latest ``config.snapshots`` snapshots.
         self.snapshots: list[tuple[int, dict[str, torch.Tensor]]] = []
-        self.best_tau: float | None = None
-        self.best_step: int | None = None
         images, labels = as_tensors(self.data.train)
         self.images, self.labels = images.to(self.device), labels.to(self.device)
         self.max_shift = max(1, self.data.image_size // 14) if config.augment else 0
@@ -447,7 +302,7 @@ class Trainer:
         out: str | os.PathLike[str],
         resume: bool = False,
         quiet: bool = False,
-        selector: CheckpointSelector | None = None,
+        callbacks: Sequence[CheckpointCallback] = (),
     ) -> Trainer:
         """Trains up to ``config.steps``, checkpointing to ``out`` and logging to its JSONL file.
 
@@ -459,11 +314,10 @@ class Trainer:
             resume: Continue from ``out`` if it exists (same configuration required); if it
                 does not, say so on stderr and start from step 0.
             quiet: Hide the progress bar.
-            selector: Every ``checkpoint_every`` steps and at the end, score its ground-truth
-                architectures, log ``selection_tau`` and keep the checkpoint with the best tau in
-                :func:`best_path` (``X.best.pt``, without optimiser state), with a ``selection``
-                entry (table, tau, step). A resumed run keeps the same choice as an
-                uninterrupted one.
+            callbacks: Run at the start and at every ``checkpoint_every`` steps and the end, in
+                order (see :class:`CheckpointCallback`); e.g. a
+                :class:`~adwp.selection.CheckpointSelector`, which keeps the checkpoint that
+                ranks its ground-truth table best.
 
         Returns:
             self.
@@ -472,25 +326,18 @@ class Trainer:
 
         out = Path(out)
         log = metrics_path(out)
-        self.best_tau = self.best_step = None
         if resume and not out.exists():
             # Otherwise a resume that found nothing looks exactly like one that did.
             print(f"no checkpoint at {out}, starting fresh", file=sys.stderr)
-        if out.exists():
+        resumed = out.exists()
+        if resumed:
             if not resume:
                 raise AdwpError(
                     f"{out} exists; pass --resume to continue it or choose another --out"
                 )
             self.load_state_dict(load_checkpoint(out))
-            if selector is not None and best_path(out).exists():
-                chosen = load_checkpoint(best_path(out)).get("selection") or {}
-                if chosen.get("table") != selector.table:
-                    raise AdwpError(
-                        f"{best_path(out)} was selected on {chosen.get('table')!r}, not "
-                        f"{selector.table!r}: resume with that table, or remove the file to "
-                        "start the selection afresh"
-                    )
-                self.best_tau, self.best_step = chosen.get("tau"), chosen.get("step")
+        for callback in callbacks:
+            callback.on_start(self, out, resumed)
         # Rows logged after the checkpoint we resume from would be repeated: drop them.
         rows = []
         if resume and log.exists():
@@ -512,9 +359,9 @@ class Trainer:
                 bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['train_acc']:.2f}")
                 last = self.step == self.config.steps
                 if self.step % self.config.checkpoint_every == 0 or last:
-                    if selector is not None:
-                        self._select(selector, out, handle)
-                        handle.flush()
+                    for callback in callbacks:
+                        callback.on_checkpoint(self, out, handle)
+                    handle.flush()
                     self.save(out)
                 elif self._snapshot_step():
                     # A snapshot is a point worth keeping: a kill then loses at most
@@ -524,17 +371,6 @@ class Trainer:
         if not out.exists():  # steps were already reached: still leave a checkpoint behind
             self.save(out)
         return self
-
-    def _select(self, selector: CheckpointSelector, out: Path, log: IO[str]) -> None:
-        """Scores the selection table and saves this checkpoint as the best if its tau is higher."""
-        tau = selector.tau(self.model, self.device)
-        log.write(json.dumps({"step": self.step, "selection_tau": tau}) + "\n")
-        # Ties keep the earlier checkpoint: the same choice whether or not the run was resumed.
-        if tau is not None and (self.best_tau is None or tau > self.best_tau):
-            self.best_tau, self.best_step = tau, self.step
-            # Kept for scoring only: no optimiser state.
-            state = self.state_dict(resumable=False)
-            save_checkpoint(best_path(out), {**state, "selection": selector.info(tau, self.step)})
 
 
 def _logged_step(line: str) -> float:

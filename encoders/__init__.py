@@ -9,6 +9,7 @@ from encoders._probabilities import (
     ChoiceProbabilities,
     check_probabilities,
     encode_probabilities,
+    encode_unchecked,
     feature_dim,
     one_hot_probabilities,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "StochasticEncoder",
     "check_probabilities",
     "encode_probabilities",
+    "encode_unchecked",
     "feature_dim",
     "one_hot_probabilities",
 ]

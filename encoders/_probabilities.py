@@ -27,6 +27,7 @@ __all__ = [
     "ChoiceProbabilities",
     "check_probabilities",
     "encode_probabilities",
+    "encode_unchecked",
     "feature_dim",
     "one_hot_probabilities",
 ]
@@ -141,11 +142,22 @@ def encode_probabilities(space: Any, probs: ChoiceProbabilities) -> torch.Tensor
         Encoding ``[B, L, 1 + K + W + R]``.
     """
     check_probabilities(space, probs)
-    return _encode(space, probs)
+    return encode_unchecked(space, probs)
 
 
-def _encode(space: Any, probs: ChoiceProbabilities) -> torch.Tensor:
-    """:func:`encode_probabilities` for distributions the encoders built themselves (unchecked)."""
+def encode_unchecked(space: Any, probs: ChoiceProbabilities) -> torch.Tensor:
+    """:func:`encode_probabilities` without its checks, for distributions known to be valid.
+
+    The encoders use it on the distributions they build themselves; anything else should go
+    through :func:`encode_probabilities`, which refuses shapes and values that do not fit.
+
+    Args:
+        space: The search space.
+        probs: Distributions over every decision, of the shapes the space needs.
+
+    Returns:
+        Encoding ``[B, L, 1 + K + W + R]``.
+    """
     depths = torch.tensor(space.depths, device=probs.depth.device)
     positions = torch.arange(space.max_depth, device=probs.depth.device)
     # Slot p of a stage is active when the depth exceeds p: sum the depth probabilities above p.

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from adwp.spaces import Architecture
-from encoders._probabilities import _encode, feature_dim, one_hot_probabilities
+from encoders._probabilities import encode_unchecked, feature_dim, one_hot_probabilities
 
 __all__ = ["OneHotEncoder"]
 
@@ -37,4 +37,4 @@ class OneHotEncoder:
         Returns:
             Float tensor ``[len(archs), L, feature_dim]``.
         """
-        return _encode(self.space, one_hot_probabilities(self.space, archs, device))
+        return encode_unchecked(self.space, one_hot_probabilities(self.space, archs, device))

@@ -20,9 +20,9 @@ import torch
 from adwp.spaces import Architecture, Layer
 from encoders._probabilities import (
     ChoiceProbabilities,
-    _encode,
     check_probabilities,
     encode_probabilities,
+    encode_unchecked,
     feature_dim,
     one_hot_probabilities,
 )
@@ -139,7 +139,7 @@ class StochasticEncoder:
         """
         # Built here, so the boundary checks of sample_architectures and encode are not needed.
         probs = self.parameters_around(archs, generator)
-        return self._sample(probs, generator), _encode(self.space, probs)
+        return self._sample(probs, generator), encode_unchecked(self.space, probs)
 
     def encode(self, probs: ChoiceProbabilities) -> torch.Tensor:
         """Encodes (soft) distributions, differentiably; see :mod:`encoders._probabilities`."""

@@ -51,7 +51,7 @@ def test_training_keeps_the_checkpoint_with_the_best_selection_tau(tmp_path, dig
     trainer = Trainer(config, data=digits)
     selector = CheckpointSelector(table, trainer.space, digits)
     out = tmp_path / "h.pt"
-    trainer.fit(out, quiet=True, selector=selector)
+    trainer.fit(out, quiet=True, callbacks=[selector])
 
     logged = _selection_rows(out)
     assert [r["step"] for r in logged] == [2, 4, 6]
@@ -64,7 +64,8 @@ def test_training_keeps_the_checkpoint_with_the_best_selection_tau(tmp_path, dig
         "tau": pytest.approx(best["selection_tau"]),
         "step": best["step"],
     }
-    assert chosen["step"] == best["step"] == trainer.best_step
+    assert chosen["step"] == best["step"] == selector.best_step
+    assert selector.best_tau == chosen["selection"]["tau"]
     # The stored checkpoint really is the one that scored that tau.
     evaluator = Evaluator.from_checkpoint(best_path(out), data=digits)
     tau = kendall_tau(evaluator.score(selector.archs), selector.truth)
@@ -74,7 +75,7 @@ def test_training_keeps_the_checkpoint_with_the_best_selection_tau(tmp_path, dig
 def test_a_resumed_run_selects_the_same_checkpoint(tmp_path, digits, table, monkeypatch, config):
     full = Trainer(config, data=digits)
     full.fit(
-        tmp_path / "full.pt", quiet=True, selector=CheckpointSelector(table, full.space, digits)
+        tmp_path / "full.pt", quiet=True, callbacks=[CheckpointSelector(table, full.space, digits)]
     )
 
     # Die at step 5, after the checkpoints (and selections) of steps 2 and 4.
@@ -91,15 +92,11 @@ def test_a_resumed_run_selects_the_same_checkpoint(tmp_path, digits, table, monk
         killed.fit(
             tmp_path / "part.pt",
             quiet=True,
-            selector=CheckpointSelector(table, killed.space, digits),
+            callbacks=[CheckpointSelector(table, killed.space, digits)],
         )
     resumed = Trainer(config, data=digits)
-    resumed.fit(
-        tmp_path / "part.pt",
-        resume=True,
-        quiet=True,
-        selector=CheckpointSelector(table, resumed.space, digits),
-    )
+    resumed_selector = CheckpointSelector(table, resumed.space, digits)
+    resumed.fit(tmp_path / "part.pt", resume=True, quiet=True, callbacks=[resumed_selector])
 
     assert _selection_rows(tmp_path / "part.pt") == _selection_rows(tmp_path / "full.pt")
     other = tmp_path / "other.jsonl"
@@ -109,13 +106,13 @@ def test_a_resumed_run_selects_the_same_checkpoint(tmp_path, digits, table, monk
             tmp_path / "part.pt",
             resume=True,
             quiet=True,
-            selector=CheckpointSelector(other, resumed.space, digits),
+            callbacks=[CheckpointSelector(other, resumed.space, digits)],
         )
     a, b = (
         load_checkpoint(best_path(tmp_path / "full.pt")),
         load_checkpoint(best_path(tmp_path / "part.pt")),
     )
-    assert a["selection"]["step"] == b["selection"]["step"]
+    assert a["selection"]["step"] == b["selection"]["step"] == resumed_selector.best_step
     assert a["selection"]["tau"] == b["selection"]["tau"]
     for name, tensor in a["model"].items():
         assert torch.equal(tensor, b["model"][name]), name

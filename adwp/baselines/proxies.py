@@ -33,8 +33,7 @@ from torch import nn
 
 from adwp.data import DataSplits, iterate_batches
 from adwp.errors import AdwpError, DataError
-from adwp.spaces import Architecture, MacroSpace
-from adwp.spaces._network import MacroNet
+from adwp.spaces import Architecture, MacroNet, MacroSpace
 
 __all__ = ["ZeroCostProxy", "list_proxies"]
 
@@ -193,7 +192,7 @@ class ZeroCostProxy:
     """Ranks architectures by a zero-cost proxy of their randomly initialised network.
 
     Args:
-        space: The search space (its networks must be :class:`~adwp.spaces._network.MacroNet`).
+        space: The search space (its networks must be :class:`~adwp.spaces.MacroNet`).
         data: Data splits; the batch is drawn from ``data.train``.
         name: One of :func:`list_proxies`.
         batch_size: Images in the one fixed batch (fewer if the training split is smaller).

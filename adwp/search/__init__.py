@@ -43,6 +43,7 @@ _EXPORTS = {
     "SearchOutcome": "adwp.search._common",
     "SearchResult": "adwp.search._common",
     "pareto_front": "adwp.search._common",
+    "truth_records": "adwp.search._common",
     "LayerAssignmentSearch": "adwp.search.layer_assignment",
     "LayerAssignmentResult": "adwp.search.layer_assignment",
     "children": "adwp.search.layer_assignment",

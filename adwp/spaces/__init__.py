@@ -1,18 +1,39 @@
-"""Search spaces: the :class:`Architecture` value, the space registry and the built-in spaces."""
+"""Search spaces: the :class:`Architecture` value, the space registry and the built-in spaces.
+
+:class:`MacroNet` (the plain PyTorch network a macro-space architecture builds) is imported on
+first use, so that importing the spaces does not import torch.
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from adwp.spaces._registry import get_space, list_spaces, register_space
 from adwp.spaces.architecture import Architecture, Layer
 from adwp.spaces.macro import LayerAssignmentSpace, LayerPlan, MacroSpace
+
+if TYPE_CHECKING:
+    from adwp.spaces._network import MacroNet
 
 __all__ = [
     "Architecture",
     "Layer",
     "LayerAssignmentSpace",
     "LayerPlan",
+    "MacroNet",
     "MacroSpace",
     "get_space",
     "list_spaces",
     "register_space",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MacroNet":
+        return importlib.import_module("adwp.spaces._network").MacroNet
+    raise AttributeError(f"module 'adwp.spaces' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

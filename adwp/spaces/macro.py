@@ -380,7 +380,7 @@ class MacroSpace:
             arch: An architecture of this space.
 
         Returns:
-            A :class:`adwp.spaces._network.MacroNet` (an ``nn.Module``).
+            A :class:`adwp.spaces.MacroNet` (an ``nn.Module``).
         """
         from adwp.spaces._network import MacroNet  # torch is imported only when networks are built
 

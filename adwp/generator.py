@@ -1,0 +1,231 @@
+"""Weight generators: the hypernetwork and the supernet baseline, and rebuilding them.
+
+A weight generator maps an architecture encoding to the weights of the architectures' networks.
+:class:`TrainConfig` holds every setting of a generator's training run (checkpoints store it);
+:func:`build_model` builds the generator it names, and :func:`generator_from_checkpoint` rebuilds
+a trained one, with its weight snapshots, from a checkpoint dict. Training (:mod:`adwp.training`)
+and scoring (:mod:`adwp.evaluator`) both build on this module and not on each other.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import torch
+
+from adwp.errors import AdwpError, CheckpointError
+from adwp.hypernet import HyperNetConfig, HyperNetwork
+from adwp.spaces import get_space
+from adwp.supernet import SuperNet
+
+__all__ = [
+    "WEIGHT_GENERATORS",
+    "StoredGenerator",
+    "TrainConfig",
+    "build_model",
+    "generator_from_checkpoint",
+]
+
+# Modules that map (encoding, archs) to weight dicts; the trainer and evaluator take any of them.
+WEIGHT_GENERATORS: dict[str, type[torch.nn.Module]] = {
+    "hypernet": HyperNetwork,
+    "supernet": SuperNet,
+}
+
+# Settings added after the first checkpoint format, with the training they stood for before each
+# existed; see HyperNetConfig.from_dict. Defaults may change (docs/decisions.md); these may not.
+# A new setting goes here too, with the value that keeps training as it was without it.
+_BEFORE_IT_EXISTED: dict[str, Any] = {
+    "lr_cycles": 1,
+    "snapshot_every": 0,
+    "snapshots": 6,
+    "model": "hypernet",
+    "distill": 0.0,
+}
+
+
+def build_model(space: Any, config: TrainConfig) -> torch.nn.Module:
+    """Builds the weight generator a training configuration names."""
+    return WEIGHT_GENERATORS[config.model](space, config.hypernet)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a hypernetwork training run.
+
+    The defaults are the settings that ranked best on ``mnist5k`` (``docs/decisions.md``): a
+    short run (ranking quality peaks early), 8 architectures per step drawn by
+    the sandwich rule, and the scores averaged over the last 6 snapshots, 50 steps apart.
+
+    Attributes:
+        dataset: Registered data set name.
+        space: Registered search space name.
+        base_widths: Full width of each stage.
+        steps: Optimisation steps.
+        seed: Seed of every random choice.
+        meta_batch: Architectures per step.
+        batch_size: Images per architecture per step.
+        optimizer: ``"adamw"`` or ``"sgd"``.
+        lr: Peak learning rate (linear warm-up, then cosine decay to zero).
+        lr_cycles: Cosine cycles of equal length, each restarting at ``lr`` (warm restarts, as
+            in SGDR); with a snapshot at the end of each cycle this is a snapshot ensemble
+            (Huang et al., 2017). 1: one cosine decay over the whole run.
+        weight_decay: Decoupled weight decay.
+        warmup_steps: Linear warm-up length.
+        grad_clip: Gradient-norm clip (0 disables).
+        augment: Random shifts of up to ``image_size // 14`` (at least 1) pixels.
+        sampler: Registered architecture sampler.
+        max_mix: Stochastic encoder's largest mixing weight.
+        hard_fraction: Share of architectures encoded exactly one-hot.
+        data_seed: Seed of the data set split.
+        checkpoint_every: Steps between checkpoints (besides those at snapshot steps).
+        snapshot_every: Steps between weight snapshots kept for scoring (0: none). The evaluator
+            averages each architecture's score over the snapshots, which cancels much of the
+            step-to-step noise of the ranking (see ``docs/decisions.md``). A checkpoint is
+            also written at every snapshot step.
+        snapshots: How many of the latest snapshots are kept (each is a copy of the model).
+        hypernet: Hypernetwork capacity.
+        distill: In-place distillation (BigNAS): every architecture of a step except its largest
+            (by parameters) learns with this weight from the largest one's predictions on the
+            same images, and with ``1 - distill`` from the labels (0: labels only).
+        model: Weight generator: ``"hypernet"`` (the method) or ``"supernet"`` (the SPOS
+            baseline: shared weights, exact single paths, no stochastic encoding).
+    """
+
+    dataset: str = "mnist5k"
+    space: str = "macro"
+    base_widths: tuple[int, ...] = (16, 32, 64)
+    steps: int = 300
+    seed: int = 0
+    meta_batch: int = 8
+    batch_size: int = 64
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    lr_cycles: int = 1
+    weight_decay: float = 1e-4
+    warmup_steps: int = 50
+    grad_clip: float = 5.0
+    augment: bool = True
+    sampler: str = "sandwich"
+    max_mix: float = 0.3
+    hard_fraction: float = 0.25
+    data_seed: int = 0
+    checkpoint_every: int = 100
+    snapshot_every: int = 50
+    snapshots: int = 6
+    hypernet: HyperNetConfig = field(default_factory=HyperNetConfig)
+    model: str = "hypernet"
+    distill: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("adamw", "sgd"):
+            raise AdwpError(f"optimizer must be 'adamw' or 'sgd', got {self.optimizer!r}")
+        if self.model not in WEIGHT_GENERATORS:
+            raise AdwpError(f"model must be one of {sorted(WEIGHT_GENERATORS)}, got {self.model!r}")
+        names = ("steps", "meta_batch", "batch_size", "checkpoint_every", "snapshots", "lr_cycles")
+        for name in names:
+            if getattr(self, name) < 1:
+                raise AdwpError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.sampler == "sandwich" and self.meta_batch < 3:
+            # With fewer than 3 slots every step would train only the two extreme architectures.
+            raise AdwpError(
+                f"sampler 'sandwich' needs meta_batch >= 3 (largest, smallest and at least one "
+                f"uniform draw), got meta_batch={self.meta_batch}; sampler 'uniform' takes any "
+                "meta-batch"
+            )
+        for name in ("lr", "weight_decay", "warmup_steps", "grad_clip"):
+            value = getattr(self, name)
+            if not value >= 0:  # also catches NaN
+                raise AdwpError(f"{name} must be non-negative, got {value}")
+        if self.lr == 0 or not math.isfinite(self.lr):
+            raise AdwpError(f"lr must be positive and finite, got {self.lr}")
+        for name in ("max_mix", "hard_fraction", "distill"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise AdwpError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.snapshot_every < 0:
+            raise AdwpError(
+                f"snapshot_every must be 0 (off) or positive, got {self.snapshot_every}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the configuration as JSON-ready primitives."""
+        out = asdict(self)
+        out["base_widths"] = list(self.base_widths)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`, reading checkpoints of every earlier version too.
+
+        A setting missing from ``data`` was added after the checkpoint was written; it takes the
+        value that reproduces the training as it was before the setting existed, not today's
+        default.
+
+        Raises:
+            CheckpointError: If ``data`` holds an unknown setting.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise CheckpointError(f"unknown training settings in checkpoint: {unknown}")
+        data = {**_BEFORE_IT_EXISTED, **data}
+        data["base_widths"] = tuple(data.get("base_widths", (16, 32, 64)))
+        try:
+            data["hypernet"] = HyperNetConfig.from_dict(data.get("hypernet", {}))
+        except AdwpError as exc:
+            raise CheckpointError(f"checkpoint's hypernetwork settings: {exc}") from None
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class StoredGenerator:
+    """A trained weight generator rebuilt from a checkpoint.
+
+    Attributes:
+        config: The training settings the checkpoint records.
+        space: The search space the generator was trained on.
+        model: The generator with its final weights.
+        snapshots: The generator at each stored snapshot step, oldest first (may be empty).
+    """
+
+    config: TrainConfig
+    space: Any
+    model: torch.nn.Module
+    snapshots: list[torch.nn.Module]
+
+
+def generator_from_checkpoint(
+    state: dict[str, Any], path: str | os.PathLike[str], snapshots: bool = True
+) -> StoredGenerator:
+    """Rebuilds the weight generator (and its snapshots) a checkpoint dict holds.
+
+    Args:
+        state: The checkpoint, as :func:`adwp.checkpoint.load_checkpoint` returns it.
+        path: Where it was read from (named in errors).
+        snapshots: Also rebuild the stored weight snapshots; False leaves them out.
+
+    Returns:
+        The generator, its settings and space.
+
+    Raises:
+        CheckpointError: If the settings, space or weights are inconsistent.
+    """
+    try:
+        config = TrainConfig.from_dict(state["train_config"])
+        space = get_space(state["space"]["name"], **state["space"]["options"])
+        model = build_model(space, config)
+        model.load_state_dict(state["model"])
+        rebuilt = []
+        if snapshots:
+            for stored in (state.get("snapshots") or {}).get("models", []):
+                rebuilt.append(build_model(space, config))
+                rebuilt[-1].load_state_dict(stored)
+    except (RuntimeError, KeyError, TypeError, ValueError) as exc:
+        # load_state_dict puts the offending keys and shapes on the lines after its header.
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        detail = " ".join(lines[:2]) if lines else type(exc).__name__
+        raise CheckpointError(f"checkpoint {path} is inconsistent: {detail[:300]}") from None
+    return StoredGenerator(config, space, model, rebuilt)
