@@ -110,13 +110,21 @@ class Trainer:
         self.config = config
         self.device = resolve_device(device)
         self.data = data or get_dataset(config.dataset, root=data_root, seed=config.data_seed)
-        self.space = get_space(
-            config.space,
-            in_channels=self.data.in_channels,
-            num_classes=self.data.num_classes,
-            image_size=self.data.image_size,
-            base_widths=config.base_widths,
-        )
+        shape = {
+            "in_channels": self.data.in_channels,
+            "num_classes": self.data.num_classes,
+            "image_size": self.data.image_size,
+        }
+        # The weight generators emit one kernel per layer slot; a space without layer slots
+        # (nb201's cells) has no generator yet, which deserves a clearer word than a missing
+        # option.
+        if not hasattr(get_space(config.space, **shape), "slot_shapes"):
+            raise AdwpError(
+                f"the hypernetwork and the supernet do not support the {config.space!r} space "
+                "yet (they need a layer-slot space: macro or layer-assignment); it works with "
+                "groundtruth, correlate and the proxy: and table: backends"
+            )
+        self.space = get_space(config.space, **shape, base_widths=config.base_widths)
         self.sampler = get_sampler(config.sampler, self.space)
         # SPOS trains exactly the sampled single paths: no stochastic relaxation for the supernet.
         stochastic = config.model == "hypernet"

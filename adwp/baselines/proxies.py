@@ -155,10 +155,13 @@ def _naswot(net: MacroNet, x: torch.Tensor, y: torch.Tensor) -> float:
     def record(module: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
         codes.append((out > 0).flatten(1))
 
-    # Our ReLUs are functional calls, not modules: a block's output is post-ReLU, and the stem's
-    # pre-ReLU output is positive exactly where its ReLU output is, so both give the unit codes.
-    handles = [net.stem.register_forward_hook(record)]
-    handles += [block.register_forward_hook(record) for block in net.blocks]
+    sites = getattr(net, "relu_code_sites", None)
+    if sites is None:
+        raise AdwpError(
+            f"naswot needs the network to list where its ReLU codes are read "
+            f"(relu_code_sites()); {type(net).__name__} does not"
+        )
+    handles = [site.register_forward_hook(record) for site in sites()]
     net.train()  # batch statistics, as in the reference implementation
     try:
         with torch.no_grad():

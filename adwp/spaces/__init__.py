@@ -12,17 +12,20 @@ from typing import TYPE_CHECKING, Any
 from adwp.spaces._registry import get_space, list_spaces, register_space
 from adwp.spaces.architecture import Architecture, Layer
 from adwp.spaces.macro import LayerAssignmentSpace, LayerPlan, MacroSpace
+from adwp.spaces.nb201 import CellArchitecture, NB201Space
 
 if TYPE_CHECKING:
     from adwp.spaces._network import MacroNet
 
 __all__ = [
     "Architecture",
+    "CellArchitecture",
     "Layer",
     "LayerAssignmentSpace",
     "LayerPlan",
     "MacroNet",
     "MacroSpace",
+    "NB201Space",
     "get_space",
     "list_spaces",
     "register_space",

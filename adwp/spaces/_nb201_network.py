@@ -9,10 +9,11 @@ reduction block's ``conv_a``/``conv_b`` (``.conv``, ``.bn``) and ``shortcut.weig
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from adwp.spaces._network import ConvBN
@@ -26,11 +27,13 @@ class ReLUConvBN(nn.Module):
 
     def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int) -> None:
         super().__init__()
+        # A module, not a functional call: activation-based proxies hook every nn.ReLU.
+        self.relu = nn.ReLU()
         self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride, padding=kernel // 2, bias=False)
         self.bn = nn.BatchNorm2d(out_ch)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.conv(F.relu(x)))
+        return self.bn(self.conv(self.relu(x)))
 
 
 class Zero(nn.Module):
@@ -87,7 +90,7 @@ class NB201Cell(nn.Module):
                 for edge, (source, to) in zip(self.edges, EDGES, strict=True)
                 if to == target
             ]
-            nodes.append(torch.stack(incoming).sum(dim=0) if len(incoming) > 1 else incoming[0])
+            nodes.append(functools.reduce(operator.add, incoming))
         return nodes[-1]
 
 
@@ -137,11 +140,20 @@ class NB201Net(nn.Module):
             cells.extend(NB201Cell(ops, width) for _ in range(cells_per_stage))
         self.cells = nn.ModuleList(cells)
         self.head_bn = nn.BatchNorm2d(width)
+        self.head_relu = nn.ReLU()
         self.classifier = nn.Linear(width, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
         for cell in self.cells:
             x = cell(x)
-        x = F.relu(self.head_bn(x))
+        x = self.head_relu(self.head_bn(x))
         return self.classifier(x.mean(dim=(2, 3)))
+
+    def relu_code_sites(self) -> list[nn.Module]:
+        """Modules whose output is positive exactly where one of the network's ReLUs is active.
+
+        Every ReLU of this network is an ``nn.ReLU`` module, as in NAS-Bench-201's reference code,
+        whose NASWOT implementation hooks each of them.
+        """
+        return [module for module in self.modules() if isinstance(module, nn.ReLU)]

@@ -99,3 +99,11 @@ class MacroNet(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.classifier(x.mean(dim=(2, 3)))
+
+    def relu_code_sites(self) -> list[nn.Module]:
+        """Modules whose output is positive exactly where one of the network's ReLUs is active.
+
+        The ReLUs are functional calls: a block's output is post-ReLU, and the stem's pre-ReLU
+        output is positive exactly where its ReLU output is.
+        """
+        return [self.stem, *self.blocks]

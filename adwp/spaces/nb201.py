@@ -1,0 +1,434 @@
+"""The ``nb201`` search space: NAS-Bench-201's cell space and network.
+
+The network is NAS-Bench-201's ``TinyNetwork``: a 3x3 stem convolution with BatchNorm, then three
+stages of ``cells_per_stage`` cells at ``channels``, ``2 * channels`` and ``4 * channels``,
+separated by residual reduction blocks (stride 2), then BatchNorm, ReLU, global average pooling and
+a linear classifier. Every cell shares one genotype: a 4-node DAG whose six edges each carry one of
+five operations, so the space holds ``5 ** 6 = 15,625`` architectures.
+
+Architectures are written in NAS-Bench-201's own string form, e.g.
+``|nor_conv_3x3~0|+|none~0|skip_connect~1|+|skip_connect~0|nor_conv_1x1~1|avg_pool_3x3~2|``,
+so published tables can be keyed on it directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from adwp._checks import is_integer
+from adwp.errors import ArchitectureError
+from adwp.spaces._registry import register_space
+
+__all__ = ["EDGES", "OPERATIONS", "CellArchitecture", "NB201Space"]
+
+OPERATIONS: tuple[str, ...] = (
+    "none",
+    "skip_connect",
+    "nor_conv_1x1",
+    "nor_conv_3x3",
+    "avg_pool_3x3",
+)
+"""The five edge operations, in NAS-Bench-201's order (the genotype's integer codes)."""
+
+EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+"""The six ``(from_node, to_node)`` edges of a cell, in the order of the string form."""
+
+_NUM_NODES = 4
+_CONV_KERNELS = {"nor_conv_1x1": 1, "nor_conv_3x3": 3}
+_ENCODING = {op: i for i, op in enumerate(OPERATIONS)}
+
+
+def _edge_name(edge: int) -> str:
+    source, target = EDGES[edge]
+    return f"{source}->{target}"
+
+
+_ALLOWED = ", ".join(OPERATIONS)
+
+
+@dataclass(frozen=True)
+class CellArchitecture:
+    """An immutable, hashable NAS-Bench-201 cell: one operation per edge.
+
+    Isomorphic cells (e.g. ones that differ only on an edge whose result is never used) stay
+    distinct architectures, as in NAS-Bench-201's own tables.
+
+    Args:
+        ops: Six operation names from :data:`OPERATIONS`, one per edge in :data:`EDGES` order
+            (``0->1, 0->2, 1->2, 0->3, 1->3, 2->3``).
+
+    Raises:
+        ArchitectureError: If there are not six operations or one is not allowed.
+    """
+
+    ops: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        # Accept any sequence for convenience but store a tuple so the value stays hashable.
+        if isinstance(self.ops, str | bytes) or not isinstance(self.ops, Sequence):
+            raise ArchitectureError(
+                f"cell ops must be a sequence of {len(EDGES)} operation names, got {self.ops!r}"
+            )
+        ops = tuple(self.ops)
+        if len(ops) != len(EDGES):
+            raise ArchitectureError(f"cell has {len(ops)} edges, expected exactly {len(EDGES)}")
+        for edge, op in enumerate(ops):
+            if op not in _ENCODING:
+                raise ArchitectureError(
+                    f"edge {_edge_name(edge)}: op {op!r} not in allowed ops {_ALLOWED}"
+                )
+        object.__setattr__(self, "ops", ops)
+
+    def to_string(self) -> str:
+        """Returns NAS-Bench-201's string form ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``."""
+        nodes = []
+        for target in range(1, _NUM_NODES):
+            tokens = [
+                f"{op}~{source}"
+                for (source, to), op in zip(EDGES, self.ops, strict=True)
+                if to == target
+            ]
+            nodes.append("|" + "|".join(tokens) + "|")
+        return "+".join(nodes)
+
+    def __str__(self) -> str:
+        return self.to_string()
+
+    @classmethod
+    def from_string(cls, text: str) -> CellArchitecture:
+        """Parses NAS-Bench-201's string form.
+
+        Args:
+            text: e.g. ``"|nor_conv_3x3~0|+|none~0|skip_connect~1|+|skip_connect~0|nor_conv_1x1~1|"
+                "avg_pool_3x3~2|"``.
+
+        Returns:
+            The cell.
+
+        Raises:
+            ArchitectureError: Naming the malformed part of the string or the offending edge.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise ArchitectureError(f"empty or non-string NB201 architecture: {text!r}")
+        parts = text.strip().split("+")
+        if len(parts) != _NUM_NODES - 1:
+            raise ArchitectureError(
+                f"NB201 architecture {text!r} has {len(parts)} '+'-separated nodes, "
+                f"expected {_NUM_NODES - 1}"
+            )
+        ops: list[str] = []
+        for target, part in enumerate(parts, start=1):
+            if len(part) < 2 or not (part.startswith("|") and part.endswith("|")):
+                raise ArchitectureError(
+                    f"node {target} part {part!r} must be '|'-delimited, e.g. '|none~0|'"
+                )
+            tokens = part[1:-1].split("|")
+            if len(tokens) != target:
+                raise ArchitectureError(
+                    f"node {target} part {part!r} has {len(tokens)} edges, expected {target}"
+                )
+            for source, token in enumerate(tokens):
+                op, sep, index = token.partition("~")
+                if not sep or index != str(source):
+                    raise ArchitectureError(
+                        f"node {target} edge token {token!r} must be '<op>~{source}'"
+                    )
+                ops.append(op)
+        return cls(tuple(ops))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON-ready form ``{"ops": [op, ...]}`` (edges in :data:`EDGES` order)."""
+        return {"ops": list(self.ops)}
+
+    def to_json(self) -> str:
+        """Returns the JSON form as a string."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> CellArchitecture:
+        """Builds a cell from its JSON-ready form.
+
+        Args:
+            data: A mapping with key ``"ops"``, as returned by :meth:`to_dict`.
+
+        Returns:
+            The cell.
+
+        Raises:
+            ArchitectureError: If the key is missing or the operations are not valid.
+        """
+        if not isinstance(data, dict) or set(data) != {"ops"} or not isinstance(data["ops"], list):
+            raise ArchitectureError('NB201 architecture JSON must be an object {"ops": [...]}')
+        return cls(tuple(data["ops"]))
+
+    @classmethod
+    def from_json(cls, text: str) -> CellArchitecture:
+        """Parses the JSON form produced by :meth:`to_json`.
+
+        Raises:
+            ArchitectureError: If the text is not valid JSON or not a cell.
+        """
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ArchitectureError(f"architecture is not valid JSON: {exc.msg}") from None
+        return cls.from_dict(data)
+
+
+@register_space("nb201")
+class NB201Space:
+    """NAS-Bench-201's search space: one shared cell, six edges, five operations per edge.
+
+    The architecture (and its string) does not depend on the options: they only size the network.
+    Isomorphic cells are distinct architectures, so :meth:`size` is ``15,625`` as in
+    NAS-Bench-201's tables.
+
+    Args:
+        in_channels: Image channels of the data set.
+        num_classes: Classes of the data set.
+        image_size: Height (= width) of the input images, used for FLOPs; a multiple of 4, because
+            each reduction block adds a stride-2 branch to a 2x2 average-pooled shortcut.
+        channels: Channels of the first stage (``C``; the others have ``2C`` and ``4C``).
+        cells_per_stage: Cells in each of the three stages (``N``).
+    """
+
+    name = "nb201"
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        num_classes: int = 10,
+        image_size: int = 32,
+        channels: int = 16,
+        cells_per_stage: int = 5,
+    ) -> None:
+        for name, value in (
+            ("in_channels", in_channels),
+            ("num_classes", num_classes),
+            ("image_size", image_size),
+            ("channels", channels),
+            ("cells_per_stage", cells_per_stage),
+        ):
+            if not is_integer(value) or value < 1:
+                raise ArchitectureError(f"{name} must be a positive integer, got {value!r}")
+        if image_size % 4:
+            raise ArchitectureError(
+                f"image_size must be a multiple of 4 (two stride-2 reductions), got {image_size}"
+            )
+        self.in_channels = int(in_channels)
+        self.num_classes = int(num_classes)
+        self.image_size = int(image_size)
+        self.channels = int(channels)
+        self.cells_per_stage = int(cells_per_stage)
+
+    # -- description -------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """Returns the constructor options as JSON-ready primitives (stored in checkpoints)."""
+        return {
+            "in_channels": self.in_channels,
+            "num_classes": self.num_classes,
+            "image_size": self.image_size,
+            "channels": self.channels,
+            "cells_per_stage": self.cells_per_stage,
+        }
+
+    def choices(self) -> dict[str, list[str]]:
+        """Returns the allowed operations of every edge, keyed ``"0->1"`` ... ``"2->3"``.
+
+        Every decision is always active: a cell always has all six edges.
+        """
+        return {_edge_name(edge): list(OPERATIONS) for edge in range(len(EDGES))}
+
+    def __repr__(self) -> str:
+        options = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({options})"
+
+    # -- membership ---------------------------------------------------------------------------
+    def validate(self, arch: CellArchitecture | str) -> CellArchitecture:
+        """Checks that an architecture belongs to this space.
+
+        Args:
+            arch: A cell or its NAS-Bench-201 string.
+
+        Returns:
+            The cell (parsed if a string was given).
+
+        Raises:
+            ArchitectureError: Naming the malformed part of the string, or the offending edge and
+                the allowed operations.
+        """
+        if isinstance(arch, str):
+            return CellArchitecture.from_string(arch)
+        if not isinstance(arch, CellArchitecture):
+            raise ArchitectureError(
+                f"expected a CellArchitecture or NB201 string, got {type(arch).__name__}"
+            )
+        return arch
+
+    def contains(self, arch: CellArchitecture | str) -> bool:
+        """Returns whether ``validate`` would accept the architecture."""
+        try:
+            self.validate(arch)
+        except ArchitectureError:
+            return False
+        return True
+
+    # -- counting, sampling, enumeration ----------------------------------------------------
+    def size(self) -> int:
+        """Returns the exact number of architectures in the space (``15,625``)."""
+        return len(OPERATIONS) ** len(EDGES)
+
+    def sample(self, rng: np.random.Generator) -> CellArchitecture:
+        """Draws an architecture uniformly (every edge's operation independently and uniformly).
+
+        Args:
+            rng: Source of randomness (``np.random.default_rng(seed)``).
+
+        Returns:
+            A cell of the space.
+        """
+        codes = rng.integers(len(OPERATIONS), size=len(EDGES))
+        return CellArchitecture(tuple(OPERATIONS[int(c)] for c in codes))
+
+    def sample_many(
+        self, n: int, rng: np.random.Generator, unique: bool = True
+    ) -> list[CellArchitecture]:
+        """Draws ``n`` architectures with :meth:`sample`.
+
+        Args:
+            n: How many.
+            rng: Source of randomness.
+            unique: Skip repeats (raises if the space has fewer than ``n`` architectures).
+
+        Returns:
+            The architectures in draw order.
+
+        Raises:
+            ArchitectureError: If ``unique`` and ``n`` exceeds the size of the space.
+        """
+        if unique and n > self.size():
+            raise ArchitectureError(f"cannot draw {n} distinct architectures from {self.size()}")
+        out: list[CellArchitecture] = []
+        seen: set[CellArchitecture] = set()
+        while len(out) < n:
+            arch = self.sample(rng)
+            if unique and arch in seen:
+                continue
+            seen.add(arch)
+            out.append(arch)
+        return out
+
+    def enumerate(self) -> Iterator[CellArchitecture]:
+        """Yields every architecture once, in a fixed order.
+
+        The order is that of the genotypes: edge ``0->1`` varies slowest, ``2->3`` fastest, each
+        through :data:`OPERATIONS` in order.
+        """
+        for ops in itertools.product(OPERATIONS, repeat=len(EDGES)):
+            yield CellArchitecture(ops)
+
+    def genotype(self, arch: CellArchitecture | str) -> tuple[int, ...]:
+        """Returns the operation codes (indices into :data:`OPERATIONS`) of the six edges."""
+        arch = self.validate(arch)
+        return tuple(_ENCODING[op] for op in arch.ops)
+
+    def from_genotype(self, codes: Sequence[int]) -> CellArchitecture:
+        """Builds the cell of six operation codes; the inverse of :meth:`genotype`.
+
+        Raises:
+            ArchitectureError: If there are not six codes or one is out of range.
+        """
+        codes = list(codes)
+        if len(codes) != len(EDGES):
+            raise ArchitectureError(f"genotype has {len(codes)} codes, expected {len(EDGES)}")
+        for edge, code in enumerate(codes):
+            if not is_integer(code) or not 0 <= code < len(OPERATIONS):
+                raise ArchitectureError(
+                    f"edge {_edge_name(edge)}: code {code!r} not in 0..{len(OPERATIONS) - 1} "
+                    f"({_ALLOWED})"
+                )
+        return CellArchitecture(tuple(OPERATIONS[int(c)] for c in codes))
+
+    def smallest(self) -> CellArchitecture:
+        """Returns the architecture with the fewest parameters (and FLOPs): every edge ``none``.
+
+        Parameter-free edges (``none``, ``skip_connect``, ``avg_pool_3x3``) tie; of those the
+        first in :meth:`enumerate` order is returned.
+        """
+        return CellArchitecture((OPERATIONS[0],) * len(EDGES))
+
+    def largest(self) -> CellArchitecture:
+        """Returns the architecture with the most parameters and FLOPs: every edge 3x3 conv."""
+        return CellArchitecture(("nor_conv_3x3",) * len(EDGES))
+
+    # -- network shape --------------------------------------------------------------------
+    def _stages(self) -> list[tuple[int, int]]:
+        """Returns ``(channels, feature-map side)`` of the cells of each stage."""
+        return [(self.channels * 2**s, self.image_size // 2**s) for s in range(3)]
+
+    def params(self, arch: CellArchitecture | str) -> int:
+        """Returns the exact number of trainable parameters of ``build(arch)``.
+
+        Counts every parameter as NAS-Bench-201 does: conv kernels (no bias), BatchNorm scale and
+        shift, the reduction blocks' shortcut convolutions and the classifier's weight and bias.
+        """
+        arch = self.validate(arch)
+        total = self.in_channels * self.channels * 9 + 2 * self.channels
+        previous = self.channels
+        for width, _ in self._stages():
+            if width != previous:
+                # conv_a (3x3, stride 2) + BN, conv_b (3x3) + BN, 1x1 shortcut conv.
+                total += 9 * previous * width + 9 * width * width + 4 * width + previous * width
+            for op in arch.ops:
+                if op in _CONV_KERNELS:
+                    kernel = _CONV_KERNELS[op]
+                    total += self.cells_per_stage * (kernel * kernel * width * width + 2 * width)
+            previous = width
+        return total + 2 * previous + previous * self.num_classes + self.num_classes
+
+    def flops(self, arch: CellArchitecture | str) -> int:
+        """Returns multiply-accumulates of the convolutions and the classifier for one image.
+
+        Counted as NAS-Bench-201 counts them: every convolution's ``k * k * C_in * C_out * H * W``
+        plus the classifier's ``in * out + out`` (its bias); BatchNorm, ReLU, pooling and
+        additions are not counted.
+        """
+        arch = self.validate(arch)
+        total = self.in_channels * self.channels * 9 * self.image_size**2
+        previous = self.channels
+        for width, side in self._stages():
+            if width != previous:
+                per_pixel = 9 * previous * width + 9 * width * width + previous * width
+                total += per_pixel * side * side
+            for op in arch.ops:
+                if op in _CONV_KERNELS:
+                    kernel = _CONV_KERNELS[op]
+                    total += self.cells_per_stage * kernel * kernel * width * width * side * side
+            previous = width
+        return total + previous * self.num_classes + self.num_classes
+
+    def build(self, arch: CellArchitecture | str) -> Any:
+        """Builds the plain PyTorch network of an architecture (randomly initialised).
+
+        Args:
+            arch: A cell of this space or its string.
+
+        Returns:
+            A :class:`adwp.spaces._nb201_network.NB201Net` (an ``nn.Module``) mapping
+            ``[B, in_channels, H, W]`` images to ``[B, num_classes]`` logits.
+        """
+        from adwp.spaces._nb201_network import NB201Net  # torch only when networks are built
+
+        return NB201Net(
+            self.validate(arch).ops,
+            self.in_channels,
+            self.channels,
+            self.cells_per_stage,
+            self.num_classes,
+        )
