@@ -218,7 +218,8 @@ def test_correlate_cli_names_the_table_lacking_the_metric(tmp_path, capsys):
     assert main([*args, "--output", str(tmp_path / "r.json"), "--metric", "test_acc"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "foreign.jsonl" in err and "3 of 3 rows have no 'test_acc'" in err
+    assert "foreign.jsonl" in err and "no metric column 'test_acc'" in err
+    assert "its columns: 'arch', 'val_acc'" in err
 
 
 def test_correlation_report_takes_architecture_keys_as_their_strings():
