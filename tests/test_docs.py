@@ -14,7 +14,7 @@ from adwp.cli import build_parser
 ROOT = Path(__file__).resolve().parents[1]
 CLI_DOC = ROOT / "docs" / "cli.md"
 HISTORY = re.compile(
-    r"session [0-9]|sessions [0-9]|until session|before session|ranking run [0-9]", re.I
+    r"sessions? [0-9]|(until|before) session|ranking run [0-9]", re.I
 )
 
 
