@@ -13,9 +13,7 @@ from adwp.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI_DOC = ROOT / "docs" / "cli.md"
-HISTORY = re.compile(
-    r"sessions? [0-9]|(until|before) session|ranking run [0-9]", re.I
-)
+HISTORY = re.compile(r"sessions? [0-9]|(until|before) session|ranking run [0-9]", re.I)
 
 
 def _subcommands() -> Iterator[tuple[str, argparse.ArgumentParser]]:
