@@ -524,16 +524,22 @@ def _search_backend_and_space(args: argparse.Namespace) -> tuple[Any, Any]:
     from adwp.spaces import get_space
 
     data = base = None
+    dataset = args.dataset or "mnist5k"
     if not args.backend.startswith(("hypernet:", "supernet:")):
-        # Tables and proxies carry no space: shape it like the data set.
-        from adwp.data import get_dataset
+        name = "macro" if args.space is None else args.space
+        if args.backend.startswith("table:") and args.dataset is None:
+            # A table needs no images: the space keeps its own default shape.
+            base = get_space(name)
+        else:
+            # Proxies (and tables given --dataset) carry no space: shape it like the data set.
+            from adwp.data import get_dataset
 
-        data = get_dataset(args.dataset, root=args.data_root)
-        base = get_space("macro" if args.space is None else args.space, **_data_shape(data))
+            data = get_dataset(dataset, root=args.data_root)
+            base = get_space(name, **_data_shape(data))
     context = BackendContext(
         space=base,
         data=data,
-        dataset=args.dataset,
+        dataset=dataset,
         data_root=args.data_root,
         device=args.device,
         seed=args.seed,
@@ -971,7 +977,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--output", required=True, help="result JSON")
     search.add_argument("--plot", default=None, help="PNG figure")
     search.add_argument("--quiet", action="store_true")
-    search.add_argument("--dataset", default="mnist5k", help="data set of table/proxy backends")
+    search.add_argument(
+        "--dataset",
+        default=None,
+        help="data set of proxy backends (default mnist5k); table: backends read no images and "
+        "load it only when given, to shape the space (#params, FLOPs) like its images",
+    )
     search.add_argument("--data-root", default=None)
     search.add_argument("--device", default="auto")
     search.add_argument("--space", default=None, help="space to search (default: the backend's)")

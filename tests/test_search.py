@@ -101,7 +101,8 @@ def test_encoding_round_trip_and_active_mask() -> None:
         assert encoding.decode(x) == arch
         assert encoding.active(x).sum() == 3 + 3 * sum(arch.depths)
     la = CategoricalEncoding(get_space("layer-assignment"))
-    assert [v.field for v in la.variables] == ["depth"] * 3  # single-choice decisions dropped
+    # single-choice decisions dropped
+    assert [v.name for v in la.variables] == ["stage0_depth", "stage1_depth", "stage2_depth"]
 
 
 # -- backends ------------------------------------------------------------------------------------

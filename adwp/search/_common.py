@@ -33,6 +33,9 @@ COMPLEXITIES = ("params", "flops")
 #: Architectures in a row a backend may fail to score (``missing="skip"``) before a search stops.
 MAX_CONSECUTIVE_MISSES = 1000
 
+# Spaces up to this size are measured architecture by architecture in complexity_range.
+_MEASURE_WHOLE_LIMIT = 1000
+
 
 class CountingBackend:
     """Wraps a backend: scores each distinct architecture once and counts backend evaluations.
@@ -199,8 +202,10 @@ def complexity_range(space: Any, complexity: str) -> tuple[float, float]:
     if complexity not in COMPLEXITIES:
         raise AdwpError(f"complexity must be one of {COMPLEXITIES}, got {complexity!r}")
     measure = getattr(space, complexity)
-    if hasattr(space, "assignments"):
-        values = [measure(space.from_depths(d)) for d in space.assignments()]
+    # A small space is measured whole: a constrained sub-space's extremes (e.g. a total depth
+    # range) need not be the per-decision smallest and largest choices.
+    if space.size() <= _MEASURE_WHOLE_LIMIT and hasattr(space, "enumerate"):
+        values = [measure(arch) for arch in space.enumerate()]
         return float(min(values)), float(max(values))
     return float(measure(space.smallest())), float(measure(space.largest()))
 

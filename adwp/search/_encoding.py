@@ -1,71 +1,40 @@
-"""Categorical genotype of a macro-style space: the decisions searchers sample and mutate.
+"""Categorical genotype of any search space: the decisions searchers sample and mutate.
 
-Variables: the depth of every stage, then kernel, width and skip of every layer slot
-(``stage * max_depth + position``), each a categorical over the space's allowed values. Slots past
-a stage's depth are inactive: they do not change the architecture, but keep their value so that a
-deeper mutation inherits them. Decisions with a single allowed value are not variables.
+Built from the space's :meth:`adwp.spaces.SearchSpace.decisions`. A decision with a single choice
+is not a variable (nothing to learn or mutate); every other decision is one, in the space's order.
+Inactive variables (e.g. a macro layer slot past its stage's depth) do not change the
+architecture, but keep their value so that a mutation making them active inherits it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from adwp.spaces import Architecture, Layer
+from adwp.errors import ArchitectureError
+from adwp.spaces import Decision, active_decisions
 
-__all__ = ["CategoricalEncoding", "Variable"]
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One categorical decision.
-
-    Attributes:
-        name: e.g. ``"stage1.depth"`` or ``"stage1.layer2.kernel"``.
-        stage: Stage it belongs to.
-        position: Layer position in the stage (None for the depth).
-        field: ``"depth"``, ``"kernel"``, ``"width"`` or ``"skip"``.
-        choices: Allowed values, in index order.
-    """
-
-    name: str
-    stage: int
-    position: int | None
-    field: str
-    choices: tuple[Any, ...]
+__all__ = ["CategoricalEncoding"]
 
 
 class CategoricalEncoding:
     """Maps integer vectors (one index per variable) to architectures of a space and back.
 
     Args:
-        space: A :class:`adwp.spaces.MacroSpace` (or subclass).
+        space: Any :class:`adwp.spaces.SearchSpace`.
+
+    Attributes:
+        variables: The space's decisions with more than one choice, in the space's order.
     """
 
     def __init__(self, space: Any) -> None:
         self.space = space
-        variables = []
-        for s in range(space.num_stages):
-            variables.append(Variable(f"stage{s}.depth", s, None, "depth", tuple(space.depths)))
-            for p in range(space.max_depth):
-                for field, choices in (
-                    ("kernel", space.kernels),
-                    ("width", space.widths),
-                    ("skip", space.skips),
-                ):
-                    variables.append(
-                        Variable(f"stage{s}.layer{p}.{field}", s, p, field, tuple(choices))
-                    )
-        self.variables = [v for v in variables if len(v.choices) > 1]
-        self._fixed = {
-            "depth": space.depths[0],
-            "kernel": space.kernels[0],
-            "width": space.widths[0],
-            "skip": space.skips[0],
-        }
-        self._index = {(v.stage, v.position, v.field): i for i, v in enumerate(self.variables)}
+        self._decisions = tuple(space.decisions())
+        self._free = np.array(
+            [i for i, d in enumerate(self._decisions) if len(d.choices) > 1], dtype=np.int64
+        )
+        self.variables: list[Decision] = [self._decisions[i] for i in self._free]
 
     @property
     def categories(self) -> np.ndarray:
@@ -75,47 +44,26 @@ class CategoricalEncoding:
     def __len__(self) -> int:
         return len(self.variables)
 
-    def _value(self, x: np.ndarray, stage: int, position: int | None, field: str) -> Any:
-        i = self._index.get((stage, position, field))
-        return self._fixed[field] if i is None else self.variables[i].choices[int(x[i])]
+    def _genotype(self, x: np.ndarray) -> np.ndarray:
+        full = np.zeros(len(self._decisions), dtype=np.int64)
+        full[self._free] = x
+        return full
 
-    def decode(self, x: np.ndarray) -> Architecture:
-        """Returns the architecture of a genotype (not validated: a sub-space may reject it)."""
-        stages = []
-        for s in range(self.space.num_stages):
-            depth = self._value(x, s, None, "depth")
-            stages.append(
-                tuple(
-                    Layer(
-                        self._value(x, s, p, "kernel"),
-                        self._value(x, s, p, "width"),
-                        self._value(x, s, p, "skip"),
-                    )
-                    for p in range(depth)
-                )
-            )
-        return Architecture(tuple(stages))
+    def decode(self, x: np.ndarray) -> Any | None:
+        """Returns the architecture of ``x``, or None if it is not in the space (a sub-space may
+        reject a combination of allowed values, e.g. a total depth)."""
+        try:
+            return self.space.from_genotype(self._genotype(np.asarray(x)))
+        except ArchitectureError:
+            return None
 
-    def encode(self, arch: Architecture) -> np.ndarray:
-        """Returns a genotype of ``arch`` (inactive slots get index 0)."""
-        arch = self.space.validate(arch)
-        x = np.zeros(len(self.variables), dtype=np.int64)
-        for i, v in enumerate(self.variables):
-            if v.field == "depth":
-                x[i] = v.choices.index(len(arch.stages[v.stage]))
-            elif v.position < len(arch.stages[v.stage]):
-                layer = arch.stages[v.stage][v.position]
-                value = getattr(layer, v.field)
-                x[i] = min(range(len(v.choices)), key=lambda j: abs(v.choices[j] - value))
-        return x
+    def encode(self, arch: Any) -> np.ndarray:
+        """Returns the variables of ``arch`` (inactive ones get index 0)."""
+        return np.asarray(self.space.genotype(arch), dtype=np.int64)[self._free]
 
     def active(self, x: np.ndarray) -> np.ndarray:
-        """Boolean mask of the variables that change the architecture of genotype ``x``."""
-        mask = np.ones(len(self.variables), dtype=bool)
-        for i, v in enumerate(self.variables):
-            if v.position is not None:
-                mask[i] = v.position < self._value(x, v.stage, None, "depth")
-        return mask
+        """Boolean mask of the variables that change the architecture of ``x``."""
+        return active_decisions(self._decisions, self._genotype(np.asarray(x)))[self._free]
 
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         """Draws every variable uniformly."""

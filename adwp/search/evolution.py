@@ -53,7 +53,7 @@ class RegularizedEvolution:
     def _valid_random(self, rng: np.random.Generator) -> np.ndarray:
         for _ in range(_MUTATION_TRIES):
             x = self.encoding.sample(rng)
-            if self.space.contains(self.encoding.decode(x)):
+            if self.encoding.decode(x) is not None:
                 return x
         return self.encoding.encode(self.space.sample(rng))
 
@@ -65,7 +65,7 @@ class RegularizedEvolution:
             child = x.copy()
             options = [c for c in range(self.encoding.categories[i]) if c != x[i]]
             child[i] = options[rng.integers(len(options))]
-            if self.space.contains(self.encoding.decode(child)):
+            if self.encoding.decode(child) is not None:
                 return child
         raise AdwpError("no valid mutation found: the space has too few architectures")
 

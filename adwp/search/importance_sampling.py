@@ -253,7 +253,7 @@ class ImportanceSamplingSearch:
 
     Args:
         backend: Any ranking backend (higher is better), e.g. the evaluator.
-        space: Search space (a ``macro``-style space); default ``backend.space``.
+        space: Search space (any :class:`adwp.spaces.SearchSpace`); default ``backend.space``.
         coefficients: Complexity coefficients ``eps_k``, one distribution each.
         samples: ``lambda``: architectures drawn per distribution per iteration (>= 2).
         complexity: ``"params"`` or ``"flops"``.
@@ -300,7 +300,7 @@ class ImportanceSamplingSearch:
     def _objectives(self, counter: CountingBackend, genotypes: np.ndarray) -> np.ndarray:
         """``f_k`` of every genotype, shape ``(K, n)``; -inf outside the space, NaN if skipped."""
         archs = [self.encoding.decode(x) for x in genotypes]
-        valid = [self.space.contains(a) for a in archs]
+        valid = [a is not None for a in archs]
         scores = np.full(len(archs), -np.inf)
         complexity = np.zeros(len(archs))
         good = [a for a, ok in zip(archs, valid) if ok]
@@ -338,7 +338,7 @@ class ImportanceSamplingSearch:
     def _mode_pick(self, counter: CountingBackend, dist: CategoricalASNG, eps: float) -> Pick:
         """The most likely architecture of ``dist`` in the space that the backend can score."""
         arch = self.encoding.decode(dist.mode())
-        from_mode = self.space.contains(arch)
+        from_mode = arch is not None
         if from_mode:
             score = float(counter.score([arch])[0])
             from_mode = not np.isnan(score)

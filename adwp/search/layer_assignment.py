@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
 from adwp.search._common import CountingBackend, Pick, SearchOutcome, evaluated_picks
-from adwp.spaces import LayerAssignmentSpace
+from adwp.spaces import LayerAssignmentSpace, MacroSpace
 
 __all__ = [
     "DepthLevel",
@@ -56,6 +56,11 @@ def layer_assignment_space_like(space: Any) -> LayerAssignmentSpace:
     """The ``layer-assignment`` space with the data shape and stages of another macro space."""
     if isinstance(space, LayerAssignmentSpace):
         return space
+    if not isinstance(space, MacroSpace):
+        raise ArchitectureError(
+            f"layer-assignment search needs a macro-family space (macro, layer-assignment), "
+            f"got {getattr(space, 'name', type(space).__name__)}"
+        )
     return LayerAssignmentSpace(
         in_channels=space.in_channels,
         num_classes=space.num_classes,

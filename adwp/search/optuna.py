@@ -1,11 +1,12 @@
 """Optuna adapter: search an adwp space with an Optuna study, any ranking backend as objective.
 
-The space is exposed define-by-run as categorical parameters, in this order for every stage ``s``:
-``stage{s}_depth``, then for each of that stage's active layers ``i``
-``stage{s}_layer{i}_kernel``, ``stage{s}_layer{i}_width`` and ``stage{s}_layer{i}_skip``. A
-decision with a single allowed value (e.g. every per-layer choice of ``layer-assignment``) is not
-suggested, so ``trial.params`` holds only real decisions; :func:`architecture_from_params` fills
-fixed values back in.
+The space is exposed define-by-run as categorical parameters, one per decision of
+:meth:`adwp.spaces.SearchSpace.decisions`, named after it and suggested in the space's order, and
+only while the decision matters: on ``macro`` every stage ``s`` suggests ``stage{s}_depth``, then
+for each of that stage's layers ``i`` ``stage{s}_layer{i}_kernel``, ``stage{s}_layer{i}_width``
+and ``stage{s}_layer{i}_skip``; on ``nb201`` the six edges ``0->1`` ... ``2->3`` suggest an
+operation each. A decision with a single allowed value is not suggested, so ``trial.params``
+holds only real decisions; :func:`architecture_from_params` fills fixed values back in.
 
 Example:
     >>> space = get_space("macro")
@@ -17,12 +18,12 @@ Optuna is an optional dependency, needed only when this module is imported.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from adwp.backend import RankingBackend
 from adwp.errors import AdwpError, ArchitectureError
-from adwp.spaces import Architecture, Layer, MacroSpace
+from adwp.spaces import Decision, SearchSpace
 
 try:
     import optuna
@@ -34,89 +35,61 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 __all__ = ["OptunaObjective", "architecture_from_params", "run_study", "suggest_architecture"]
 
-# Picks a value for the decision ``name`` among ``options`` (a trial's suggestion or a lookup).
-_Chooser = Callable[[str, Sequence[Any]], Any]
+# Picks the value of a decision (a trial's suggestion or a lookup in recorded params).
+_Chooser = Callable[[Decision], Any]
 
 
-def _depth_name(stage: int) -> str:
-    return f"stage{stage}_depth"
-
-
-def _layer_name(stage: int, position: int, field: str) -> str:
-    return f"stage{stage}_layer{position}_{field}"
-
-
-def _build(space: MacroSpace, choose: _Chooser) -> Architecture:
+def _genotype(space: SearchSpace, choose: _Chooser) -> list[int]:
     # One walk over the decisions serves both suggesting and rebuilding, so the parameter names
     # and their order cannot drift apart between the two.
-    stages = []
-    for s in range(space.num_stages):
-        depth = choose(_depth_name(s), space.depths)
-        layers = []
-        for i in range(depth):
-            layers.append(
-                Layer(
-                    kernel=choose(_layer_name(s, i, "kernel"), space.kernels),
-                    width=choose(_layer_name(s, i, "width"), space.widths),
-                    skip=choose(_layer_name(s, i, "skip"), space.skips),
-                )
+    genotype: list[int] = []
+    for decision in space.decisions():
+        if len(decision.choices) == 1 or not decision.is_active(genotype):
+            genotype.append(0)
+            continue
+        value = choose(decision)
+        matches = [j for j, choice in enumerate(decision.choices) if choice == value]
+        if not matches:
+            raise ArchitectureError(
+                f"{decision.name}: {value!r} not in allowed {list(decision.choices)}"
             )
-        stages.append(tuple(layers))
-    return Architecture(tuple(stages))
+        genotype.append(matches[0])
+    return genotype
 
 
-def _total_depth_range(space: MacroSpace) -> tuple[int, int] | None:
-    # Duck-typed so any space with a total-depth limit (LayerAssignmentSpace or a subclass) is
-    # handled; the per-stage categoricals cannot express that cross-stage constraint.
-    low = getattr(space, "min_total_depth", None)
-    high = getattr(space, "max_total_depth", None)
-    if low is None or high is None:
-        return None
-    return int(low), int(high)
-
-
-def suggest_architecture(trial: optuna.trial.BaseTrial, space: MacroSpace) -> Architecture:
+def suggest_architecture(trial: optuna.trial.BaseTrial, space: SearchSpace) -> Any:
     """Suggests an architecture of ``space`` through ``trial``, define-by-run.
 
-    Every stage suggests ``stage{s}_depth`` from ``space.depths``, then each active layer ``i``
-    suggests ``stage{s}_layer{i}_kernel``, ``_width`` and ``_skip`` from ``space.kernels``,
-    ``space.widths`` and ``space.skips``. Decisions with a single allowed value are not
-    suggested (they are fixed).
+    Every decision that matters given the earlier ones (a macro layer's kernel only when its
+    stage is deep enough) suggests a categorical named after it among its choices. Decisions
+    with a single allowed value are not suggested (they are fixed).
 
-    For a space with a total-depth limit (``layer-assignment``: ``min_total_depth`` to
-    ``max_total_depth``) the independently suggested stage depths may sum outside that range.
-    Such a trial raises :class:`optuna.TrialPruned`, so the study records it as ``PRUNED`` and
-    the backend never scores it.
+    Some spaces reject combinations of allowed values (``layer-assignment``: stage depths whose
+    sum lies outside ``min_total_depth`` to ``max_total_depth``). Such a trial raises
+    :class:`optuna.TrialPruned`, so the study records it as ``PRUNED`` and the backend never
+    scores it.
 
     Args:
         trial: An Optuna trial (a live ``Trial`` or a ``FixedTrial``).
-        space: A ``macro``-family search space.
+        space: Any search space.
 
     Returns:
         The suggested architecture, validated against ``space``.
 
     Raises:
-        optuna.TrialPruned: If the stage depths break the space's total-depth limit.
+        optuna.TrialPruned: If the suggested genotype is not an architecture of ``space``.
     """
 
-    def choose(name: str, options: Sequence[Any]) -> Any:
-        if len(options) == 1:
-            return options[0]
-        return trial.suggest_categorical(name, list(options))
+    def choose(decision: Decision) -> Any:
+        return trial.suggest_categorical(decision.name, list(decision.choices))
 
-    arch = _build(space, choose)
-    limits = _total_depth_range(space)
-    if limits is not None:
-        total = sum(arch.depths)
-        if not limits[0] <= total <= limits[1]:
-            raise optuna.TrialPruned(
-                f"stage depths {arch.depths} sum to {total}, outside the space's total depth "
-                f"{limits[0]}..{limits[1]}"
-            )
-    return space.validate(arch)
+    try:
+        return space.from_genotype(_genotype(space, choose))
+    except ArchitectureError as exc:
+        raise optuna.TrialPruned(f"not in the {space.name} space: {exc}") from None
 
 
-def architecture_from_params(params: Mapping[str, Any], space: MacroSpace) -> Architecture:
+def architecture_from_params(params: Mapping[str, Any], space: SearchSpace) -> Any:
     """Rebuilds the architecture that :func:`suggest_architecture` suggested.
 
     The inverse of :func:`suggest_architecture`: pass ``study.best_params`` or ``trial.params``.
@@ -134,14 +107,14 @@ def architecture_from_params(params: Mapping[str, Any], space: MacroSpace) -> Ar
             params of a pruned ``layer-assignment`` trial).
     """
 
-    def choose(name: str, options: Sequence[Any]) -> Any:
-        if name in params:
-            return params[name]
-        if len(options) == 1:
-            return options[0]
-        raise ArchitectureError(f"params lack {name!r} (allowed {list(options)})")
+    def choose(decision: Decision) -> Any:
+        if decision.name not in params:
+            raise ArchitectureError(
+                f"params lack {decision.name!r} (allowed {list(decision.choices)})"
+            )
+        return params[decision.name]
 
-    return space.validate(_build(space, choose))
+    return space.from_genotype(_genotype(space, choose))
 
 
 class OptunaObjective:
@@ -155,7 +128,7 @@ class OptunaObjective:
         space: The search space to suggest from.
     """
 
-    def __init__(self, backend: RankingBackend, space: MacroSpace) -> None:
+    def __init__(self, backend: RankingBackend, space: SearchSpace) -> None:
         self.backend = backend
         self.space = space
 
@@ -182,7 +155,7 @@ class OptunaObjective:
 
 def run_study(
     backend: RankingBackend,
-    space: MacroSpace,
+    space: SearchSpace,
     n_trials: int,
     seed: int = 0,
     sampler: optuna.samplers.BaseSampler | None = None,

@@ -1,4 +1,4 @@
-"""Search spaces: the :class:`Architecture` value, the space registry and the built-in spaces.
+"""Search spaces: the :class:`SearchSpace` protocol, the space registry and the built-in spaces.
 
 :class:`MacroNet` (the plain PyTorch network a macro-space architecture builds) is imported on
 first use, so that importing the spaces does not import torch.
@@ -13,6 +13,7 @@ from adwp.spaces._registry import get_space, list_spaces, register_space
 from adwp.spaces.architecture import Architecture, Layer
 from adwp.spaces.macro import LayerAssignmentSpace, LayerPlan, MacroSpace
 from adwp.spaces.nb201 import CellArchitecture, NB201Space
+from adwp.spaces.protocol import Decision, SearchSpace, active_decisions
 
 if TYPE_CHECKING:
     from adwp.spaces._network import MacroNet
@@ -20,12 +21,15 @@ if TYPE_CHECKING:
 __all__ = [
     "Architecture",
     "CellArchitecture",
+    "Decision",
     "Layer",
     "LayerAssignmentSpace",
     "LayerPlan",
     "MacroNet",
     "MacroSpace",
     "NB201Space",
+    "SearchSpace",
+    "active_decisions",
     "get_space",
     "list_spaces",
     "register_space",

@@ -24,6 +24,7 @@ from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
 from adwp.spaces._registry import register_space
 from adwp.spaces.architecture import Architecture, Layer
+from adwp.spaces.protocol import Decision
 
 __all__ = ["LayerAssignmentSpace", "LayerPlan", "MacroSpace"]
 
@@ -122,6 +123,7 @@ class MacroSpace:
         self.kernels = tuple(sorted(int(k) for k in kernels))
         self.widths = tuple(sorted(float(w) for w in widths))
         self.skips = tuple(sorted(bool(s) for s in skips))
+        self._decisions, self._fields = self._build_decisions()
 
     # -- description -------------------------------------------------------------------------
     @property
@@ -169,6 +171,111 @@ class MacroSpace:
     def __repr__(self) -> str:
         options = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({options})"
+
+    # -- decisions and genotypes ----------------------------------------------------------------
+    def _build_decisions(
+        self,
+    ) -> tuple[tuple[Decision, ...], tuple[tuple[int, int | None, str], ...]]:
+        # Searchers' seeded draws depend on this order: every stage's depth, then kernel, width
+        # and skip of each of its layer slots; a decision with a single allowed value is fixed,
+        # not a decision.
+        per_field = {
+            "kernel": self.kernels,
+            "width": self.widths,
+            "skip": self.skips,
+        }
+        decisions: list[Decision] = []
+        fields: list[tuple[int, int | None, str]] = []
+        for s in range(self.num_stages):
+            depth_index = len(decisions) if len(self.depths) > 1 else None
+            if depth_index is not None:
+                decisions.append(Decision(f"stage{s}_depth", self.depths))
+                fields.append((s, None, "depth"))
+            for p in range(self.max_depth):
+                # The slot exists once the depth reaches the first allowed depth above p.
+                needed = next(j for j, d in enumerate(self.depths) if d > p)
+                parent = None if needed == 0 or depth_index is None else (depth_index, needed)
+                for field, choices in per_field.items():
+                    if len(choices) > 1:
+                        decisions.append(Decision(f"stage{s}_layer{p}_{field}", choices, parent))
+                        fields.append((s, p, field))
+        return tuple(decisions), tuple(fields)
+
+    def decisions(self) -> tuple[Decision, ...]:
+        """Returns the categorical decisions, in genotype order.
+
+        For every stage ``s``: ``stage{s}_depth`` (choices :attr:`depths`), then for every layer
+        slot ``p`` ``stage{s}_layer{p}_kernel``, ``_width`` and ``_skip``, active only when the
+        stage has more than ``p`` layers. A decision with a single allowed value (every per-layer
+        one of ``layer-assignment``) is fixed and not listed.
+        """
+        return self._decisions
+
+    def genotype(self, arch: Architecture | str) -> tuple[int, ...]:
+        """Returns the choice index of every decision (0 for slots past a stage's depth).
+
+        Raises:
+            ArchitectureError: If ``arch`` is not in the space.
+        """
+        arch = self.validate(arch)
+        out = []
+        for decision, (stage, position, field) in zip(self._decisions, self._fields, strict=True):
+            if field == "depth":
+                out.append(decision.choices.index(len(arch.stages[stage])))
+            elif position < len(arch.stages[stage]):
+                value = getattr(arch.stages[stage][position], field)
+                choices = decision.choices
+                # Widths are floats: the nearest allowed one is the one validate matched.
+                out.append(min(range(len(choices)), key=lambda j: abs(choices[j] - value)))
+            else:
+                out.append(0)
+        return tuple(out)
+
+    def from_genotype(self, genotype: Sequence[int]) -> Architecture:
+        """Returns the architecture of a genotype; the inverse of :meth:`genotype`.
+
+        Indices of inactive decisions are checked for range but otherwise ignored.
+
+        Raises:
+            ArchitectureError: If the length or an index is wrong, or the architecture is not in
+                the space (e.g. a total depth ``layer-assignment`` forbids).
+        """
+        if isinstance(genotype, str | bytes) or not isinstance(genotype, Sequence | np.ndarray):
+            raise ArchitectureError(f"genotype must be a sequence of integers, got {genotype!r}")
+        codes = list(genotype)
+        if len(codes) != len(self._decisions):
+            raise ArchitectureError(
+                f"genotype has {len(codes)} indices, the {self.name} space has "
+                f"{len(self._decisions)} decisions"
+            )
+        for decision, code in zip(self._decisions, codes, strict=True):
+            if not is_integer(code) or not 0 <= code < len(decision.choices):
+                raise ArchitectureError(
+                    f"{decision.name}: index {code!r} not in 0..{len(decision.choices) - 1}"
+                )
+        values = {
+            key: decision.choices[int(code)]
+            for decision, key, code in zip(self._decisions, self._fields, codes, strict=True)
+        }
+        fixed = {
+            "depth": self.depths[0],
+            "kernel": self.kernels[0],
+            "width": self.widths[0],
+            "skip": self.skips[0],
+        }
+
+        def value(stage: int, position: int | None, field: str) -> Any:
+            return values.get((stage, position, field), fixed[field])
+
+        stages = []
+        for s in range(self.num_stages):
+            stages.append(
+                tuple(
+                    Layer(value(s, p, "kernel"), value(s, p, "width"), value(s, p, "skip"))
+                    for p in range(value(s, None, "depth"))
+                )
+            )
+        return self.validate(Architecture(tuple(stages)))
 
     # -- membership ---------------------------------------------------------------------------
     def _layer_choices_ok(self, stage: int, position: int, layer: Layer) -> None:
@@ -474,7 +581,8 @@ class LayerAssignmentSpace(MacroSpace):
         total = sum(arch.depths)
         if not self.min_total_depth <= total <= self.max_total_depth:
             raise ArchitectureError(
-                f"total depth: got {total}, allowed {self.min_total_depth}..{self.max_total_depth}"
+                f"total depth: got {total}, allowed {self.min_total_depth}..{self.max_total_depth} "
+                f"(stage depths {arch.depths} sum to {total})"
             )
         return arch
 

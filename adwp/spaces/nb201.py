@@ -24,6 +24,7 @@ import numpy as np
 from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
 from adwp.spaces._registry import register_space
+from adwp.spaces.protocol import Decision
 
 __all__ = ["EDGES", "OPERATIONS", "CellArchitecture", "NB201Space"]
 
@@ -244,6 +245,11 @@ class NB201Space:
         Every decision is always active: a cell always has all six edges.
         """
         return {_edge_name(edge): list(OPERATIONS) for edge in range(len(EDGES))}
+
+    def decisions(self) -> tuple[Decision, ...]:
+        """Returns one always-active decision per edge, named ``"0->1"`` ... ``"2->3"`` in
+        :data:`EDGES` order, each choosing among :data:`OPERATIONS`."""
+        return tuple(Decision(_edge_name(edge), OPERATIONS) for edge in range(len(EDGES)))
 
     def __repr__(self) -> str:
         options = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
