@@ -116,13 +116,15 @@ class Trainer:
             "image_size": self.data.image_size,
         }
         # The weight generators need the encoding and weight slots of the GeneratorSpace
-        # protocol; a space without them deserves a clearer word than a missing method.
-        if not isinstance(get_space(config.space, **shape), GeneratorSpace):
+        # protocol, and the training settings carry only the macro spaces' options
+        # (base_widths); anything else deserves a clearer word than a failing constructor.
+        plain = get_space(config.space, **shape)
+        if not isinstance(plain, GeneratorSpace) or "base_widths" not in plain.config():
             raise AdwpError(
                 f"the hypernetwork and the supernet do not support the {config.space!r} space "
-                "yet (they need a space with an encoding and weight slots: macro or "
-                "layer-assignment); it works with groundtruth, correlate and the proxy: and "
-                "table: backends"
+                "yet in training (the training settings hold only the macro spaces' options: "
+                "macro or layer-assignment); it works with groundtruth, correlate and the "
+                "proxy: and table: backends"
             )
         self.space = get_space(config.space, **shape, base_widths=config.base_widths)
         self.sampler = get_sampler(config.sampler, self.space)

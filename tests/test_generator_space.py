@@ -7,8 +7,11 @@ import pytest
 import torch
 
 from adwp.errors import AdwpError
+from adwp.functional import FunctionalNetwork
+from adwp.hypernet import HyperNetConfig, HyperNetwork
 from adwp.samplers import get_sampler
 from adwp.spaces import GeneratorSpace, SearchSpace, get_space
+from adwp.supernet import SuperNet
 from encoders import OneHotEncoder, StochasticEncoder, encode_probabilities, one_hot_probabilities
 
 SHAPE = {"in_channels": 1, "num_classes": 10, "image_size": 8}
@@ -26,14 +29,28 @@ def test_macro_spaces_are_generator_spaces_and_group_every_decision_once(name):
             assert group.num_choices == expected
 
 
-def test_nb201_is_a_search_space_without_the_generator_part():
-    space = get_space("nb201", **SHAPE)
-    assert isinstance(space, SearchSpace) and not isinstance(space, GeneratorSpace)
+def test_nb201_tokens_are_its_edges_in_every_cell():
+    space = get_space("nb201", **SHAPE, channels=4, cells_per_stage=2)
+    assert isinstance(space, SearchSpace) and isinstance(space, GeneratorSpace)
+    archs = space.sample_many(2, np.random.default_rng(0))
+    encoding = OneHotEncoder(space).encode(archs)
+    assert encoding.shape == (2, 6 * 6, 1 + 5)
+    assert bool((encoding[..., 0] == 1).all())
+    for arch, tokens in zip(archs, encoding, strict=True):
+        ops = tokens[:, 1:].argmax(-1).view(6, 6)  # 6 cells x 6 edges
+        assert all(space.from_genotype(row.tolist()) == arch for row in ops)
 
 
-@pytest.mark.parametrize("name", ["macro", "layer-assignment"])
+TINY = {
+    "macro": {"base_widths": (4, 8, 8)},
+    "layer-assignment": {"base_widths": (4, 8, 8)},
+    "nb201": {"channels": 4, "cells_per_stage": 1},
+}
+
+
+@pytest.mark.parametrize("name", list(TINY))
 def test_the_weight_plan_names_every_parameter_with_its_exact_shape(name):
-    space = get_space(name, **SHAPE, base_widths=(4, 8, 8))
+    space = get_space(name, **SHAPE, **TINY[name])
     slots = {slot.name: slot for slot in space.weight_slots()}
     for arch in [*space.sample_many(5, np.random.default_rng(0)), space.largest()]:
         plan = space.weight_plan(arch)
@@ -69,3 +86,27 @@ def test_the_stochastic_encoder_only_proposes_architectures_of_the_space():
 def test_the_inherited_sampler_refuses_a_space_that_is_not_macro():
     with pytest.raises(AdwpError, match="inherited sampler needs a macro space"):
         get_sampler("inherited:3-7", get_space("nb201", **SHAPE))
+
+
+@pytest.mark.parametrize("model", [HyperNetwork, SuperNet])
+def test_a_generator_on_a_tiny_nb201_learns_a_batch(model):
+    torch.manual_seed(0)
+    space = get_space("nb201", **SHAPE, **TINY["nb201"])
+    config = HyperNetConfig(embed_dim=8, context_layers=1, heads=2, hidden=16, num_bases=2)
+    generator = model(space, config)
+    encoder = StochasticEncoder(space)
+    optimizer = torch.optim.Adam(generator.parameters(), lr=3e-3)
+    x, y = torch.randn(16, 1, 8, 8), torch.randint(0, 10, (16,))
+    gen, rng = torch.Generator().manual_seed(0), np.random.default_rng(0)
+    losses = []
+    for _ in range(10):
+        archs, encoding = encoder.sample(space.sample_many(2, rng), gen)
+        loss = sum(
+            torch.nn.functional.cross_entropy(FunctionalNetwork(space, arch)(weights, x), y)
+            for arch, weights in zip(archs, generator(encoding, archs), strict=True)
+        )
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    assert np.mean(losses[-3:]) < np.mean(losses[:3]) - 0.1

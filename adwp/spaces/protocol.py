@@ -193,7 +193,9 @@ class WeightSlot:
         name: Unique within the space, e.g. ``"layer3"`` or ``"stem"``.
         kind: ``"conv"``: a kernel ``[out, in, k, k]`` followed by a BatchNorm affine
             ``[out]`` (parts ``"kernel"``, ``"gamma"``, ``"beta"``); ``"linear"``: the
-            classifier, ``[out, in]`` and a bias ``[out]`` (parts ``"weight"``, ``"bias"``).
+            classifier, ``[out, in]`` and a bias ``[out]`` (parts ``"weight"``, ``"bias"``). A
+            network may take only some parts of a slot (a shortcut only the kernel, a lone
+            BatchNorm only the affine).
         shape: ``(out, in, k, k)`` for ``"conv"``, ``(out, in)`` for ``"linear"``.
         token: The token whose embedding the slot reads, or None for the global embedding.
     """
