@@ -1,6 +1,6 @@
 """HyperNetwork: per-layer embeddings in, every weight of the target network out.
 
-For each layer slot the hypernetwork holds ``num_bases`` kernel bases of the slot's largest shape
+For each weight slot the hypernetwork holds ``num_bases`` kernel bases of the slot's largest shape
 ``[C_out_max, C_in_max, k_max, k_max]``. From the slot's context embedding a head predicts mixing
 coefficients over the bases, input-channel gains, a spatial gain map and the BatchNorm affine
 parameters. The mixed kernel is cut to the layer's exact shape (first ``C_out`` and ``C_in``
@@ -11,8 +11,11 @@ The stem and the classifier are emitted the same way from the global embedding.
 classifier), down to a network that computes the SPOS supernet's function. Sharing the BatchNorm
 affines and the classifier ranks better on ``mnist5k`` (see ``docs/decisions.md``).
 
-Shapes: encoding ``[B, L, F]`` -> list of B weight dicts, keyed like ``space.build(arch)``'s
-parameters (see :class:`adwp.spaces.MacroNet`).
+The slots, their largest shapes and the cut each parameter of a network takes come from the
+space (:meth:`adwp.spaces.GeneratorSpace.weight_slots` and ``weight_plan``).
+
+Shapes: encoding ``[B, T, F]`` -> list of B weight dicts, keyed like ``space.build(arch)``'s
+parameters.
 """
 
 from __future__ import annotations
@@ -26,8 +29,7 @@ import torch
 from torch import nn
 
 from adwp.errors import AdwpError
-from adwp.spaces import Architecture
-from encoders import ContextEncoder, feature_dim
+from encoders import ContextEncoder
 
 __all__ = ["HyperNetConfig", "HyperNetwork"]
 
@@ -179,12 +181,30 @@ def _cut(
     return w / rms * math.sqrt(2.0 / (in_ch * k * k))
 
 
+def _crop(tensor: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """First rows and columns and the centre window of a slot part (see :class:`Cut`)."""
+    index: list[slice] = [slice(None, n) for n in shape[:2]]
+    for size, full in zip(shape[2:], tensor.shape[2:], strict=True):
+        offset = (full - size) // 2
+        index.append(slice(offset, offset + size))
+    return tensor[tuple(index)]
+
+
 class HyperNetwork(nn.Module):
-    """Emits all weights of any architecture of a macro space.
+    """Emits all weights of any architecture of a space.
+
+    Module names follow the space's weight slots: slots that read a token are ``slots.{i}`` in
+    slot order, slots that read the global embedding are named after themselves, and the
+    ``linear`` slot is ``classifier`` (with ``classifier_bias``) when predicted or
+    ``shared_classifier`` (with ``shared_classifier_bias``) when shared.
 
     Args:
-        space: A :class:`adwp.spaces.MacroSpace` (or sub-class).
+        space: A :class:`adwp.spaces.GeneratorSpace` (e.g. ``macro``).
         config: Capacity settings.
+
+    Raises:
+        AdwpError: If the space has no slot kind this network emits, or not exactly one linear
+            slot.
     """
 
     def __init__(self, space: Any, config: HyperNetConfig | None = None) -> None:
@@ -193,36 +213,51 @@ class HyperNetwork(nn.Module):
         self.config = config or HyperNetConfig()
         c = self.config
         self.context = ContextEncoder(
-            feature_dim(space), space.num_slots, c.embed_dim, c.context_layers, c.heads
+            space.token_features(), space.num_tokens(), c.embed_dim, c.context_layers, c.heads
         )
         self.trunk = nn.Sequential(nn.Linear(c.embed_dim, c.hidden), nn.GELU())
-        k_max, w_max = max(space.kernels), max(space.widths)
-        self.slots = nn.ModuleList(
-            _Emitter(c, out_max, in_max, k_max, c.predict_norm)
-            for out_max, in_max in space.slot_shapes()
-        )
-        self.stem = _Emitter(c, space.stem_width, space.in_channels, 3, c.predict_norm)
-        last_max = space.channels(space.num_stages - 1, w_max)
+        self.weight_slots = {slot.name: slot for slot in space.weight_slots()}
+        self.slots = nn.ModuleList()
+        self._emitters: dict[str, _Emitter] = {}
+        linear = [slot for slot in self.weight_slots.values() if slot.kind == "linear"]
+        if len(linear) != 1:
+            raise AdwpError(f"the {space.name} space must have one linear slot, has {len(linear)}")
+        for slot in self.weight_slots.values():
+            if slot.kind == "conv":
+                out_max, in_max, k_max, _ = slot.shape
+                emitter = _Emitter(c, out_max, in_max, k_max, c.predict_norm)
+                if slot.token is None:
+                    self.add_module(slot.name, emitter)
+                else:
+                    self.slots.append(emitter)
+                self._emitters[slot.name] = emitter
+            elif slot.kind == "linear":
+                self._add_classifier(*slot.shape)
+            else:
+                raise AdwpError(f"weight slot {slot.name!r}: unknown kind {slot.kind!r}")
+
+    def _add_classifier(self, num_classes: int, in_max: int) -> None:
+        c = self.config
         if c.predict_classifier:
             # Its BatchNorm rows are unused (no BatchNorm follows the classifier) but kept, so
             # every checkpoint written with a predicted classifier loads unchanged.
-            self.classifier = _Emitter(c, space.num_classes, last_max, 1, predict_norm=True)
-            self.classifier_bias = nn.Linear(c.hidden, space.num_classes)
+            self.classifier = _Emitter(c, num_classes, in_max, 1, predict_norm=True)
+            self.classifier_bias = nn.Linear(c.hidden, num_classes)
             nn.init.zeros_(self.classifier_bias.weight)
             nn.init.zeros_(self.classifier_bias.bias)
         else:
             self.shared_classifier = nn.Parameter(
-                torch.randn(space.num_classes, last_max) / math.sqrt(last_max)
+                torch.randn(num_classes, in_max) / math.sqrt(in_max)
             )
-            self.shared_classifier_bias = nn.Parameter(torch.zeros(space.num_classes))
+            self.shared_classifier_bias = nn.Parameter(torch.zeros(num_classes))
 
     def forward(
-        self, encoding: torch.Tensor, archs: Sequence[Architecture]
+        self, encoding: torch.Tensor, archs: Sequence[Any]
     ) -> list[dict[str, torch.Tensor]]:
         """Predicts the weights of a batch of architectures.
 
         Args:
-            encoding: ``[B, L, F]`` from an encoder (one-hot or soft).
+            encoding: ``[B, T, F]`` from an encoder (one-hot or soft).
             archs: The B discrete architectures to emit exact shapes for.
 
         Returns:
@@ -231,38 +266,38 @@ class HyperNetwork(nn.Module):
         if encoding.shape[0] != len(archs):
             raise ValueError(f"{encoding.shape[0]} encodings for {len(archs)} architectures")
         tokens, pooled = self.context(encoding)
-        slot_h = self.trunk(tokens)  # [B, L, H]
+        token_h = self.trunk(tokens)  # [B, T, H]
         global_h = self.trunk(pooled)  # [B, H]
-        plans = [self.space.plan(arch) for arch in archs]
-        used = sorted({p.slot for plan in plans for p in plan})
-        emitted = {slot: self.slots[slot](slot_h[:, slot]) for slot in used}
-        stem_k, stem_g, stem_b = self.stem(global_h)
+        plans = [self.space.weight_plan(arch) for arch in archs]
+        used = {cut.slot for plan in plans for cut in plan.values()}
+        # Each emitted part, keyed by (slot, part): [B, ...] at the slot's largest shape.
+        parts: dict[tuple[str, str], torch.Tensor] = {}
+        for name, emitter in self._emitters.items():
+            token = self.weight_slots[name].token
+            if token is not None and name not in used:
+                continue
+            h = global_h if token is None else token_h[:, token]
+            for part, tensor in zip(("kernel", "gamma", "beta"), emitter(h), strict=True):
+                parts[name, part] = tensor
+        linear = next(s.name for s in self.weight_slots.values() if s.kind == "linear")
         if self.config.predict_classifier:
-            cls_k = self.classifier(global_h)[0][..., 0, 0]
-            cls_bias = self.classifier_bias(global_h)
+            parts[linear, "weight"] = self.classifier(global_h)[0][..., 0, 0]
+            parts[linear, "bias"] = self.classifier_bias(global_h)
         else:
             batch = global_h.shape[0]
-            cls_k = self.shared_classifier.expand(batch, -1, -1)
-            cls_bias = self.shared_classifier_bias.expand(batch, -1)
+            parts[linear, "weight"] = self.shared_classifier.expand(batch, -1, -1)
+            parts[linear, "bias"] = self.shared_classifier_bias.expand(batch, -1)
         renormalize = self.config.renormalize
         outputs = []
         for b, plan in enumerate(plans):
-            weights = {
-                "stem.conv.weight": _cut(
-                    stem_k[b], self.space.stem_width, self.space.in_channels, 3, renormalize
-                ),
-                "stem.bn.weight": stem_g[b],
-                "stem.bn.bias": stem_b[b],
-            }
-            for i, layer in enumerate(plan):
-                kernel, gamma, beta = emitted[layer.slot]
-                weights[f"blocks.{i}.conv.weight"] = _cut(
-                    kernel[b], layer.out_ch, layer.in_ch, layer.kernel, renormalize
-                )
-                weights[f"blocks.{i}.bn.weight"] = gamma[b, : layer.out_ch]
-                weights[f"blocks.{i}.bn.bias"] = beta[b, : layer.out_ch]
-            # No BatchNorm follows the classifier, so its weights keep their learned scale.
-            weights["classifier.weight"] = cls_k[b, :, : plan[-1].out_ch]
-            weights["classifier.bias"] = cls_bias[b]
+            weights = {}
+            for name, cut in plan.items():
+                full = parts[cut.slot, cut.part][b]
+                if cut.part == "kernel":
+                    out_ch, in_ch, k, _ = cut.shape
+                    weights[name] = _cut(full, out_ch, in_ch, k, renormalize)
+                else:
+                    # No BatchNorm follows the classifier, so its weights keep their learned scale.
+                    weights[name] = _crop(full, cut.shape)
             outputs.append(weights)
         return outputs

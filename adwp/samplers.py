@@ -148,11 +148,18 @@ class InheritedSampler:
         share: Fraction of proposals from the inherited region.
 
     Raises:
-        AdwpError: If the range is malformed or outside the space, or ``share`` not in [0, 1].
+        AdwpError: If the space is not a macro space, the range is malformed or outside the
+            space, or ``share`` not in [0, 1].
     """
 
     def __init__(self, space: Any, argument: str | None = None, share: float = 0.75) -> None:
-        from adwp.spaces import LayerAssignmentSpace
+        from adwp.spaces import LayerAssignmentSpace, MacroSpace
+
+        if not isinstance(space, MacroSpace):
+            raise AdwpError(
+                f"the inherited sampler needs a macro space (its layer-assignment region), "
+                f"not {space.name!r}; use uniform or sandwich"
+            )
 
         text = argument or "3-7"
         depth_range, _, share_text = text.partition(":")

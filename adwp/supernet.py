@@ -1,6 +1,6 @@
 """SPOS-style weight-sharing supernet, the main baseline of the hypernetwork.
 
-One weight tensor of the largest shape per layer slot (and for the stem and classifier); an
+One weight tensor of the largest shape per weight slot of the space; an
 architecture uses the first ``C_out`` x ``C_in`` channels and the centre ``k x k`` window.
 Trained on exact single paths, drawn by the same sampler (sandwich by default), by the same
 :class:`~adwp.training.Trainer` (same steps, images and BatchNorm handling as the hypernetwork)
@@ -17,8 +17,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from adwp.spaces import Architecture
-
 __all__ = ["SuperNet"]
 
 
@@ -26,41 +24,64 @@ def _kaiming(out_ch: int, in_ch: int, k: int) -> nn.Parameter:
     return nn.Parameter(torch.randn(out_ch, in_ch, k, k) * math.sqrt(2.0 / (in_ch * k * k)))
 
 
-def _crop(weight: torch.Tensor, out_ch: int, in_ch: int, k: int) -> torch.Tensor:
-    offset = (weight.shape[-1] - k) // 2
-    return weight[:out_ch, :in_ch, offset : offset + k, offset : offset + k]
+def _crop(weight: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """First rows and columns and the centre window of a shared tensor (see ``Cut``)."""
+    index: list[slice] = [slice(None, n) for n in shape[:2]]
+    for size, full in zip(shape[2:], weight.shape[2:], strict=True):
+        offset = (full - size) // 2
+        index.append(slice(offset, offset + size))
+    return weight[tuple(index)]
 
 
 class SuperNet(nn.Module):
     """Shared max-shape weights sliced per architecture.
 
+    Parameter names follow the space's weight slots: slots that read a token are
+    ``kernels.{i}``, ``gammas.{i}`` and ``betas.{i}`` in slot order, other conv slots
+    ``{name}``, ``{name}_gamma`` and ``{name}_beta``, and the linear slot ``classifier`` and
+    ``classifier_bias``.
+
     Args:
-        space: A :class:`adwp.spaces.MacroSpace`.
+        space: A :class:`adwp.spaces.GeneratorSpace` (e.g. ``macro``).
         config: Ignored; accepted so the trainer builds every weight generator the same way.
     """
 
     def __init__(self, space: Any, config: Any = None) -> None:
         super().__init__()
         self.space = space
-        k_max, w_max = max(space.kernels), max(space.widths)
         self.kernels = nn.ParameterList()
         self.gammas = nn.ParameterList()
         self.betas = nn.ParameterList()
-        for out_max, in_max in space.slot_shapes():
-            self.kernels.append(_kaiming(out_max, in_max, k_max))
-            self.gammas.append(nn.Parameter(torch.ones(out_max)))
-            self.betas.append(nn.Parameter(torch.zeros(out_max)))
-        self.stem = _kaiming(space.stem_width, space.in_channels, 3)
-        self.stem_gamma = nn.Parameter(torch.ones(space.stem_width))
-        self.stem_beta = nn.Parameter(torch.zeros(space.stem_width))
-        last_max = space.channels(space.num_stages - 1, w_max)
-        self.classifier = nn.Parameter(
-            torch.randn(space.num_classes, last_max) / math.sqrt(last_max)
-        )
-        self.classifier_bias = nn.Parameter(torch.zeros(space.num_classes))
+        self._parts: dict[tuple[str, str], nn.Parameter] = {}
+        for slot in space.weight_slots():
+            if slot.kind == "linear":
+                out_max, in_max = slot.shape
+                self.classifier = nn.Parameter(torch.randn(out_max, in_max) / math.sqrt(in_max))
+                self.classifier_bias = nn.Parameter(torch.zeros(out_max))
+                self._parts[slot.name, "weight"] = self.classifier
+                self._parts[slot.name, "bias"] = self.classifier_bias
+                continue
+            out_max, in_max, k_max, _ = slot.shape
+            kernel = _kaiming(out_max, in_max, k_max)
+            gamma, beta = nn.Parameter(torch.ones(out_max)), nn.Parameter(torch.zeros(out_max))
+            if slot.token is None:
+                self.register_parameter(slot.name, kernel)
+                self.register_parameter(f"{slot.name}_gamma", gamma)
+                self.register_parameter(f"{slot.name}_beta", beta)
+            else:
+                self.kernels.append(kernel)
+                self.gammas.append(gamma)
+                self.betas.append(beta)
+            self._parts.update(
+                {
+                    (slot.name, "kernel"): kernel,
+                    (slot.name, "gamma"): gamma,
+                    (slot.name, "beta"): beta,
+                }
+            )
 
     def forward(
-        self, encoding: torch.Tensor | None, archs: Sequence[Architecture]
+        self, encoding: torch.Tensor | None, archs: Sequence[Any]
     ) -> list[dict[str, torch.Tensor]]:
         """Slices every architecture's weights out of the shared ones.
 
@@ -71,21 +92,10 @@ class SuperNet(nn.Module):
         Returns:
             One weight dict per architecture, keyed like ``space.build(arch)``'s parameters.
         """
-        outputs = []
-        for arch in archs:
-            plan = self.space.plan(arch)
-            weights = {
-                "stem.conv.weight": self.stem,
-                "stem.bn.weight": self.stem_gamma,
-                "stem.bn.bias": self.stem_beta,
+        return [
+            {
+                name: _crop(self._parts[cut.slot, cut.part], cut.shape)
+                for name, cut in self.space.weight_plan(arch).items()
             }
-            for i, layer in enumerate(plan):
-                weights[f"blocks.{i}.conv.weight"] = _crop(
-                    self.kernels[layer.slot], layer.out_ch, layer.in_ch, layer.kernel
-                )
-                weights[f"blocks.{i}.bn.weight"] = self.gammas[layer.slot][: layer.out_ch]
-                weights[f"blocks.{i}.bn.bias"] = self.betas[layer.slot][: layer.out_ch]
-            weights["classifier.weight"] = self.classifier[:, : plan[-1].out_ch]
-            weights["classifier.bias"] = self.classifier_bias
-            outputs.append(weights)
-        return outputs
+            for arch in archs
+        ]

@@ -37,7 +37,7 @@ from adwp.errors import AdwpError, CheckpointError
 from adwp.functional import FunctionalNetwork
 from adwp.generator import WEIGHT_GENERATORS, TrainConfig, build_model
 from adwp.samplers import get_sampler
-from adwp.spaces import get_space
+from adwp.spaces import GeneratorSpace, get_space
 from encoders import StochasticEncoder
 
 # The weight generator's settings and builder, and the paths of a run's files, are importable from
@@ -115,14 +115,16 @@ class Trainer:
             "num_classes": self.data.num_classes,
             "image_size": self.data.image_size,
         }
-        # The weight generators emit one kernel per layer slot; a space without layer slots
-        # (nb201's cells) has no generator yet, which deserves a clearer word than a missing
-        # option.
-        if not hasattr(get_space(config.space, **shape), "slot_shapes"):
+        # The weight generators need the encoding and weight slots of the GeneratorSpace
+        # protocol, and the training settings carry only the macro spaces' options
+        # (base_widths); anything else deserves a clearer word than a failing constructor.
+        plain = get_space(config.space, **shape)
+        if not isinstance(plain, GeneratorSpace) or "base_widths" not in plain.config():
             raise AdwpError(
                 f"the hypernetwork and the supernet do not support the {config.space!r} space "
-                "yet (they need a layer-slot space: macro or layer-assignment); it works with "
-                "groundtruth, correlate and the proxy: and table: backends"
+                "yet in training (the training settings hold only the macro spaces' options: "
+                "macro or layer-assignment); it works with groundtruth, correlate and the "
+                "proxy: and table: backends"
             )
         self.space = get_space(config.space, **shape, base_widths=config.base_widths)
         self.sampler = get_sampler(config.sampler, self.space)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from encoders._probabilities import (
     ChoiceProbabilities,
+    Probabilities,
     check_probabilities,
     encode_probabilities,
     encode_unchecked,
@@ -21,6 +22,7 @@ __all__ = [
     "ChoiceProbabilities",
     "ContextEncoder",
     "OneHotEncoder",
+    "Probabilities",
     "StochasticEncoder",
     "check_probabilities",
     "encode_probabilities",

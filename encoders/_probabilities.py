@@ -1,41 +1,46 @@
 """Per-decision probabilities of a batch of architectures and their encoding tensor.
 
-Shapes (B architectures, S stages, D depth choices, L = S * max_depth layer slots, K kernel,
-W width and R skip choices):
+A space stacks its decisions into groups (:meth:`adwp.spaces.GeneratorSpace.decision_groups`);
+the probabilities of a batch of B architectures are one tensor ``[B, rows, num_choices]`` per
+group, in group order: row ``r`` is the categorical distribution of the group's ``r``-th
+decision. A decision's row may sum to less than 1 (a decision that does not matter in a one-hot
+architecture is all zeros, and a mixture gives it part of the mass); the rows of a group of
+decisions that always matter must sum to 1. The space turns them into the hypernetwork input
+``[B, T, F]`` (:meth:`~adwp.spaces.GeneratorSpace.encode`), smoothly and differentiably.
 
-- ``depth``  ``[B, S, D]``  probability of each depth per stage;
-- ``kernel`` ``[B, L, K]``, ``width`` ``[B, L, W]``, ``skip`` ``[B, L, R]``: probability of each
-  choice of a slot, given that the slot is active.
-
-The encoding is ``[B, L, 1 + K + W + R]``: per slot, the probability that the slot is active
-(``P(depth > position)``) followed by the *joint* probabilities ``P(active) * P(choice | active)``.
-An inactive slot of a discrete architecture therefore encodes as all zeros, and the map from
-probabilities to encoding is smooth and differentiable.
+On the macro spaces the groups are ``depth`` ``[B, S, D]`` and ``kernel`` ``[B, L, K]``,
+``width`` ``[B, L, W]``, ``skip`` ``[B, L, R]`` over the layer slots, held as a
+:class:`ChoiceProbabilities`; the encoding is ``[B, L, 1 + K + W + R]``: per slot, the
+probability that it is active followed by the joint probabilities of its choices.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from adwp.spaces import Architecture
+from adwp.spaces import active_decisions
 
 __all__ = [
     "ChoiceProbabilities",
+    "Probabilities",
     "check_probabilities",
     "encode_probabilities",
     "encode_unchecked",
     "feature_dim",
     "one_hot_probabilities",
+    "wrap_probabilities",
 ]
+
+_MACRO_GROUPS = ("depth", "kernel", "width", "skip")
 
 
 @dataclass(frozen=True)
 class ChoiceProbabilities:
-    """Categorical distributions over every decision of a batch of architectures.
+    """The probability tensors of a macro space, by name (iterates in group order).
 
     Attributes:
         depth: ``[B, S, D]``.
@@ -49,25 +54,33 @@ class ChoiceProbabilities:
     width: torch.Tensor
     skip: torch.Tensor
 
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        return iter((self.depth, self.kernel, self.width, self.skip))
+
+
+# One tensor per decision group: a plain sequence, or ChoiceProbabilities on the macro spaces.
+Probabilities = Sequence[torch.Tensor] | ChoiceProbabilities
+
+
+def wrap_probabilities(space: Any, tensors: Sequence[torch.Tensor]) -> Probabilities:
+    """The group tensors as the space's callers expect them: named on the macro spaces."""
+    if tuple(g.name for g in space.decision_groups()) == _MACRO_GROUPS:
+        return ChoiceProbabilities(*tensors)
+    return tuple(tensors)
+
 
 def feature_dim(space: Any) -> int:
-    """Returns the per-slot encoding width ``1 + K + W + R`` of a space."""
-    return 1 + len(space.kernels) + len(space.widths) + len(space.skips)
-
-
-def _index(values: Sequence[Any], value: Any) -> int:
-    for i, v in enumerate(values):
-        if v == value or (isinstance(v, float) and abs(v - value) < 1e-9):
-            return i
-    raise ValueError(f"{value!r} not in {list(values)}")
+    """Returns the per-token encoding width ``F`` of a space."""
+    return space.token_features()
 
 
 def one_hot_probabilities(
-    space: Any, archs: Sequence[Architecture], device: torch.device | str = "cpu"
-) -> ChoiceProbabilities:
+    space: Any, archs: Sequence[Any], device: torch.device | str = "cpu"
+) -> Probabilities:
     """Returns the degenerate (one-hot) distributions of discrete architectures.
 
-    Slots beyond a stage's depth get all-zero choice rows; they are masked by ``P(active) = 0``.
+    A decision that does not matter for an architecture gets an all-zero row; a row the space
+    fixes (one choice) is 1.
 
     Args:
         space: The search space (validates every architecture).
@@ -75,77 +88,74 @@ def one_hot_probabilities(
         device: Where to put the tensors.
 
     Returns:
-        One-hot :class:`ChoiceProbabilities`.
+        One tensor per decision group.
     """
-    b, s, m = len(archs), space.num_stages, space.max_depth
-    depth = torch.zeros(b, s, len(space.depths))
-    kernel = torch.zeros(b, s * m, len(space.kernels))
-    width = torch.zeros(b, s * m, len(space.widths))
-    skip = torch.zeros(b, s * m, len(space.skips))
+    groups = space.decision_groups()
+    decisions = space.decisions()
+    tensors = [torch.zeros(len(archs), len(g.decisions), g.num_choices) for g in groups]
     for i, arch in enumerate(archs):
-        arch = space.validate(arch)
-        for stage, layers in enumerate(arch.stages):
-            depth[i, stage, _index(space.depths, len(layers))] = 1.0
-            for pos, layer in enumerate(layers):
-                slot = stage * m + pos
-                kernel[i, slot, _index(space.kernels, layer.kernel)] = 1.0
-                width[i, slot, _index(space.widths, layer.width)] = 1.0
-                skip[i, slot, _index(space.skips, layer.skip)] = 1.0
-    return ChoiceProbabilities(*(t.to(device) for t in (depth, kernel, width, skip)))
+        genotype = space.genotype(arch)
+        active = active_decisions(decisions, genotype)
+        for group, tensor in zip(groups, tensors, strict=True):
+            for row, d in enumerate(group.decisions):
+                if d is None:
+                    tensor[i, row, 0] = 1.0
+                elif active[d]:
+                    tensor[i, row, genotype[d]] = 1.0
+    return wrap_probabilities(space, [t.to(device) for t in tensors])
 
 
-def check_probabilities(space: Any, probs: ChoiceProbabilities) -> None:
+def check_probabilities(space: Any, probs: Probabilities) -> None:
     """Checks that distributions fit a space: shapes, finite non-negative values, sums.
-
-    A slot's choice row may sum to less than 1 (a slot that is inactive in a one-hot architecture
-    is all zeros, and a mixture gives it part of the mass); a stage's depth row must sum to 1.
 
     Args:
         space: The search space.
-        probs: Distributions over every decision.
+        probs: One tensor per decision group.
 
     Raises:
-        ValueError: Naming the field and what was expected.
+        ValueError: Naming the group and what was expected.
     """
-    slots = space.num_stages * space.max_depth
-    expected = {
-        "depth": (space.num_stages, len(space.depths)),
-        "kernel": (slots, len(space.kernels)),
-        "width": (slots, len(space.widths)),
-        "skip": (slots, len(space.skips)),
-    }
-    batch = probs.depth.shape[0] if probs.depth.dim() == 3 else None
-    for name, tail in expected.items():
-        tensor = getattr(probs, name)
+    groups = space.decision_groups()
+    tensors = list(probs)
+    if len(tensors) != len(groups):
+        names = ", ".join(g.name for g in groups)
+        raise ValueError(
+            f"this space needs {len(groups)} probability tensors ({names}), got {len(tensors)}"
+        )
+    decisions = space.decisions()
+    batch = tensors[0].shape[0] if tensors[0].dim() == 3 else None
+    for group, tensor in zip(groups, tensors, strict=True):
+        tail = (len(group.decisions), group.num_choices)
         if tuple(tensor.shape) != (batch, *tail):
             raise ValueError(
-                f"{name} probabilities have shape {tuple(tensor.shape)}; this space needs "
+                f"{group.name} probabilities have shape {tuple(tensor.shape)}; this space needs "
                 f"[B, {tail[0]}, {tail[1]}] with the same B for every field"
             )
         if not bool(torch.isfinite(tensor).all()) or bool((tensor < 0).any()):
-            raise ValueError(f"{name} probabilities must be finite and non-negative")
+            raise ValueError(f"{group.name} probabilities must be finite and non-negative")
         rows = tensor.sum(-1)
-        if name == "depth" and not bool(torch.allclose(rows, torch.ones_like(rows), atol=1e-4)):
-            raise ValueError("each stage's depth probabilities must sum to 1")
+        always = all(d is not None and decisions[d].parent is None for d in group.decisions)
+        if always and not bool(torch.allclose(rows, torch.ones_like(rows), atol=1e-4)):
+            raise ValueError(f"each row of the {group.name} probabilities must sum to 1")
         if bool((rows > 1 + 1e-4).any()):
-            raise ValueError(f"a slot's {name} probabilities sum to more than 1")
+            raise ValueError(f"some {group.name} probabilities sum to more than 1")
 
 
-def encode_probabilities(space: Any, probs: ChoiceProbabilities) -> torch.Tensor:
+def encode_probabilities(space: Any, probs: Probabilities) -> torch.Tensor:
     """Turns per-decision probabilities into the hypernetwork input, differentiably.
 
     Args:
         space: The search space.
-        probs: Distributions over every decision.
+        probs: One tensor per decision group.
 
     Returns:
-        Encoding ``[B, L, 1 + K + W + R]``.
+        Encoding ``[B, T, F]``.
     """
     check_probabilities(space, probs)
     return encode_unchecked(space, probs)
 
 
-def encode_unchecked(space: Any, probs: ChoiceProbabilities) -> torch.Tensor:
+def encode_unchecked(space: Any, probs: Probabilities) -> torch.Tensor:
     """:func:`encode_probabilities` without its checks, for distributions known to be valid.
 
     The encoders use it on the distributions they build themselves; anything else should go
@@ -153,15 +163,9 @@ def encode_unchecked(space: Any, probs: ChoiceProbabilities) -> torch.Tensor:
 
     Args:
         space: The search space.
-        probs: Distributions over every decision, of the shapes the space needs.
+        probs: One tensor per decision group, of the shapes the space needs.
 
     Returns:
-        Encoding ``[B, L, 1 + K + W + R]``.
+        Encoding ``[B, T, F]``.
     """
-    depths = torch.tensor(space.depths, device=probs.depth.device)
-    positions = torch.arange(space.max_depth, device=probs.depth.device)
-    # Slot p of a stage is active when the depth exceeds p: sum the depth probabilities above p.
-    longer = (depths[None, :] > positions[:, None]).to(probs.depth.dtype)  # [M, D]
-    active = torch.einsum("bsd,md->bsm", probs.depth, longer).flatten(1).unsqueeze(-1)  # [B, L, 1]
-    joint = torch.cat([probs.kernel, probs.width, probs.skip], dim=-1) * active
-    return torch.cat([active, joint], dim=-1)
+    return space.encode(tuple(probs))

@@ -13,27 +13,32 @@ __all__ = ["ContextEncoder"]
 
 
 class ContextEncoder(nn.Module):
-    """Transformer over slot encodings.
+    """Transformer over the tokens of an encoding.
 
     Args:
-        feature_dim: Per-slot encoding width ``F``.
-        num_slots: Number of layer slots ``L``.
+        feature_dim: Per-token encoding width ``F``.
+        num_tokens: Tokens ``T`` of an encoding (layer slots on the macro spaces).
         embed_dim: Embedding width ``E``.
-        layers: Transformer layers; 0 embeds every slot from its own encoding and position only
-            (no slot sees the rest of the architecture, except through the global embedding).
+        layers: Transformer layers; 0 embeds every token from its own encoding and position only
+            (no token sees the rest of the architecture, except through the global embedding).
         heads: Attention heads (must divide ``embed_dim``).
 
     Shapes:
-        input ``[B, L, F]`` -> slot embeddings ``[B, L, E]`` and a global embedding ``[B, E]``
-        (the mean of slot embeddings weighted by each slot's probability of being active).
+        input ``[B, T, F]`` -> token embeddings ``[B, T, E]`` and a global embedding ``[B, E]``
+        (the mean of token embeddings weighted by feature 0, the probability a token is present).
     """
 
     def __init__(
-        self, feature_dim: int, num_slots: int, embed_dim: int = 64, layers: int = 2, heads: int = 4
+        self,
+        feature_dim: int,
+        num_tokens: int,
+        embed_dim: int = 64,
+        layers: int = 2,
+        heads: int = 4,
     ) -> None:
         super().__init__()
         self.input = nn.Linear(feature_dim, embed_dim)
-        self.position = nn.Parameter(torch.randn(num_slots, embed_dim) * 0.02)
+        self.position = nn.Parameter(torch.randn(num_tokens, embed_dim) * 0.02)
         layer = nn.TransformerEncoderLayer(
             embed_dim, heads, dim_feedforward=2 * embed_dim, dropout=0.0, batch_first=True
         )

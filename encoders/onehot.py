@@ -7,14 +7,13 @@ from typing import Any
 
 import torch
 
-from adwp.spaces import Architecture
 from encoders._probabilities import encode_unchecked, feature_dim, one_hot_probabilities
 
 __all__ = ["OneHotEncoder"]
 
 
 class OneHotEncoder:
-    """Encodes discrete architectures as ``[B, L, 1 + K + W + R]`` one-hot slot features.
+    """Encodes discrete architectures as one-hot tokens ``[B, T, F]`` (see the space's ``encode``).
 
     Args:
         space: The search space the architectures belong to.
@@ -23,11 +22,9 @@ class OneHotEncoder:
     def __init__(self, space: Any) -> None:
         self.space = space
         self.feature_dim = feature_dim(space)
-        self.num_slots = space.num_slots
+        self.num_tokens = space.num_tokens()
 
-    def encode(
-        self, archs: Sequence[Architecture], device: torch.device | str = "cpu"
-    ) -> torch.Tensor:
+    def encode(self, archs: Sequence[Any], device: torch.device | str = "cpu") -> torch.Tensor:
         """Encodes architectures.
 
         Args:
@@ -35,6 +32,6 @@ class OneHotEncoder:
             device: Where to put the result.
 
         Returns:
-            Float tensor ``[len(archs), L, feature_dim]``.
+            Float tensor ``[len(archs), T, feature_dim]``.
         """
         return encode_unchecked(self.space, one_hot_probabilities(self.space, archs, device))

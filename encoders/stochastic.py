@@ -17,14 +17,14 @@ from typing import Any
 
 import torch
 
-from adwp.spaces import Architecture, Layer
 from encoders._probabilities import (
-    ChoiceProbabilities,
+    Probabilities,
     check_probabilities,
     encode_probabilities,
     encode_unchecked,
     feature_dim,
     one_hot_probabilities,
+    wrap_probabilities,
 )
 
 __all__ = ["StochasticEncoder"]
@@ -59,11 +59,9 @@ class StochasticEncoder:
         self.max_mix = max_mix
         self.hard_fraction = hard_fraction
         self.feature_dim = feature_dim(space)
-        self.num_slots = space.num_slots
+        self.num_tokens = space.num_tokens()
 
-    def parameters_around(
-        self, archs: Sequence[Architecture], generator: torch.Generator
-    ) -> ChoiceProbabilities:
+    def parameters_around(self, archs: Sequence[Any], generator: torch.Generator) -> Probabilities:
         """Draws architecture parameters ``theta`` whose mode region contains each architecture.
 
         Args:
@@ -78,17 +76,15 @@ class StochasticEncoder:
         lam = torch.rand(n, generator=generator) * self.max_mix
         lam = torch.where(torch.rand(n, generator=generator) < self.hard_fraction, 0.0, lam)
         fields = []
-        for h in (base.depth, base.kernel, base.width, base.skip):
+        for h in base:
             noise = _dirichlet_ones(tuple(h.shape), generator)
-            # Slots the proposed architecture leaves unused have no one-hot row: use the noise.
+            # Decisions that do not matter for the proposal have no one-hot row: use the noise.
             h = torch.where(h.sum(dim=-1, keepdim=True) > 0, h, noise)
             mix = lam.view(-1, *([1] * (h.dim() - 1)))
             fields.append((1 - mix) * h + mix * noise)
-        return ChoiceProbabilities(*fields)
+        return wrap_probabilities(self.space, fields)
 
-    def sample_architectures(
-        self, probs: ChoiceProbabilities, generator: torch.Generator
-    ) -> list[Architecture]:
+    def sample_architectures(self, probs: Probabilities, generator: torch.Generator) -> list[Any]:
         """Samples one architecture from each distribution.
 
         Args:
@@ -101,33 +97,28 @@ class StochasticEncoder:
         check_probabilities(self.space, probs)
         return self._sample(probs, generator)
 
-    def _sample(self, probs: ChoiceProbabilities, generator: torch.Generator) -> list[Architecture]:
-        space, m = self.space, self.space.max_depth
-        depth = _categorical(probs.depth, generator)
-        kernel = _categorical(probs.kernel, generator)
-        width = _categorical(probs.width, generator)
-        skip = _categorical(probs.skip, generator)
+    def _sample(self, probs: Probabilities, generator: torch.Generator) -> list[Any]:
+        space = self.space
+        decisions = len(space.decisions())
+        # One draw per group, in group order, so a seed gives the same architectures however
+        # the decisions interleave.
+        drawn = [
+            (group, _categorical(tensor, generator))
+            for group, tensor in zip(space.decision_groups(), probs, strict=True)
+        ]
         archs = []
-        for b in range(depth.shape[0]):
-            stages = []
-            for s in range(space.num_stages):
-                d = space.depths[int(depth[b, s])]
-                stages.append(
-                    tuple(
-                        Layer(
-                            space.kernels[int(kernel[b, s * m + p])],
-                            space.widths[int(width[b, s * m + p])],
-                            space.skips[int(skip[b, s * m + p])],
-                        )
-                        for p in range(d)
-                    )
-                )
-            archs.append(Architecture(tuple(stages)))
+        for b in range(drawn[0][1].shape[0]):
+            genotype = [0] * decisions
+            for group, index in drawn:
+                for row, d in enumerate(group.decisions):
+                    if d is not None:
+                        genotype[d] = int(index[b, row])
+            archs.append(space.from_genotype(genotype))
         return archs
 
     def sample(
-        self, archs: Sequence[Architecture], generator: torch.Generator
-    ) -> tuple[list[Architecture], torch.Tensor]:
+        self, archs: Sequence[Any], generator: torch.Generator
+    ) -> tuple[list[Any], torch.Tensor]:
         """Draws parameters around ``archs``, samples the architectures to run and encodes them.
 
         Args:
@@ -135,12 +126,12 @@ class StochasticEncoder:
             generator: Seeded CPU generator.
 
         Returns:
-            The architectures to run and their soft encodings ``[B, L, feature_dim]``.
+            The architectures to run and their soft encodings ``[B, T, feature_dim]``.
         """
         # Built here, so the boundary checks of sample_architectures and encode are not needed.
         probs = self.parameters_around(archs, generator)
         return self._sample(probs, generator), encode_unchecked(self.space, probs)
 
-    def encode(self, probs: ChoiceProbabilities) -> torch.Tensor:
+    def encode(self, probs: Probabilities) -> torch.Tensor:
         """Encodes (soft) distributions, differentiably; see :mod:`encoders._probabilities`."""
         return encode_probabilities(self.space, probs)

@@ -13,7 +13,15 @@ from adwp.spaces._registry import get_space, list_spaces, register_space
 from adwp.spaces.architecture import Architecture, Layer
 from adwp.spaces.macro import LayerAssignmentSpace, LayerPlan, MacroSpace
 from adwp.spaces.nb201 import CellArchitecture, NB201Space
-from adwp.spaces.protocol import Decision, SearchSpace, active_decisions
+from adwp.spaces.protocol import (
+    Cut,
+    Decision,
+    DecisionGroup,
+    GeneratorSpace,
+    SearchSpace,
+    WeightSlot,
+    active_decisions,
+)
 
 if TYPE_CHECKING:
     from adwp.spaces._network import MacroNet
@@ -21,7 +29,10 @@ if TYPE_CHECKING:
 __all__ = [
     "Architecture",
     "CellArchitecture",
+    "Cut",
     "Decision",
+    "DecisionGroup",
+    "GeneratorSpace",
     "Layer",
     "LayerAssignmentSpace",
     "LayerPlan",
@@ -29,6 +40,7 @@ __all__ = [
     "MacroSpace",
     "NB201Space",
     "SearchSpace",
+    "WeightSlot",
     "active_decisions",
     "get_space",
     "list_spaces",

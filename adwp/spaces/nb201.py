@@ -24,7 +24,7 @@ import numpy as np
 from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
 from adwp.spaces._registry import register_space
-from adwp.spaces.protocol import Decision
+from adwp.spaces.protocol import Cut, Decision, DecisionGroup, WeightSlot
 
 __all__ = ["EDGES", "OPERATIONS", "CellArchitecture", "NB201Space"]
 
@@ -418,6 +418,89 @@ class NB201Space:
                     total += self.cells_per_stage * kernel * kernel * width * width * side * side
             previous = width
         return total + previous * self.num_classes + self.num_classes
+
+    # -- what the weight generators read (the GeneratorSpace protocol) ------------------------
+    def decision_groups(self) -> tuple[DecisionGroup, ...]:
+        """Returns one group, ``edges`` ``[B, 6, len(OPERATIONS)]``."""
+        return (DecisionGroup("edges", tuple(range(len(EDGES))), len(OPERATIONS)),)
+
+    def num_tokens(self) -> int:
+        """Returns one token per edge of every cell: ``3 * cells_per_stage * 6``, cell-major."""
+        return 3 * self.cells_per_stage * len(EDGES)
+
+    def token_features(self) -> int:
+        """Returns ``1 + len(OPERATIONS)``: presence (always 1), then the edge's probabilities."""
+        return 1 + len(OPERATIONS)
+
+    def encode(self, probabilities: Sequence[Any]) -> Any:
+        """Returns the tokens ``[B, 3 * N * 6, 6]``: every cell repeats the shared cell's edges
+        (the hypernetwork's position embeddings tell the cells apart)."""
+        import torch  # torch is imported only when encodings are built
+
+        (edges,) = probabilities
+        tokens = torch.cat([torch.ones_like(edges[..., :1]), edges], dim=-1)
+        return tokens.repeat(1, 3 * self.cells_per_stage, 1)
+
+    def weight_slots(self) -> tuple[WeightSlot, ...]:
+        """Returns ``cell{c}_edge{e}`` per edge of every cell (reading its token), then
+        ``stem``, ``reduction{r}_a``, ``_b`` and ``_shortcut``, ``head`` (its BatchNorm only)
+        and ``classifier``, which read the global embedding."""
+        n = self.cells_per_stage
+        slots = [
+            WeightSlot(f"cell{c}_edge{e}", "conv", (width, width, 3, 3), token=c * len(EDGES) + e)
+            for c, width in enumerate(w for w, _ in self._stages() for _ in range(n))
+            for e in range(len(EDGES))
+        ]
+        slots.append(WeightSlot("stem", "conv", (self.channels, self.in_channels, 3, 3)))
+        for r in range(2):
+            narrow = self.channels * 2**r
+            wide = 2 * narrow
+            slots.append(WeightSlot(f"reduction{r}_a", "conv", (wide, narrow, 3, 3)))
+            slots.append(WeightSlot(f"reduction{r}_b", "conv", (wide, wide, 3, 3)))
+            slots.append(WeightSlot(f"reduction{r}_shortcut", "conv", (wide, narrow, 1, 1)))
+        last = self.channels * 4
+        slots.append(WeightSlot("head", "conv", (last, 1, 1, 1)))
+        slots.append(WeightSlot("classifier", "linear", (self.num_classes, last)))
+        return tuple(slots)
+
+    def weight_plan(self, arch: CellArchitecture | str) -> dict[str, Cut]:
+        """Returns the cut of every parameter of ``build(arch)`` (see :class:`NB201Net`)."""
+        arch = self.validate(arch)
+
+        def conv_bn(prefix: str, slot: str, shape: tuple[int, ...]) -> dict[str, Cut]:
+            return {
+                f"{prefix}.conv.weight": Cut(slot, "kernel", shape),
+                f"{prefix}.bn.weight": Cut(slot, "gamma", shape[:1]),
+                f"{prefix}.bn.bias": Cut(slot, "beta", shape[:1]),
+            }
+
+        cuts = conv_bn("stem", "stem", (self.channels, self.in_channels, 3, 3))
+        module, cell = 0, 0
+        for stage, (width, _) in enumerate(self._stages()):
+            if stage > 0:
+                r, narrow = stage - 1, width // 2
+                prefix = f"cells.{module}"
+                cuts |= conv_bn(f"{prefix}.conv_a", f"reduction{r}_a", (width, narrow, 3, 3))
+                cuts |= conv_bn(f"{prefix}.conv_b", f"reduction{r}_b", (width, width, 3, 3))
+                cuts[f"{prefix}.shortcut.weight"] = Cut(
+                    f"reduction{r}_shortcut", "kernel", (width, narrow, 1, 1)
+                )
+                module += 1
+            for _ in range(self.cells_per_stage):
+                for e, op in enumerate(arch.ops):
+                    if op in _CONV_KERNELS:
+                        k = _CONV_KERNELS[op]
+                        cuts |= conv_bn(
+                            f"cells.{module}.edges.{e}", f"cell{cell}_edge{e}", (width, width, k, k)
+                        )
+                module += 1
+                cell += 1
+        last = self.channels * 4
+        cuts["head_bn.weight"] = Cut("head", "gamma", (last,))
+        cuts["head_bn.bias"] = Cut("head", "beta", (last,))
+        cuts["classifier.weight"] = Cut("classifier", "weight", (self.num_classes, last))
+        cuts["classifier.bias"] = Cut("classifier", "bias", (self.num_classes,))
+        return cuts
 
     def build(self, arch: CellArchitecture | str) -> Any:
         """Builds the plain PyTorch network of an architecture (randomly initialised).

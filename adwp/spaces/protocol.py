@@ -14,9 +14,18 @@ decision's index changes nothing (:meth:`SearchSpace.genotype` writes 0 there). 
 parent always comes before it, so a walk in decision order (e.g. define-by-run Optuna suggestions)
 knows whether a decision matters before reaching it.
 
-This is the decision and genotype part of the protocol, which searchers use. The parts the weight
-generators read (how a hypernetwork encodes an architecture and which weight slots it fills) are
-not in the protocol yet; those generators still read the macro space's own attributes.
+:class:`SearchSpace` is the decision and genotype part, which searchers use.
+:class:`GeneratorSpace` adds what the weight generators read:
+
+- **encoding**: the decisions are stacked into :class:`DecisionGroup` s (rows of one
+  ``[B, rows, num_choices]`` probability tensor each); :meth:`GeneratorSpace.encode` turns one
+  tensor per group into the hypernetwork's tokens ``[B, num_tokens(), token_features()]``,
+  differentiably. Feature 0 of a token is the probability that it is present (its weight in
+  the pooled global embedding).
+- **weight slots**: every weight a generator predicts or shares (:class:`WeightSlot`, at its
+  largest shape, reading one token or the global embedding), and for one architecture which
+  slot and which cut (:class:`Cut`) each parameter of ``build(arch)`` takes
+  (:meth:`GeneratorSpace.weight_plan`).
 """
 
 from __future__ import annotations
@@ -30,7 +39,15 @@ import numpy as np
 from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
 
-__all__ = ["Decision", "SearchSpace", "active_decisions"]
+__all__ = [
+    "Cut",
+    "Decision",
+    "DecisionGroup",
+    "GeneratorSpace",
+    "SearchSpace",
+    "WeightSlot",
+    "active_decisions",
+]
 
 
 @dataclass(frozen=True)
@@ -146,4 +163,96 @@ class SearchSpace(Protocol):
 
     def config(self) -> dict[str, Any]:
         """Constructor options as JSON-ready primitives."""
+        ...
+
+
+@dataclass(frozen=True)
+class DecisionGroup:
+    """Decisions whose probabilities are stacked into one ``[B, rows, num_choices]`` tensor.
+
+    Random draws over the probabilities (the stochastic encoder's) are made group by group, in
+    group order, so the grouping fixes which seed gives which architecture.
+
+    Attributes:
+        name: Names the tensor in messages, e.g. ``"kernel"``.
+        decisions: One entry per row: a decision index, or None for a row of a choice the space
+            fixes (a single allowed value, so not a decision); such a row has one choice.
+        num_choices: Choices of every decision of the group.
+    """
+
+    name: str
+    decisions: tuple[int | None, ...]
+    num_choices: int
+
+
+@dataclass(frozen=True)
+class WeightSlot:
+    """One weight a generator predicts or shares, at its largest shape.
+
+    Attributes:
+        name: Unique within the space, e.g. ``"layer3"`` or ``"stem"``.
+        kind: ``"conv"``: a kernel ``[out, in, k, k]`` followed by a BatchNorm affine
+            ``[out]`` (parts ``"kernel"``, ``"gamma"``, ``"beta"``); ``"linear"``: the
+            classifier, ``[out, in]`` and a bias ``[out]`` (parts ``"weight"``, ``"bias"``). A
+            network may take only some parts of a slot (a shortcut only the kernel, a lone
+            BatchNorm only the affine).
+        shape: ``(out, in, k, k)`` for ``"conv"``, ``(out, in)`` for ``"linear"``.
+        token: The token whose embedding the slot reads, or None for the global embedding.
+    """
+
+    name: str
+    kind: str
+    shape: tuple[int, ...]
+    token: int | None = None
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Which part of a slot one parameter of a built network takes, and its exact shape.
+
+    The parameter is the slot part's first ``shape[0]`` rows, first ``shape[1]`` columns and
+    centre ``shape[2] x shape[3]`` window (as many of these as the part has dimensions).
+
+    Attributes:
+        slot: A :attr:`WeightSlot.name`.
+        part: ``"kernel"``, ``"gamma"`` or ``"beta"`` of a conv slot; ``"weight"`` or ``"bias"``
+            of a linear slot.
+        shape: The parameter's shape.
+    """
+
+    slot: str
+    part: str
+    shape: tuple[int, ...]
+
+
+@runtime_checkable
+class GeneratorSpace(SearchSpace, Protocol):
+    """A space the weight generators (hypernetwork, supernet) can emit networks of."""
+
+    def decision_groups(self) -> tuple[DecisionGroup, ...]:
+        """Every decision once, stacked into probability tensors (see :class:`DecisionGroup`)."""
+        ...
+
+    def num_tokens(self) -> int:
+        """Tokens ``T`` of an encoding."""
+        ...
+
+    def token_features(self) -> int:
+        """Features ``F`` per token."""
+        ...
+
+    def encode(self, probabilities: Sequence[Any]) -> Any:
+        """Tokens ``[B, T, F]`` of one ``[B, rows, num_choices]`` tensor per decision group.
+
+        Differentiable in the probabilities; a decision's row may be all zeros where it does not
+        matter. The caller checks shapes and values.
+        """
+        ...
+
+    def weight_slots(self) -> tuple[WeightSlot, ...]:
+        """Every weight slot; generators create their tensors in this order."""
+        ...
+
+    def weight_plan(self, arch: Any) -> dict[str, Cut]:
+        """The cut of every parameter of ``build(arch)``, keyed by parameter name."""
         ...
