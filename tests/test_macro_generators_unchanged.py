@@ -1,5 +1,6 @@
-"""The weight generators on the macro spaces compute exactly what they computed before they
-read the space protocol: same seeds, same encodings, weights, trained parameters and scores.
+"""The weight generators on the macro spaces compute what they computed before they read the
+space protocol: same seeds, same encodings, weights, trained parameters and scores (bit for bit
+on the machine that recorded them, to rounding elsewhere).
 
 ``tests/data/macro_generators.pt`` holds the reference values and a trained checkpoint; run
 this module as a script to write them again (only when a change to these values is intended).
@@ -93,7 +94,10 @@ def _assert_same(got: Any, want: Any, where: str) -> None:
         for key in want:
             _assert_same(got[key], want[key], f"{where}/{key}")
     elif isinstance(want, torch.Tensor):
-        assert torch.equal(got, want), where
+        # Bit-identical on the machine that recorded them; another CPU may pick other kernels
+        # (another summation order), so only rounding-level differences are allowed. A change of
+        # behaviour moves these values by far more.
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6, msg=where)
     else:
         assert got == want, where
 
@@ -111,7 +115,7 @@ def test_a_recorded_hypernet_checkpoint_loads_and_scores_the_same() -> None:
         device="cpu",
     )
     scores = torch.as_tensor(evaluator.score(list(_ARCHS)))
-    assert torch.equal(scores, reference["checkpoint_scores"])
+    torch.testing.assert_close(scores, reference["checkpoint_scores"], rtol=1e-4, atol=1e-6)
 
 
 if __name__ == "__main__":
