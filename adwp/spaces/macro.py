@@ -23,6 +23,7 @@ import numpy as np
 from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
 from adwp.spaces._registry import register_space
+from adwp.spaces._sampling import draw_many
 from adwp.spaces.architecture import Architecture, Layer
 from adwp.spaces.protocol import Cut, Decision, DecisionGroup, WeightSlot
 
@@ -373,17 +374,7 @@ class MacroSpace:
         Returns:
             The architectures in draw order.
         """
-        if unique and n > self.size():
-            raise ArchitectureError(f"cannot draw {n} distinct architectures from {self.size()}")
-        out: list[Architecture] = []
-        seen: set[Architecture] = set()
-        while len(out) < n:
-            arch = self.sample(rng)
-            if unique and arch in seen:
-                continue
-            seen.add(arch)
-            out.append(arch)
-        return out
+        return draw_many(self.sample, self.size(), n, rng, unique)
 
     def enumerate(self) -> Iterator[Architecture]:
         """Yields every architecture of the space in a fixed order.

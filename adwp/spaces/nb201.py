@@ -24,6 +24,7 @@ import numpy as np
 from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
 from adwp.spaces._registry import register_space
+from adwp.spaces._sampling import draw_many
 from adwp.spaces.protocol import Cut, Decision, DecisionGroup, WeightSlot
 
 __all__ = ["EDGES", "OPERATIONS", "CellArchitecture", "NB201Space"]
@@ -318,17 +319,7 @@ class NB201Space:
         Raises:
             ArchitectureError: If ``unique`` and ``n`` exceeds the size of the space.
         """
-        if unique and n > self.size():
-            raise ArchitectureError(f"cannot draw {n} distinct architectures from {self.size()}")
-        out: list[CellArchitecture] = []
-        seen: set[CellArchitecture] = set()
-        while len(out) < n:
-            arch = self.sample(rng)
-            if unique and arch in seen:
-                continue
-            seen.add(arch)
-            out.append(arch)
-        return out
+        return draw_many(self.sample, self.size(), n, rng, unique)
 
     def enumerate(self) -> Iterator[CellArchitecture]:
         """Yields every architecture once, in a fixed order.
