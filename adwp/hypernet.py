@@ -169,25 +169,11 @@ class _Emitter(nn.Module):
         return kernel, 1 + gamma, beta
 
 
-def _cut(
-    kernel: torch.Tensor, out_ch: int, in_ch: int, k: int, renormalize: bool = True
-) -> torch.Tensor:
-    """Exact-shape kernel from a full-size one ``[O, I, K, K]``, He-scaled if ``renormalize``."""
-    offset = (kernel.shape[-1] - k) // 2
-    w = kernel[:out_ch, :in_ch, offset : offset + k, offset : offset + k]
-    if not renormalize:
-        return w
+def _he_scaled(w: torch.Tensor) -> torch.Tensor:
+    """A kernel ``[O, I, k, k]`` with every output filter scaled to He scale."""
+    in_ch, k = w.shape[1], w.shape[-1]
     rms = w.pow(2).mean(dim=(1, 2, 3), keepdim=True).add(1e-8).sqrt()
     return w / rms * math.sqrt(2.0 / (in_ch * k * k))
-
-
-def _crop(tensor: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    """First rows and columns and the centre window of a slot part (see :class:`Cut`)."""
-    index: list[slice] = [slice(None, n) for n in shape[:2]]
-    for size, full in zip(shape[2:], tensor.shape[2:], strict=True):
-        offset = (full - size) // 2
-        index.append(slice(offset, offset + size))
-    return tensor[tuple(index)]
 
 
 class HyperNetwork(nn.Module):
@@ -292,12 +278,10 @@ class HyperNetwork(nn.Module):
         for b, plan in enumerate(plans):
             weights = {}
             for name, cut in plan.items():
-                full = parts[cut.slot, cut.part][b]
-                if cut.part == "kernel":
-                    out_ch, in_ch, k, _ = cut.shape
-                    weights[name] = _cut(full, out_ch, in_ch, k, renormalize)
-                else:
-                    # No BatchNorm follows the classifier, so its weights keep their learned scale.
-                    weights[name] = _crop(full, cut.shape)
+                weight = cut.take(parts[cut.slot, cut.part][b])
+                # No BatchNorm follows the classifier, so its weights keep their learned scale.
+                if cut.part == "kernel" and renormalize:
+                    weight = _he_scaled(weight)
+                weights[name] = weight
             outputs.append(weights)
         return outputs

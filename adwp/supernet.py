@@ -24,15 +24,6 @@ def _kaiming(out_ch: int, in_ch: int, k: int) -> nn.Parameter:
     return nn.Parameter(torch.randn(out_ch, in_ch, k, k) * math.sqrt(2.0 / (in_ch * k * k)))
 
 
-def _crop(weight: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    """First rows and columns and the centre window of a shared tensor (see ``Cut``)."""
-    index: list[slice] = [slice(None, n) for n in shape[:2]]
-    for size, full in zip(shape[2:], weight.shape[2:], strict=True):
-        offset = (full - size) // 2
-        index.append(slice(offset, offset + size))
-    return weight[tuple(index)]
-
-
 class SuperNet(nn.Module):
     """Shared max-shape weights sliced per architecture.
 
@@ -94,7 +85,7 @@ class SuperNet(nn.Module):
         """
         return [
             {
-                name: _crop(self._parts[cut.slot, cut.part], cut.shape)
+                name: cut.take(self._parts[cut.slot, cut.part])
                 for name, cut in self.space.weight_plan(arch).items()
             }
             for arch in archs

@@ -224,6 +224,14 @@ class Cut:
     part: str
     shape: tuple[int, ...]
 
+    def take(self, part: Any) -> Any:
+        """This cut of a slot part (a tensor or array at the slot's largest shape)."""
+        index: list[slice] = [slice(None, n) for n in self.shape[:2]]
+        for size, full in zip(self.shape[2:], part.shape[2:], strict=True):
+            offset = (full - size) // 2
+            index.append(slice(offset, offset + size))
+        return part[tuple(index)]
+
 
 @runtime_checkable
 class GeneratorSpace(SearchSpace, Protocol):
