@@ -147,8 +147,7 @@ def _train_command(args: argparse.Namespace) -> int:
         root=args.data_root,
         download=args.download,
         seed=config.data_seed,
-        **_image_size_option(args),
-        **_subset_options(args),
+        **_data_options(args),
     )
     trainer = Trainer(config, data=data, device=args.device)
     selector = None
@@ -292,19 +291,15 @@ def _checkpoint_space(path: str) -> Any:
         raise CheckpointError(f"checkpoint {path} has an unreadable space entry: {exc}") from None
 
 
-def _image_size_option(args: argparse.Namespace) -> dict[str, int]:
-    """``--image-size`` as a data set option; left out, the loader's default applies."""
-    if args.image_size is None:
-        return {}
-    if args.image_size < 1:
-        raise AdwpError(f"--image-size must be at least 1, got {args.image_size}")
-    return {"image_size": args.image_size}
-
-
-def _subset_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``--train-size``, ``--val-size`` and ``--data-cache`` as data set options, when given."""
+def _data_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--image-size``, ``--train-size``, ``--val-size`` and ``--data-cache`` as data set options,
+    when given; left out, the loader's defaults apply."""
     options: dict[str, Any] = {}
-    for flag, name in (("--train-size", "train_size"), ("--val-size", "val_size")):
+    for flag, name in (
+        ("--image-size", "image_size"),
+        ("--train-size", "train_size"),
+        ("--val-size", "val_size"),
+    ):
         value = getattr(args, name)
         if value is not None:
             if value < 1:
@@ -374,8 +369,7 @@ def _groundtruth_command(args: argparse.Namespace) -> int:
         root=args.data_root,
         download=args.download,
         seed=args.data_seed,
-        **_image_size_option(args),
-        **_subset_options(args),
+        **_data_options(args),
     )
     space = get_space(args.space, **_data_shape(data))
     if args.sample is not None:
