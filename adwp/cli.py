@@ -59,7 +59,7 @@ def _check_output(path: str | None, flag: str) -> None:
 def _space_command(args: argparse.Namespace) -> int:
     from adwp.spaces import get_space
 
-    space = get_space(args.space)
+    space = get_space(args.space, **_space_options(args))
     import numpy as np
 
     example = space.sample(np.random.default_rng(args.seed))
@@ -135,6 +135,7 @@ def _train_command(args: argparse.Namespace) -> int:
     config = TrainConfig(
         dataset=args.dataset,
         space=args.space,
+        space_options=_space_options(args),
         seed=args.seed,
         model=args.model,
         **{name: value for name, value in given.items() if value is not None},
@@ -193,14 +194,18 @@ def _read_archs_file(path: str) -> list[Any]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def _parse_archs(raw: Sequence[Any]) -> list[Any]:
-    """Architectures from canonical strings or JSON objects (as read by ``_read_archs_file``)."""
-    from adwp.spaces import Architecture
-
-    return [
-        Architecture.from_dict(item) if isinstance(item, dict) else Architecture.from_string(item)
-        for item in raw
-    ]
+def _parse_archs(raw: Sequence[Any], space: Any) -> list[Any]:
+    """Architectures of ``space`` from canonical strings or JSON objects (as read by
+    ``_read_archs_file``)."""
+    archs = []
+    for item in raw:
+        if isinstance(item, dict):
+            kind = type(space.smallest())
+            if not hasattr(kind, "from_dict"):
+                raise AdwpError(f"{space.name} architectures are given as strings, got {item!r}")
+            item = kind.from_dict(item)
+        archs.append(space.validate(item))
+    return archs
 
 
 def _rank_command(args: argparse.Namespace) -> int:
@@ -208,7 +213,7 @@ def _rank_command(args: argparse.Namespace) -> int:
 
     from adwp.backend import checkpoint_ensemble
     from adwp.evaluator import EvaluatorConfig
-    from adwp.spaces import Architecture, get_space
+    from adwp.spaces import get_space
 
     if args.sample is not None and args.sample < 1:
         raise AdwpError(f"--sample must be at least 1, got {args.sample}")
@@ -217,18 +222,17 @@ def _rank_command(args: argparse.Namespace) -> int:
     if args.max_images is not None and args.max_images < 1:
         raise AdwpError(f"--max-images must be at least 1, got {args.max_images}")
     _check_output(args.output, "--output")
-    given: list[Architecture] = []
+    given: list[Any] = []
     if args.sample is None:
-        # Parse before loading the checkpoint and data, so a typo is reported at once.
-        given = _parse_archs(_read_archs_file(args.archs) if args.archs else args.arch)
-        if not given:
+        if args.space_option:
+            raise AdwpError("--space-option shapes the space of --sample; give --sample N")
+        raw = _read_archs_file(args.archs) if args.archs else args.arch
+        if not raw:
             raise AdwpError("no architectures given")
         # Against each checkpoint's space, read without its weights: an architecture outside
         # the space is reported before the (possibly large) checkpoints and data load.
         for path in args.checkpoint:
-            checkpoint_space = _checkpoint_space(path)
-            for arch in given:
-                checkpoint_space.validate(arch)
+            given = _parse_archs(raw, _checkpoint_space(path))
     ensemble = checkpoint_ensemble(
         args.checkpoint,
         data_root=args.data_root,
@@ -244,8 +248,9 @@ def _rank_command(args: argparse.Namespace) -> int:
     space = evaluator.space
     if args.sample is not None:
         source = space
-        if args.space is not None:
-            source = get_space(args.space, **_shape_options(space))
+        if args.space is not None or args.space_option:
+            name = args.space or space.name
+            source = get_space(name, **_options_like(space, name), **_space_options(args))
         archs = source.sample_many(args.sample, np.random.default_rng(args.seed))
     else:
         archs = given
@@ -324,8 +329,34 @@ def _rank_sources(paths: list[str], evaluators: list[Any]) -> dict[str, Any]:
     }
 
 
-def _shape_options(space: Any) -> dict[str, Any]:
-    return {**_data_shape(space), "base_widths": space.base_widths}
+def _options_like(space: Any, name: str) -> dict[str, Any]:
+    """The options of ``space`` that the space ``name`` takes too: the data shape, and e.g. a
+    macro space's stage widths for the layer-assignment space sampled from it."""
+    from adwp.spaces import space_options
+
+    return {k: v for k, v in space.config().items() if k in space_options(name)}
+
+
+def _space_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--space-option NAME=VALUE`` flags as keyword options of the space; a value is read as
+    JSON where it parses (``8``, ``[8,16,32]``) and as a string otherwise."""
+    options: dict[str, Any] = {}
+    for item in args.space_option or []:
+        name, sep, text = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name:
+            raise AdwpError(
+                f"--space-option must look like NAME=VALUE (e.g. channels=8), got {item!r}"
+            )
+        if name in ("in_channels", "num_classes", "image_size"):
+            raise AdwpError(
+                f"--space-option {name}: set by the data set (--dataset, --image-size), not here"
+            )
+        try:
+            options[name] = json.loads(text)
+        except json.JSONDecodeError:
+            options[name] = text
+    return options
 
 
 def _parse_shard(text: str) -> tuple[int, int]:
@@ -371,13 +402,13 @@ def _groundtruth_command(args: argparse.Namespace) -> int:
         seed=args.data_seed,
         **_data_options(args),
     )
-    space = get_space(args.space, **_data_shape(data))
+    space = get_space(args.space, **_data_shape(data), **_space_options(args))
     if args.sample is not None:
         if args.sample < 1:
             raise AdwpError(f"--sample must be at least 1, got {args.sample}")
         archs = space.sample_many(args.sample, np.random.default_rng(args.seed))
     else:
-        archs = [space.validate(a) for a in _parse_archs(_read_archs_file(args.archs))]
+        archs = _parse_archs(_read_archs_file(args.archs), space)
     recipe = Recipe(epochs=args.epochs)
     rows = run_groundtruth(
         space,
@@ -523,13 +554,13 @@ def _search_backend_and_space(args: argparse.Namespace) -> tuple[Any, Any]:
         name = "macro" if args.space is None else args.space
         if args.backend.startswith("table:") and args.dataset is None:
             # A table needs no images: the space keeps its own default shape.
-            base = get_space(name)
+            base = get_space(name, **_space_options(args))
         else:
             # Proxies (and tables given --dataset) carry no space: shape it like the data set.
             from adwp.data import get_dataset
 
-            data = get_dataset(dataset, root=args.data_root)
-            base = get_space(name, **_data_shape(data))
+            data = get_dataset(dataset, root=args.data_root, **_data_options(args))
+            base = get_space(name, **_data_shape(data), **_space_options(args))
     context = BackendContext(
         space=base,
         data=data,
@@ -544,8 +575,9 @@ def _search_backend_and_space(args: argparse.Namespace) -> tuple[Any, Any]:
     backend = load_backend(args.backend, context)
     if base is None:
         base = backend.space
-        if args.space is not None:
-            base = get_space(args.space, **_shape_options(base))
+        if args.space is not None or args.space_option:
+            name = args.space or base.name
+            base = get_space(name, **_options_like(base, name), **_space_options(args))
     if args.method != "layer-assignment" and hasattr(base, "min_total_depth"):
         # Limit a layer-assignment space's total depth, e.g. to the range a table covers.
         low = base.min_total_depth if args.min_depth is None else args.min_depth
@@ -739,10 +771,22 @@ _KEY_HELP = (
     "ArchitectureString in NAS-Bench-201's CSV); rows sharing a key are averaged over the seed "
     "column where there is one, as repeats otherwise"
 )
+_SPACE_OPTION_HELP = (
+    "option of the space, repeatable; the value is JSON (channels=8, base_widths=[8,16,32]); "
+    "'adwp space --space NAME' lists them"
+)
 _METRIC_HELP = (
     "column of the ground-truth table ranked against (default val_acc): any numeric column on "
     "any finite scale (fractions in adwp groundtruth's tables, percentages in NAS-Bench-201's)"
 )
+
+
+def _add_data_flags(parser: argparse.ArgumentParser) -> None:
+    """The data set flags ``_data_options`` reads."""
+    parser.add_argument("--image-size", type=int, default=None, metavar="N", help=_IMAGE_SIZE_HELP)
+    parser.add_argument("--train-size", type=int, default=None, metavar="N", help=_TRAIN_SIZE_HELP)
+    parser.add_argument("--val-size", type=int, default=None, metavar="N", help=_VAL_SIZE_HELP)
+    parser.add_argument("--data-cache", default=None, metavar="DIR", help=_DATA_CACHE_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -754,6 +798,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     space = sub.add_parser("space", help="describe a search space")
     space.add_argument("--space", default="macro")
+    space.add_argument(
+        "--space-option", action="append", metavar="NAME=VALUE", help=_SPACE_OPTION_HELP
+    )
     space.add_argument("--json", action="store_true", help="print JSON")
     space.add_argument(
         "--seed", type=_non_negative_int, default=0, help="seed of the example architecture"
@@ -770,11 +817,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dataset", default="mnist5k")
     train.add_argument("--data-root", default=None, help="folder of on-disk data sets")
     train.add_argument("--download", action="store_true", help="download the data set if missing")
-    train.add_argument("--image-size", type=int, default=None, metavar="N", help=_IMAGE_SIZE_HELP)
-    train.add_argument("--train-size", type=int, default=None, metavar="N", help=_TRAIN_SIZE_HELP)
-    train.add_argument("--val-size", type=int, default=None, metavar="N", help=_VAL_SIZE_HELP)
-    train.add_argument("--data-cache", default=None, metavar="DIR", help=_DATA_CACHE_HELP)
+    _add_data_flags(train)
     train.add_argument("--space", default="macro")
+    train.add_argument(
+        "--space-option", action="append", metavar="NAME=VALUE", help=_SPACE_OPTION_HELP
+    )
     train.add_argument("--steps", type=int, default=None)
     train.add_argument("--seed", type=_non_negative_int, default=0)
     train.add_argument(
@@ -880,6 +927,12 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--arch", action="append", help="canonical architecture string (repeatable)")
     group.add_argument("--sample", type=int, help="score N distinct sampled architectures")
     rank.add_argument("--space", default=None, help="space to sample from (default: checkpoint's)")
+    rank.add_argument(
+        "--space-option",
+        action="append",
+        metavar="NAME=VALUE",
+        help="option of the space --sample draws from (default: the checkpoint's); repeatable",
+    )
     rank.add_argument("--seed", type=_non_negative_int, default=0)
     rank.add_argument("--top", type=int, default=10, help="rows of the printed table")
     rank.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -917,14 +970,14 @@ def build_parser() -> argparse.ArgumentParser:
     truth.add_argument("--dataset", default="mnist5k")
     truth.add_argument("--data-root", default=None)
     truth.add_argument("--download", action="store_true")
-    truth.add_argument("--image-size", type=int, default=None, metavar="N", help=_IMAGE_SIZE_HELP)
-    truth.add_argument("--train-size", type=int, default=None, metavar="N", help=_TRAIN_SIZE_HELP)
-    truth.add_argument("--val-size", type=int, default=None, metavar="N", help=_VAL_SIZE_HELP)
-    truth.add_argument("--data-cache", default=None, metavar="DIR", help=_DATA_CACHE_HELP)
+    _add_data_flags(truth)
     truth.add_argument(
         "--data-seed", type=_non_negative_int, default=0, help="seed of the data split"
     )
     truth.add_argument("--space", default="macro")
+    truth.add_argument(
+        "--space-option", action="append", metavar="NAME=VALUE", help=_SPACE_OPTION_HELP
+    )
     truth.add_argument("--sample", type=int, default=None)
     truth.add_argument("--archs", default=None)
     truth.add_argument("--seeds", type=int, default=2, help="training seeds per architecture")
@@ -978,8 +1031,12 @@ def build_parser() -> argparse.ArgumentParser:
         "load it only when given, to shape the space (#params, FLOPs) like its images",
     )
     search.add_argument("--data-root", default=None)
+    _add_data_flags(search)
     search.add_argument("--device", default="auto")
     search.add_argument("--space", default=None, help="space to search (default: the backend's)")
+    search.add_argument(
+        "--space-option", action="append", metavar="NAME=VALUE", help=_SPACE_OPTION_HELP
+    )
     search.add_argument(
         "--truth", default=None, help="ground-truth table drawn in the plot (.csv or .jsonl)"
     )

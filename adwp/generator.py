@@ -18,7 +18,7 @@ import torch
 
 from adwp.errors import AdwpError, CheckpointError
 from adwp.hypernet import HyperNetConfig, HyperNetwork
-from adwp.spaces import get_space
+from adwp.spaces import get_space, space_options
 from adwp.supernet import SuperNet
 
 __all__ = [
@@ -63,7 +63,10 @@ class TrainConfig:
     Attributes:
         dataset: Registered data set name.
         space: Registered search space name.
-        base_widths: Full width of each stage.
+        space_options: Options of the space besides the data set's shape (which the data set
+            sets), e.g. ``{"channels": 8, "cells_per_stage": 1}`` for ``nb201`` or
+            ``{"base_widths": [8, 16, 32]}`` for ``macro``. Only options that differ from the
+            space's defaults are kept, so equal spaces give equal configurations.
         steps: Optimisation steps.
         seed: Seed of every random choice.
         meta_batch: Architectures per step.
@@ -97,7 +100,7 @@ class TrainConfig:
 
     dataset: str = "mnist5k"
     space: str = "macro"
-    base_widths: tuple[int, ...] = (16, 32, 64)
+    space_options: dict[str, Any] = field(default_factory=dict)
     steps: int = 300
     seed: int = 0
     meta_batch: int = 8
@@ -121,6 +124,7 @@ class TrainConfig:
     distill: float = 0.0
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "space_options", _own_options(self.space, self.space_options))
         if self.optimizer not in ("adamw", "sgd"):
             raise AdwpError(f"optimizer must be 'adamw' or 'sgd', got {self.optimizer!r}")
         if self.model not in WEIGHT_GENERATORS:
@@ -152,9 +156,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the configuration as JSON-ready primitives."""
-        out = asdict(self)
-        out["base_widths"] = list(self.base_widths)
-        return out
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -167,17 +169,52 @@ class TrainConfig:
         Raises:
             CheckpointError: If ``data`` holds an unknown setting.
         """
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls)} | {"base_widths"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise CheckpointError(f"unknown training settings in checkpoint: {unknown}")
         data = {**_BEFORE_IT_EXISTED, **data}
-        data["base_widths"] = tuple(data.get("base_widths", (16, 32, 64)))
+        if "base_widths" in data:  # the macro spaces' one option, before space_options existed
+            data["space_options"] = {"base_widths": data.pop("base_widths")}
         try:
             data["hypernet"] = HyperNetConfig.from_dict(data.get("hypernet", {}))
         except AdwpError as exc:
             raise CheckpointError(f"checkpoint's hypernetwork settings: {exc}") from None
         return cls(**data)
+
+
+# Set by the data set, so never a training setting.
+_DATA_SHAPE = ("in_channels", "num_classes", "image_size")
+
+
+def _plain(value: Any) -> Any:
+    """JSON's view of an option value: tuples become lists, so a default given as a tuple
+    equals the list a checkpoint or a command line gives."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _own_options(space: str, options: Any) -> dict[str, Any]:
+    """The space options that differ from the space's defaults, checked by name."""
+    if not isinstance(options, dict):
+        raise AdwpError(f"space_options must be a dict of option names, got {options!r}")
+    defaults = space_options(space)
+    for name in options:
+        if name in _DATA_SHAPE:
+            raise AdwpError(
+                f"space option {name!r} is set by the data set; give the other options only"
+            )
+        if name not in defaults:
+            allowed = ", ".join(n for n in defaults if n not in _DATA_SHAPE) or "none"
+            raise AdwpError(
+                f"search space {space!r} has no option {name!r}; its options: {allowed}"
+            )
+    return {
+        name: _plain(value)
+        for name, value in options.items()
+        if _plain(value) != _plain(defaults[name])
+    }
 
 
 @dataclass(frozen=True)

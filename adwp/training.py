@@ -115,18 +115,12 @@ class Trainer:
             "num_classes": self.data.num_classes,
             "image_size": self.data.image_size,
         }
-        # The weight generators need the encoding and weight slots of the GeneratorSpace
-        # protocol, and the training settings carry only the macro spaces' options
-        # (base_widths); anything else deserves a clearer word than a failing constructor.
-        plain = get_space(config.space, **shape)
-        if not isinstance(plain, GeneratorSpace) or "base_widths" not in plain.config():
+        self.space = get_space(config.space, **shape, **config.space_options)
+        if not isinstance(self.space, GeneratorSpace):
             raise AdwpError(
-                f"the hypernetwork and the supernet do not support the {config.space!r} space "
-                "yet in training (the training settings hold only the macro spaces' options: "
-                "macro or layer-assignment); it works with groundtruth, correlate and the "
-                "proxy: and table: backends"
+                f"search space {config.space!r} has no token encoding and weight slots (the "
+                "GeneratorSpace protocol), which the hypernetwork and the supernet need"
             )
-        self.space = get_space(config.space, **shape, base_widths=config.base_widths)
         self.sampler = get_sampler(config.sampler, self.space)
         # SPOS trains exactly the sampled single paths: no stochastic relaxation for the supernet.
         stochastic = config.model == "hypernet"

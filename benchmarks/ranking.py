@@ -93,7 +93,7 @@ def _trained(
     if args.batch_size is not None:
         sizes["batch_size"] = args.batch_size
     if args.base_widths is not None:
-        sizes["base_widths"] = tuple(int(w) for w in args.base_widths.split(","))
+        sizes["space_options"] = {"base_widths": [int(w) for w in args.base_widths.split(",")]}
     config = TrainConfig(
         **sizes,
         dataset=args.dataset,

@@ -7,10 +7,11 @@ Makes the training runs behind the tables "Training seeds" and "Averaging traini
 ``docs/results.md`` (``benchmarks/results/curves/``; ``ensemble_limit.py`` reads them). Trains a
 weight generator with the library's default ``TrainConfig``, changed by ``--set key=value``
 (``--set model=supernet`` for the SPOS baseline, ``--set hypernet.num_bases=4`` for the
-hypernetwork's capacity), and at every evaluation point scores the architectures of ``--truth``
-(reported) and of ``--select-on`` (for choosing a checkpoint) with the evaluator's accuracy and
-log loss. The raw scores of every point are written, so ensembles over checkpoints or training
-seeds can be computed afterwards without training again.
+hypernetwork's capacity, ``--set space.base_widths=[8,16,32]`` for a space option), and at every
+evaluation point scores the architectures of ``--truth`` (reported) and of ``--select-on`` (for
+choosing a checkpoint) with the evaluator's accuracy and log loss. The raw scores of every point
+are written, so ensembles over checkpoints or training seeds can be computed afterwards without
+training again.
 """
 
 from __future__ import annotations
@@ -55,10 +56,10 @@ def config_from(settings: list[str], **fixed: Any) -> TrainConfig:
             raise SystemExit(f"--set needs key=value, got {item!r}")
         if key.startswith("hypernet."):
             capacity[key.removeprefix("hypernet.")] = _parse_value(value)
+        elif key.startswith("space."):
+            top.setdefault("space_options", {})[key.removeprefix("space.")] = _parse_value(value)
         else:
             top[key] = _parse_value(value)
-    if "base_widths" in top:
-        top["base_widths"] = tuple(top["base_widths"])
     return TrainConfig(**top, hypernet=HyperNetConfig(**capacity))
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from adwp.data import DataSplits, get_dataset
@@ -43,3 +45,21 @@ def digits_config(small_hypernet: HyperNetConfig) -> Callable[..., TrainConfig]:
         return TrainConfig(**{**base, **changes})
 
     return build
+
+
+@pytest.fixture(scope="session")
+def cifar_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CIFAR-10-like image folder: random 32x32 PNGs, 8 per class in train/, 2 in test/."""
+    from PIL import Image
+
+    from adwp.data._cifar_folders import CIFAR10_CLASSES
+
+    root = tmp_path_factory.mktemp("cifar")
+    rng = np.random.default_rng(0)
+    for split, per_class in (("train", 8), ("test", 2)):
+        for name in CIFAR10_CLASSES:
+            (root / split / name).mkdir(parents=True)
+            for k in range(per_class):
+                pixels = rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(root / split / name / f"{k}.png")
+    return root

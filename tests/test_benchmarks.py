@@ -127,7 +127,7 @@ def test_training_curves_and_ensemble_limit(table: Path, tmp_path: Path) -> None
     for seed in (0, 1):
         settings = ["--set", "dataset=digits", "--set", "meta_batch=3"]
         settings += ["--set", "hypernet.num_bases=2", "--set", "warmup_steps=1"]
-        settings += ["--set", "batch_size=8", "--set", "base_widths=[4,8,8]"]
+        settings += ["--set", "batch_size=8", "--set", "space.base_widths=[4,8,8]"]
         curves.main(
             [
                 *["--truth", str(table), "--select-on", "", "--steps", "4", "--eval-every", "2"],

@@ -69,7 +69,7 @@ def _outputs(workdir: Path) -> dict[str, Any]:
         config = TrainConfig(
             dataset="digits", steps=3, meta_batch=3, sampler="sandwich", snapshot_every=0,
             batch_size=16, checkpoint_every=3, warmup_steps=1, hypernet=_SMALL, model=model,
-            base_widths=(4, 8, 8),
+            space_options={"base_widths": (4, 8, 8)},
         )  # fmt: skip
         path = workdir / f"{model}.pt"
         trainer = train(config, path, quiet=True, device="cpu")

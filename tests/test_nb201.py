@@ -239,8 +239,54 @@ def test_naswot_reads_every_relu_of_the_cell_network() -> None:
     assert len(net.relu_code_sites()) == 6 * 3 + 2 * 2 + 1
 
 
-def test_weight_generators_refuse_nb201_in_one_line(digits) -> None:
-    from adwp.training import TrainConfig, Trainer
+def test_space_options_of_a_training_run_are_checked_and_normalised() -> None:
+    from adwp.training import TrainConfig
 
-    with pytest.raises(AdwpError, match="do not support the 'nb201' space yet"):
-        Trainer(TrainConfig(dataset="digits", space="nb201", steps=1), data=digits)
+    config = TrainConfig(space="nb201", space_options={"channels": 8, "cells_per_stage": 5})
+    # Only what differs from the space's defaults is kept, so equal spaces compare equal.
+    assert config.space_options == {"channels": 8}
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(AdwpError, match=r"search space 'nb201' has no option 'base_widths'; its "
+                       r"options: channels, cells_per_stage$"):  # fmt: skip
+        TrainConfig(space="nb201", space_options={"base_widths": [8, 16, 32]})
+    with pytest.raises(AdwpError, match="'image_size' is set by the data set"):
+        TrainConfig(space="nb201", space_options={"image_size": 16})
+
+
+def test_checkpoints_from_before_space_options_read_base_widths() -> None:
+    from adwp.training import TrainConfig
+
+    old = {k: v for k, v in TrainConfig().to_dict().items() if k != "space_options"}
+    assert TrainConfig.from_dict({**old, "base_widths": [16, 32, 64]}) == TrainConfig()
+    narrow = TrainConfig.from_dict({**old, "base_widths": [4, 8, 8]})
+    assert narrow.space_options == {"base_widths": [4, 8, 8]}
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("channels", "--space-option must look like NAME=VALUE (e.g. channels=8), got 'channels'"),
+        ("image_size=16", "--space-option image_size: set by the data set"),
+        ("chanels=8", "search space 'nb201' has no option 'chanels'; its options: in_channels"),
+        ("channels=0", "channels must be a positive integer, got 0"),
+    ],
+)
+def test_cli_space_options_are_one_line_errors(
+    option: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adwp.cli import main
+
+    assert main(["space", "--space", "nb201", "--space-option", option]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+
+
+def test_cli_space_describes_the_sized_skeleton(capsys: pytest.CaptureFixture[str]) -> None:
+    from adwp.cli import main
+
+    args = ["space", "--space", "nb201", "--json", "--space-option", "cells_per_stage=1"]
+    assert main([*args, "--space-option", "channels=8"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["options"]["channels"] == 8 and info["options"]["cells_per_stage"] == 1
+    small = get_space("nb201", channels=8, cells_per_stage=1)
+    assert info["example_params"] == small.params(info["example"]) and info["size"] == 15625

@@ -10,7 +10,14 @@ import torch
 from torch import nn
 
 from adwp.errors import AdwpError, ArchitectureError
-from adwp.spaces import Architecture, Layer, LayerAssignmentSpace, get_space, list_spaces
+from adwp.spaces import (
+    Architecture,
+    Layer,
+    LayerAssignmentSpace,
+    get_space,
+    list_spaces,
+    space_options,
+)
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +29,12 @@ def test_registry_lists_builtin_spaces_and_rejects_unknown():
     assert {"macro", "layer-assignment"} <= set(list_spaces())
     with pytest.raises(AdwpError, match=r"unknown search space 'nope'.*macro"):
         get_space("nope")
-    with pytest.raises(AdwpError, match="bad options"):
+    listed = "in_channels, num_classes, image_size, base_widths, depths, kernels, widths, skips$"
+    with pytest.raises(AdwpError, match=f"search space 'macro' has no option 'colour'; .*{listed}"):
         get_space("macro", colour="red")
+    assert space_options("nb201") == {
+        "in_channels": 3, "num_classes": 10, "image_size": 32, "channels": 16, "cells_per_stage": 5
+    }  # fmt: skip
 
 
 def test_string_and_json_round_trip(macro):

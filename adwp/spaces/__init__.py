@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from adwp.spaces._registry import get_space, list_spaces, register_space
+from adwp.spaces._registry import get_space, list_spaces, register_space, space_options
 from adwp.spaces.architecture import Architecture, Layer
 from adwp.spaces.macro import LayerAssignmentSpace, LayerPlan, MacroSpace
 from adwp.spaces.nb201 import CellArchitecture, NB201Space
@@ -45,6 +45,7 @@ __all__ = [
     "get_space",
     "list_spaces",
     "register_space",
+    "space_options",
 ]
 
 

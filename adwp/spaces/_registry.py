@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from adwp.errors import AdwpError
 
-__all__ = ["get_space", "list_spaces", "register_space"]
+__all__ = ["get_space", "list_spaces", "register_space", "space_options"]
 
 _SPACES: dict[str, Callable[..., Any]] = {}
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -49,12 +50,37 @@ def get_space(name: str, **options: Any) -> Any:
     Raises:
         AdwpError: If the name is unknown or an option is not accepted.
     """
-    if name not in _SPACES:
-        raise AdwpError(f"unknown search space {name!r}; available: {', '.join(list_spaces())}")
+    allowed = space_options(name)
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise AdwpError(
+            f"search space {name!r} has no option {', '.join(map(repr, unknown))}; "
+            f"its options: {', '.join(allowed)}"
+        )
     try:
         return _SPACES[name](**options)
     except TypeError as exc:
         raise AdwpError(f"bad options for search space {name!r}: {exc}") from None
+
+
+def space_options(name: str) -> dict[str, Any]:
+    """The options a registered space's constructor takes, with their defaults.
+
+    Args:
+        name: Registry key.
+
+    Returns:
+        ``{option: default}`` in declaration order (``inspect.Parameter.empty`` where there is
+        no default), e.g. ``{"in_channels": 3, ..., "cells_per_stage": 5}`` for ``nb201``.
+
+    Raises:
+        AdwpError: If the name is unknown.
+    """
+    if name not in _SPACES:
+        raise AdwpError(f"unknown search space {name!r}; available: {', '.join(list_spaces())}")
+    parameters = inspect.signature(_SPACES[name]).parameters.values()
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name: p.default for p in parameters if p.kind in keyword}
 
 
 def list_spaces() -> list[str]:
