@@ -24,7 +24,7 @@ from adwp.errors import AdwpError, ArchitectureError
 from adwp.groundtruth import Recipe, train_standalone
 from adwp.spaces import get_space
 
-PROXIES = ["grad_norm", "naswot", "snip", "synflow"]
+PROXIES = ["grad_norm", "jacob_cov", "naswot", "snip", "synflow"]
 OUTSIDE = ["k9w100s1|k3w100s0|k3w100s0", "k3w100s1|k3w100s0"]  # kernel 9; two stages
 
 
@@ -151,6 +151,33 @@ def test_grad_norm_and_snip_match_direct_autograd(space, data):
     snip = ZeroCostProxy(space, tiny, "snip", batch_size=16, seed=seed).score([arch])
     assert grad_norm[0] == pytest.approx(expected_grad_norm, rel=1e-4)
     assert snip[0] == pytest.approx(expected_snip, rel=1e-4)
+
+
+def test_jacob_cov_matches_the_reference_formula(space, data):
+    # Abdelfattah et al.'s code: np.corrcoef of the flattened input Jacobians, np.linalg.eig,
+    # -sum(log(v + k) + 1 / (v + k)) with k = 1e-5.
+    tiny = _tiny_split(data, 16)
+    x, _ = tiny.train.tensors
+    arch = space.validate("k3w50s1|k5w100s0,k3w75s1|k7w50s1")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(2)
+        net = space.build(arch)
+    net.train()
+    inputs = x.clone().requires_grad_(True)
+    net(inputs).backward(torch.ones(16, 10))
+    jacobians = inputs.grad.reshape(16, -1).double().numpy()
+    eigenvalues = np.real(np.linalg.eig(np.corrcoef(jacobians))[0])
+    expected = -np.sum(np.log(eigenvalues + 1e-5) + 1.0 / (eigenvalues + 1e-5))
+    score = ZeroCostProxy(space, tiny, "jacob_cov", batch_size=16, seed=2).score([arch])
+    assert score[0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_jacob_cov_of_a_network_that_ignores_its_input_is_the_lowest_score():
+    data = get_dataset("digits")
+    space = get_space("nb201", in_channels=1, image_size=8, channels=4, cells_per_stage=1)
+    empty = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    scores = ZeroCostProxy(space, data, "jacob_cov", batch_size=16).score([empty, space.largest()])
+    assert scores[0] == -np.inf and np.isfinite(scores[1])
 
 
 def test_naswot_identical_images_score_lower(space, data, archs):

@@ -1,6 +1,6 @@
 """Zero-cost proxies: score an architecture from its randomly initialised network on one batch.
 
-Four published proxies, all "higher is better":
+Five published proxies, all "higher is better":
 
 - ``grad_norm`` (Abdelfattah et al. 2021): sum over convolution and linear weight tensors of the
   L2 norm of the cross-entropy gradient, BatchNorm in training mode.
@@ -13,6 +13,11 @@ Four published proxies, all "higher is better":
   image, ``K = C C^T + (1 - C)(1 - C)^T`` (the number of units on which two images agree) and the
   score is ``log|det K|``. Images that share an activation pattern make ``K`` singular, which scores
   ``-inf`` (the lowest possible score).
+- ``jacob_cov`` (Mellor et al. 2020, the first version of NASWOT, as used by Abdelfattah et al.
+  2021): with ``J`` the gradient of the summed logits with respect to each input image (BatchNorm
+  in training mode), flattened per image, and ``v`` the eigenvalues of the images' correlation
+  matrix of ``J``, the score is ``-sum(log(v + 1e-5) + 1 / (v + 1e-5))``. A network whose output
+  does not depend on its input (a cell of ``none`` edges) has no correlation and scores ``-inf``.
 
 Every architecture's network is built under ``torch.manual_seed(seed)`` inside
 ``torch.random.fork_rng`` (the caller's global RNG is untouched), and every proxy sees the same
@@ -25,6 +30,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,12 +39,11 @@ from torch import nn
 
 from adwp.data import DataSplits, iterate_batches
 from adwp.errors import AdwpError, DataError
-from adwp.spaces import Architecture, MacroNet, MacroSpace
 
 __all__ = ["ZeroCostProxy", "list_proxies"]
 
 # A proxy maps (fresh network in float32 on the device, images, labels) to one number.
-ProxyFn = Callable[[MacroNet, torch.Tensor, torch.Tensor], float]
+ProxyFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], float]
 
 
 def _prunable_weights(net: nn.Module) -> list[nn.Parameter]:
@@ -54,7 +59,7 @@ def _prunable_weights(net: nn.Module) -> list[nn.Parameter]:
 
 
 def _loss_gradients(
-    net: MacroNet, x: torch.Tensor, y: torch.Tensor
+    net: nn.Module, x: torch.Tensor, y: torch.Tensor
 ) -> tuple[list[nn.Parameter], tuple[torch.Tensor, ...]]:
     """Cross-entropy gradients of the prunable weights on one batch, BatchNorm in training mode.
 
@@ -72,7 +77,7 @@ def _loss_gradients(
     return weights, torch.autograd.grad(loss, weights)
 
 
-def _grad_norm(net: MacroNet, x: torch.Tensor, y: torch.Tensor) -> float:
+def _grad_norm(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Sum of the L2 norms of the loss gradient of every conv/linear weight tensor.
 
     Args:
@@ -87,7 +92,7 @@ def _grad_norm(net: MacroNet, x: torch.Tensor, y: torch.Tensor) -> float:
     return math.fsum(float(g.double().norm()) for g in grads)
 
 
-def _snip(net: MacroNet, x: torch.Tensor, y: torch.Tensor) -> float:
+def _snip(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Sum of ``|W * dL/dW|`` over every conv/linear weight (SNIP connection sensitivity).
 
     Args:
@@ -104,7 +109,7 @@ def _snip(net: MacroNet, x: torch.Tensor, y: torch.Tensor) -> float:
     )
 
 
-def _synflow(net: MacroNet, x: torch.Tensor, y: torch.Tensor) -> float:
+def _synflow(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Synaptic flow of the network with absolute weights on an all-ones input, in float64.
 
     Args:
@@ -138,7 +143,7 @@ def _synflow(net: MacroNet, x: torch.Tensor, y: torch.Tensor) -> float:
     return score
 
 
-def _naswot(net: MacroNet, x: torch.Tensor, y: torch.Tensor) -> float:
+def _naswot(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Log-determinant of the kernel of binary ReLU activation codes (NASWOT).
 
     Args:
@@ -174,8 +179,35 @@ def _naswot(net: MacroNet, x: torch.Tensor, y: torch.Tensor) -> float:
     return float(torch.linalg.slogdet(kernel).logabsdet)
 
 
+def _jacob_cov(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Eigenvalue score of the correlations of the input Jacobians of the images.
+
+    Args:
+        net: The network.
+        x: Images.
+        y: Labels (unused).
+
+    Returns:
+        The score; ``-inf`` when a Jacobian is constant (the output ignores the input).
+    """
+    del y
+    net.train()
+    inputs = x.detach().clone().requires_grad_(True)
+    (jacobian,) = torch.autograd.grad(net(inputs).sum(), inputs)
+    flat = jacobian.flatten(1).double()
+    centred = flat - flat.mean(dim=1, keepdim=True)
+    norms = centred.norm(dim=1)
+    if not bool(torch.all(norms > 0)):
+        return -math.inf
+    unit = centred / norms[:, None]
+    eigenvalues = torch.linalg.eigvalsh(unit @ unit.T).clamp_min(0.0)
+    k = 1e-5
+    return -float(torch.sum(torch.log(eigenvalues + k) + 1.0 / (eigenvalues + k)))
+
+
 _PROXIES: dict[str, ProxyFn] = {
     "grad_norm": _grad_norm,
+    "jacob_cov": _jacob_cov,
     "naswot": _naswot,
     "snip": _snip,
     "synflow": _synflow,
@@ -195,7 +227,8 @@ class ZeroCostProxy:
     """Ranks architectures by a zero-cost proxy of their randomly initialised network.
 
     Args:
-        space: The search space (its networks must be :class:`~adwp.spaces.MacroNet`).
+        space: The search space; ``naswot`` needs its networks to list their ReLUs
+            (``relu_code_sites()``, as ``macro`` and ``nb201`` networks do).
         data: Data splits; the batch is drawn from ``data.train``.
         name: One of :func:`list_proxies`.
         batch_size: Images in the one fixed batch (fewer if the training split is smaller).
@@ -209,7 +242,7 @@ class ZeroCostProxy:
 
     def __init__(
         self,
-        space: MacroSpace,
+        space: Any,
         data: DataSplits,
         name: str,
         batch_size: int = 64,
@@ -231,7 +264,7 @@ class ZeroCostProxy:
         self.seed = seed
         self.device = torch.device(device)
         self._fn = _PROXIES[name]
-        self._cache: dict[Architecture, float] = {}
+        self._cache: dict[Any, float] = {}
         gen = torch.Generator().manual_seed(seed)
         x, y = next(iterate_batches(data.train, batch_size, shuffle=True, generator=gen))
         self._x, self._y = x.to(self.device), y.to(self.device)
@@ -242,7 +275,7 @@ class ZeroCostProxy:
         """The fixed ``(images, labels)`` batch every architecture is scored on."""
         return self._x, self._y
 
-    def _build(self, arch: Architecture) -> MacroNet:
+    def _build(self, arch: Any) -> nn.Module:
         # A private RNG stream per build: every architecture gets the same seed whatever was
         # scored before it, and the caller's global RNG does not move.
         with torch.random.fork_rng(devices=[]):
@@ -250,7 +283,7 @@ class ZeroCostProxy:
             net = self.space.build(arch)
         return net.to(self.device)
 
-    def score(self, archs: Sequence[Architecture | str]) -> np.ndarray:
+    def score(self, archs: Sequence[Any]) -> np.ndarray:
         """The proxy of every architecture (cached per architecture).
 
         Args:
