@@ -222,6 +222,7 @@ def _rank_command(args: argparse.Namespace) -> int:
     if args.max_images is not None and args.max_images < 1:
         raise AdwpError(f"--max-images must be at least 1, got {args.max_images}")
     _check_output(args.output, "--output")
+    checkpoints = _rank_checkpoints(args)
     given: list[Any] = []
     if args.sample is None:
         if args.space_option:
@@ -231,10 +232,10 @@ def _rank_command(args: argparse.Namespace) -> int:
             raise AdwpError("no architectures given")
         # Against each checkpoint's space, read without its weights: an architecture outside
         # the space is reported before the (possibly large) checkpoints and data load.
-        for path in args.checkpoint:
+        for path in checkpoints:
             given = _parse_archs(raw, _checkpoint_space(path))
     ensemble = checkpoint_ensemble(
-        args.checkpoint,
+        checkpoints,
         data_root=args.data_root,
         device=args.device,
         config=EvaluatorConfig(
@@ -268,7 +269,8 @@ def _rank_command(args: argparse.Namespace) -> int:
                     "scores": [float(s) for s in scores],
                     "params": params,
                     "flops": flops,
-                    **_rank_sources(args.checkpoint, ensemble.members),
+                    **_rank_sources(checkpoints, ensemble.members),
+                    **({"pretrained": args.pretrained} if args.pretrained else {}),
                     "split": args.split,
                     "seed": args.seed,
                     "images": evaluator.num_images,
@@ -281,6 +283,27 @@ def _rank_command(args: argparse.Namespace) -> int:
     for place, i in enumerate(order, 1):
         print(f"{place:>4}  {scores[i]:6.4f}  {params[i]:>8}  {flops[i] / 1e6:8.2f}  {archs[i]}")
     return 0
+
+
+def _rank_checkpoints(args: argparse.Namespace) -> list[str]:
+    """The checkpoint files of ``--checkpoint``, or the shipped one of ``--pretrained``."""
+    if bool(args.checkpoint) == bool(args.pretrained):
+        raise AdwpError("give --checkpoint (repeatable) or --pretrained NAME, not both")
+    if args.checkpoint:
+        return list(args.checkpoint)
+    from adwp.pretrained import check_pretrained, get_pretrained
+
+    item = get_pretrained(args.pretrained)
+    if args.space is not None and args.space != item.space:
+        raise AdwpError(
+            f"--pretrained {item.name} scores {item.space} architectures, not --space {args.space}"
+        )
+    if args.data_root is None:
+        raise AdwpError(
+            f"--pretrained {item.name} scores on {item.dataset} images: give their folder with "
+            "--data-root"
+        )
+    return [str(check_pretrained(item))]
 
 
 def _checkpoint_space(path: str) -> Any:
@@ -918,9 +941,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rank.add_argument(
         "--checkpoint",
-        required=True,
         action="append",
         help="checkpoint of adwp train; repeat it to average the scores of several training runs",
+    )
+    rank.add_argument(
+        "--pretrained",
+        metavar="NAME",
+        default=None,
+        help="a trained evaluator that ships with adwp instead of --checkpoint: nb201-cifar10 "
+        "(needs --data-root)",
     )
     group = rank.add_mutually_exclusive_group(required=True)
     group.add_argument("--archs", help="file: one architecture string per line, or a JSON list")

@@ -183,6 +183,48 @@ class Evaluator:
         evaluator.train_config = stored.config
         return evaluator
 
+    @classmethod
+    def pretrained(
+        cls,
+        name: str,
+        *,
+        data_root: str | None = None,
+        config: EvaluatorConfig | None = None,
+        device: str | torch.device | None = None,
+        data: DataSplits | None = None,
+    ) -> Evaluator:
+        """Loads an evaluator that ships with adwp (``adwp.pretrained.list_pretrained()``).
+
+        Args:
+            name: E.g. ``"nb201-cifar10"``.
+            data_root: Folder of its data set's images (e.g. CIFAR-10 image folders); needed
+                unless ``data`` is given.
+            config: Scoring settings.
+            device: Where to score.
+            data: Data splits of the evaluator's data set, instead of loading them.
+
+        Returns:
+            The evaluator, scoring architectures of the space the name says.
+
+        Raises:
+            AdwpError: If no evaluator has that name, or ``data`` is of another data set.
+            CheckpointError: If the shipped file is missing or of another space or data set.
+        """
+        from adwp.pretrained import check_pretrained, get_pretrained
+
+        item = get_pretrained(name)
+        path = check_pretrained(item)
+        if data is None and data_root is None:
+            raise AdwpError(
+                f"pretrained {name} scores on {item.dataset} images: give their folder "
+                "(data_root=, --data-root)"
+            )
+        if data is not None and data.name != item.dataset:
+            raise AdwpError(f"pretrained {name} scores on {item.dataset}, got data set {data.name}")
+        return cls.from_checkpoint(
+            path, data_root=data_root, config=config, device=device, data=data
+        )
+
     @property
     def num_images(self) -> int:
         """Number of images each score is computed on."""

@@ -47,19 +47,31 @@ def digits_config(small_hypernet: HyperNetConfig) -> Callable[..., TrainConfig]:
     return build
 
 
-@pytest.fixture(scope="session")
-def cifar_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A CIFAR-10-like image folder: random 32x32 PNGs, 8 per class in train/, 2 in test/."""
+def write_cifar_folder(root: Path, splits: dict[str, int], seed: int = 0) -> Path:
+    """Writes random 32x32 PNGs in CIFAR-10's class folders: ``{split: images per class}``."""
     from PIL import Image
 
     from adwp.data._cifar_folders import CIFAR10_CLASSES
 
-    root = tmp_path_factory.mktemp("cifar")
-    rng = np.random.default_rng(0)
-    for split, per_class in (("train", 8), ("test", 2)):
+    rng = np.random.default_rng(seed)
+    for split, per_class in splits.items():
         for name in CIFAR10_CLASSES:
             (root / split / name).mkdir(parents=True)
             for k in range(per_class):
                 pixels = rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
                 Image.fromarray(pixels).save(root / split / name / f"{k}.png")
     return root
+
+
+@pytest.fixture(scope="session")
+def cifar_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CIFAR-10-like image folder: random 32x32 PNGs, 8 per class in train/, 2 in test/."""
+    return write_cifar_folder(tmp_path_factory.mktemp("cifar"), {"train": 8, "test": 2})
+
+
+@pytest.fixture(scope="session")
+def cifar_folder_with_val(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """As ``cifar_folder`` plus 2 images per class in val/, which then is the validation split
+    (so a loader needs no 5,000 training images to hold out)."""
+    root = tmp_path_factory.mktemp("cifar_val")
+    return write_cifar_folder(root, {"train": 8, "val": 2, "test": 2}, seed=1)

@@ -171,3 +171,48 @@ def test_scoring_cost(tmp_path: Path) -> None:
         assert cost[key] > 0, key
     assert cost["ratio_single_median"] <= cost["ratio_single_max"]
     assert cost["train_images_per_second"] > 0
+
+
+@pytest.fixture()
+def nb201_table(tmp_path: Path) -> Path:
+    """Every NB201 architecture with a made-up accuracy that rises with its size."""
+    import csv
+
+    space = get_space("nb201")
+    rng = np.random.default_rng(0)
+    path = tmp_path / "nb201.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["ArchitectureString", "CIFAR10TestAccuracy200Epochs"])
+        for arch in space.enumerate():
+            accuracy = 80 + 10 * np.log(space.params(arch)) / 14 + rng.normal(0, 1)
+            writer.writerow([arch.to_string(), f"{accuracy:.3f}"])
+    return path
+
+
+@pytest.mark.slow
+def test_nb201_benchmark_and_resume(nb201_table: Path, cifar_folder: Path, tmp_path: Path) -> None:
+    script = _script("nb201")
+    output = tmp_path / "nb201.json"
+    args = ["--data-root", str(cifar_folder), "--truth", str(nb201_table)]
+    args += ["--work", str(tmp_path / "work"), "--output", str(output), "--quiet"]
+    args += ["--val-size", "20", "--sample", "8", "--select", "4", "--channels", "4"]
+    args += ["--steps", "4", "--eval-every", "2", "--snapshot-every", "2", "--snapshots", "2"]
+    args += ["--meta-batch", "3", "--batch-size", "8", "--max-images", "20", "--proxy-batch", "8"]
+    script.main(args)
+    out = json.loads(output.read_text())
+    report, select = out["samples"]["report"], out["samples"]["select"]
+    assert len(report) == 8 and len(select) == 4 and not set(report) & set(select)
+    expected = {*script.GENERATORS, *script.PROXIES, "params", "flops", *script.COMBINATIONS}
+    assert set(out["methods"]) == expected
+    for name, method in out["methods"].items():
+        assert -1 <= method["kendall_tau"] <= 1 and method["compute_seconds"] >= 0, name
+        assert len(out["raw"][name]["report"]) == 8 and len(out["raw"][name]["select"]) == 4
+    assert out["methods"]["synflow"]["published_spearman"] == 0.737
+    assert [p["step"] for p in out["curves"]["hypernet"]] == [2, 4]
+    assert output.with_suffix(".png").exists()
+    assert output.with_name("nb201_curve.png").exists()
+    # A re-run finds every stage done and writes the same numbers.
+    script.main(args)
+    again = json.loads(output.read_text())
+    assert again["methods"] == out["methods"] and again["raw"] == out["raw"]
