@@ -253,8 +253,8 @@ def _evaluate(
         "ci_kendall_tau": report["ci"]["kendall_tau"],
         "spearman": report["spearman"],
         "ci_spearman": report["ci"]["spearman"],
-        "regret_at_1": report["regret_at_k"]["1"],
-        "regret_at_5": report["regret_at_k"]["5"],
+        "regret_at_1": report["regret_at_k"].get("1"),
+        "regret_at_5": report["regret_at_k"].get("5"),  # None below 5 architectures
         "partial_tau": report.get("partial_tau"),
     }
 

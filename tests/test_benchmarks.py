@@ -216,3 +216,20 @@ def test_nb201_benchmark_and_resume(nb201_table: Path, cifar_folder: Path, tmp_p
     script.main(args)
     again = json.loads(output.read_text())
     assert again["methods"] == out["methods"] and again["raw"] == out["raw"]
+
+
+def test_nb201_proxies_over_a_subset(
+    nb201_table: Path, cifar_folder_with_val: Path, tmp_path: Path
+) -> None:
+    script = _script("nb201_proxies")
+    output = tmp_path / "proxies.json"
+    args = ["--data-root", str(cifar_folder_with_val), "--truth", str(nb201_table), "--batch", "8"]
+    args += ["--proxies", "synflow", "--limit", "12", "--chunk", "5"]
+    script.main([*args, "--work", str(tmp_path / "work"), "--output", str(output)])
+    out = json.loads(output.read_text())
+    assert len(out["archs"]) == 12 and len(out["synflow"]["scores"]) == 12
+    assert out["synflow"]["published_spearman"] == 0.737
+    assert -1 <= out["synflow"]["spearman"] <= 1
+    # Stored chunks are reused: a re-run scores nothing again and reports the same.
+    script.main([*args, "--work", str(tmp_path / "work"), "--output", str(output)])
+    assert json.loads(output.read_text())["synflow"] == out["synflow"]
