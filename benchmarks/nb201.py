@@ -43,6 +43,7 @@ from scipy import stats
 
 from adwp.baselines import ZeroCostProxy
 from adwp.data import get_dataset
+from adwp.errors import AdwpError
 from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.groundtruth import read_truth
 from adwp.hypernet import HyperNetConfig
@@ -218,7 +219,8 @@ def _proxy(
     done = work / f"proxy_{name}.json"
     if (stored := _read_json(done)) is not None:
         return stored
-    full = get_space("nb201")  # the published protocol scores NB201's own network
+    # The published protocol scores NB201's own network (C=16, N=5).
+    full = get_space("nb201", channels=args.proxy_channels, cells_per_stage=args.proxy_cells)
     proxy = ZeroCostProxy(full, data, name, batch_size=args.proxy_batch, seed=args.seed)
     start = time.perf_counter()
     report = proxy.score(samples["report"])
@@ -238,6 +240,12 @@ def _aggregate(members: list[np.ndarray]) -> np.ndarray:
     return np.sum([np.log(stats.rankdata(m) / n) for m in members], axis=0)
 
 
+def _tau(scores: list[float], truth: list[float]) -> float | None:
+    """Kendall tau-b, None where it is undefined (constant scores)."""
+    value = float(stats.kendalltau(scores, truth).statistic)
+    return None if np.isnan(value) else value
+
+
 def _evaluate(
     scores: np.ndarray,
     archs: list[str],
@@ -247,7 +255,13 @@ def _evaluate(
 ) -> dict[str, Any]:
     # Ranks, so that -inf (a proxy's "no signal") is simply the lowest score.
     ranks = stats.rankdata(scores)
-    report = correlation_report(rows, dict(zip(archs, ranks.tolist())), metric=metric, params=sizes)
+    try:
+        report = correlation_report(
+            rows, dict(zip(archs, ranks.tolist())), metric=metric, params=sizes
+        )
+    except AdwpError:  # constant scores (a generator that has not learnt yet): no ranking
+        names = ("kendall_tau", "ci_kendall_tau", "spearman", "ci_spearman", "regret_at_1")
+        return dict.fromkeys((*names, "regret_at_5", "partial_tau"))
     return {
         "kendall_tau": report["kendall_tau"],
         "ci_kendall_tau": report["ci"]["kendall_tau"],
@@ -294,6 +308,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--score-metric", choices=["accuracy", "neg_log_loss"], default="accuracy")
     parser.add_argument("--max-mix", type=float, default=0.3, help="stochastic encoding strength")
     parser.add_argument("--proxy-batch", type=int, default=64)
+    parser.add_argument("--proxy-channels", type=int, default=16, help="proxies' network's C")
+    parser.add_argument("--proxy-cells", type=int, default=5, help="proxies' network's N")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--methods", default=",".join((*GENERATORS, *PROXIES)))
     parser.add_argument(
@@ -378,15 +394,9 @@ def main(argv: list[str] | None = None) -> None:
                 {
                     "step": point["step"],
                     "train_seconds": point["train_seconds"],
-                    "kendall_tau": float(
-                        stats.kendalltau(
-                            point["report"], [truth[a] for a in samples["report"]]
-                        ).statistic
-                    ),
-                    "select_kendall_tau": float(
-                        stats.kendalltau(
-                            point["select"], [truth[a] for a in samples["select"]]
-                        ).statistic
+                    "kendall_tau": _tau(point["report"], [truth[a] for a in samples["report"]]),
+                    "select_kendall_tau": _tau(
+                        point["select"], [truth[a] for a in samples["select"]]
                     ),
                 }
                 for point in raw[name]["curve"]
@@ -415,7 +425,7 @@ def _plot(results: dict[str, Any], path: Path) -> None:
     from adwp.plots import plot_tau_vs_compute
 
     plot_tau_vs_compute(
-        results["methods"],
+        {k: m for k, m in results["methods"].items() if m["kendall_tau"] is not None},
         path,
         title=f"NAS-Bench-201 CIFAR-10, {len(results['samples']['report'])} sampled architectures",
     )
@@ -426,26 +436,17 @@ def _plot(results: dict[str, Any], path: Path) -> None:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(6.5, 4.0), dpi=130)
-        for name, points in results["curves"].items():
-            ax.plot(
-                [p["train_seconds"] for p in points],
-                [p["kendall_tau"] for p in points],
-                marker="o",
-                ms=3,
-                label=f"{name} (current weights)",
-            )
+        for (name, points), color in zip(results["curves"].items(), ("tab:blue", "tab:green")):
+            seconds = [p["train_seconds"] for p in points]
+            taus = [np.nan if p["kendall_tau"] is None else p["kendall_tau"] for p in points]
+            ax.plot(seconds, taus, marker="o", ms=3, color=color, label=f"{name}, current weights")
             final = results["methods"][name]
-            ax.errorbar(
-                [points[-1]["train_seconds"]],
-                [final["kendall_tau"]],
-                yerr=[
-                    [final["kendall_tau"] - final["ci_kendall_tau"][0]],
-                    [final["ci_kendall_tau"][1] - final["kendall_tau"]],
-                ],
-                fmt="s",
-                capsize=3,
-                label=f"{name}, snapshot ensemble (95% CI)",
-            )
+            if final["kendall_tau"] is None:
+                continue
+            low, high = final["ci_kendall_tau"] or [final["kendall_tau"]] * 2
+            ax.errorbar([seconds[-1]], [final["kendall_tau"]], fmt="s", capsize=3, color=color,
+                        yerr=[[final["kendall_tau"] - low], [high - final["kendall_tau"]]],
+                        label=f"{name}, its snapshots averaged (95% CI)")  # fmt: skip
         ax.axhline(
             results["methods"]["params"]["kendall_tau"], color="0.4", ls="--", lw=1, label="#params"
         )
@@ -467,7 +468,7 @@ def _markdown(summary: dict[str, dict[str, Any]]) -> str:
         "| compute s | tau on selection sample |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name, m in sorted(summary.items(), key=lambda item: -item[1]["kendall_tau"]):
+    for name, m in sorted(summary.items(), key=lambda item: -(item[1]["kendall_tau"] or -2)):
         ci = m["ci_kendall_tau"] or [None, None]
         published = f" ({m['published_spearman']:.3f})" if "published_spearman" in m else ""
         lines.append(
