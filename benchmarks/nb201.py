@@ -252,12 +252,17 @@ def _evaluate(
     rows: list[dict[str, Any]],
     metric: str,
     sizes: dict[str, float],
+    resamples: int = 1000,
 ) -> dict[str, Any]:
     # Ranks, so that -inf (a proxy's "no signal") is simply the lowest score.
     ranks = stats.rankdata(scores)
     try:
         report = correlation_report(
-            rows, dict(zip(archs, ranks.tolist())), metric=metric, params=sizes
+            rows,
+            dict(zip(archs, ranks.tolist())),
+            metric=metric,
+            params=sizes,
+            n_resamples=resamples,
         )
     except AdwpError:  # constant scores (a generator that has not learnt yet): no ranking
         names = ("kendall_tau", "ci_kendall_tau", "spearman", "ci_spearman", "regret_at_1")
@@ -311,6 +316,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--proxy-channels", type=int, default=16, help="proxies' network's C")
     parser.add_argument("--proxy-cells", type=int, default=5, help="proxies' network's N")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bootstrap", type=int, default=1000, help="resamples of the CIs")
     parser.add_argument("--methods", default=",".join((*GENERATORS, *PROXIES)))
     parser.add_argument(
         "--tag",
@@ -379,10 +385,17 @@ def main(argv: list[str] | None = None) -> None:
     sizes = {a: float(full.params(full.validate(a))) for a in samples["report"] + samples["select"]}
     summary: dict[str, dict[str, Any]] = {}
     for name, result in raw.items():
-        entry = _evaluate(np.asarray(result["report"]), samples["report"], rows, args.metric, sizes)
-        entry["select_kendall_tau"] = _evaluate(
-            np.asarray(result["select"]), samples["select"], rows, args.metric, sizes
-        )["kendall_tau"]
+        entry = _evaluate(
+            np.asarray(result["report"]),
+            samples["report"],
+            rows,
+            args.metric,
+            sizes,
+            args.bootstrap,
+        )
+        entry["select_kendall_tau"] = _tau(
+            list(stats.rankdata(result["select"])), [truth[a] for a in samples["select"]]
+        )
         entry["compute_seconds"] = round(result["compute_seconds"], 1)
         if name in PUBLISHED_SPEARMAN:
             entry["published_spearman"] = PUBLISHED_SPEARMAN[name]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -29,13 +30,8 @@ from adwp.data import get_dataset
 from adwp.groundtruth import read_truth
 from adwp.spaces import get_space
 
-PUBLISHED_SPEARMAN = {
-    "synflow": 0.737,
-    "jacob_cov": 0.731,
-    "snip": 0.596,
-    "grad_norm": 0.594,
-    "params": 0.753,
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nb201 import PUBLISHED_SPEARMAN  # the sibling script's published values
 
 
 def _write_json(path: Path, data: object) -> None:

@@ -199,7 +199,7 @@ def test_nb201_benchmark_and_resume(nb201_table: Path, cifar_folder: Path, tmp_p
     args += ["--val-size", "20", "--sample", "8", "--select", "4", "--channels", "4"]
     args += ["--steps", "4", "--eval-every", "2", "--snapshot-every", "2", "--snapshots", "2"]
     args += ["--meta-batch", "3", "--batch-size", "8", "--max-images", "20", "--proxy-batch", "8"]
-    args += ["--proxy-channels", "4", "--proxy-cells", "1"]
+    args += ["--proxy-channels", "4", "--proxy-cells", "1", "--bootstrap", "50"]
     script.main(args)
     out = json.loads(output.read_text())
     report, select = out["samples"]["report"], out["samples"]["select"]
