@@ -363,6 +363,8 @@ def _options_like(space: Any, name: str) -> dict[str, Any]:
 def _space_options(args: argparse.Namespace) -> dict[str, Any]:
     """``--space-option NAME=VALUE`` flags as keyword options of the space; a value is read as
     JSON where it parses (``8``, ``[8,16,32]``) and as a string otherwise."""
+    from adwp.spaces import DATA_SHAPE
+
     options: dict[str, Any] = {}
     for item in args.space_option or []:
         name, sep, text = item.partition("=")
@@ -371,7 +373,7 @@ def _space_options(args: argparse.Namespace) -> dict[str, Any]:
             raise AdwpError(
                 f"--space-option must look like NAME=VALUE (e.g. channels=8), got {item!r}"
             )
-        if name in ("in_channels", "num_classes", "image_size"):
+        if name in DATA_SHAPE:
             raise AdwpError(
                 f"--space-option {name}: set by the data set (--dataset, --image-size), not here"
             )
@@ -451,11 +453,10 @@ def _groundtruth_command(args: argparse.Namespace) -> int:
 
 
 def _data_shape(data: Any) -> dict[str, int]:
-    return {
-        "in_channels": data.in_channels,
-        "num_classes": data.num_classes,
-        "image_size": data.image_size,
-    }
+    """The space options a data set sets, read from it."""
+    from adwp.spaces import DATA_SHAPE
+
+    return {name: getattr(data, name) for name in DATA_SHAPE}
 
 
 def _describe_scores(data: dict[str, Any]) -> str:

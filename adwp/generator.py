@@ -18,7 +18,7 @@ import torch
 
 from adwp.errors import AdwpError, CheckpointError
 from adwp.hypernet import HyperNetConfig, HyperNetwork
-from adwp.spaces import get_space, space_options
+from adwp.spaces import DATA_SHAPE, get_space, space_options
 from adwp.supernet import SuperNet
 
 __all__ = [
@@ -183,10 +183,6 @@ class TrainConfig:
         return cls(**data)
 
 
-# Set by the data set, so never a training setting.
-_DATA_SHAPE = ("in_channels", "num_classes", "image_size")
-
-
 def _plain(value: Any) -> Any:
     """JSON's view of an option value: tuples become lists, so a default given as a tuple
     equals the list a checkpoint or a command line gives."""
@@ -201,12 +197,12 @@ def _own_options(space: str, options: Any) -> dict[str, Any]:
         raise AdwpError(f"space_options must be a dict of option names, got {options!r}")
     defaults = space_options(space)
     for name in options:
-        if name in _DATA_SHAPE:
+        if name in DATA_SHAPE:
             raise AdwpError(
                 f"space option {name!r} is set by the data set; give the other options only"
             )
         if name not in defaults:
-            allowed = ", ".join(n for n in defaults if n not in _DATA_SHAPE) or "none"
+            allowed = ", ".join(n for n in defaults if n not in DATA_SHAPE) or "none"
             raise AdwpError(
                 f"search space {space!r} has no option {name!r}; its options: {allowed}"
             )

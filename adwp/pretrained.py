@@ -77,12 +77,11 @@ def get_pretrained(name: str) -> Pretrained:
     return _PRETRAINED[name]
 
 
-def check_pretrained(item: Pretrained, path: str | os.PathLike[str] | None = None) -> Path:
+def check_pretrained(item: Pretrained) -> Path:
     """Checks that a shipped checkpoint is there and is of the space and data set it claims.
 
     Args:
         item: The shipped evaluator.
-        path: The file to check (default: ``item.path``).
 
     Returns:
         The checked file.
@@ -90,7 +89,7 @@ def check_pretrained(item: Pretrained, path: str | os.PathLike[str] | None = Non
     Raises:
         CheckpointError: If the file is missing, or holds another space or data set.
     """
-    path = Path(path) if path is not None else item.path
+    path = item.path
     if not path.is_file():
         raise CheckpointError(f"pretrained {item.name}: {path} is missing from this installation")
     header = read_checkpoint_header(path)

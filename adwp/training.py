@@ -37,7 +37,7 @@ from adwp.errors import AdwpError, CheckpointError
 from adwp.functional import FunctionalNetwork
 from adwp.generator import WEIGHT_GENERATORS, TrainConfig, build_model
 from adwp.samplers import get_sampler
-from adwp.spaces import GeneratorSpace, get_space
+from adwp.spaces import DATA_SHAPE, GeneratorSpace, get_space
 from encoders import StochasticEncoder
 
 # The weight generator's settings and builder, and the paths of a run's files, are importable from
@@ -110,11 +110,7 @@ class Trainer:
         self.config = config
         self.device = resolve_device(device)
         self.data = data or get_dataset(config.dataset, root=data_root, seed=config.data_seed)
-        shape = {
-            "in_channels": self.data.in_channels,
-            "num_classes": self.data.num_classes,
-            "image_size": self.data.image_size,
-        }
+        shape = {name: getattr(self.data, name) for name in DATA_SHAPE}
         self.space = get_space(config.space, **shape, **config.space_options)
         if not isinstance(self.space, GeneratorSpace):
             raise AdwpError(

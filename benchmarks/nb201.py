@@ -365,8 +365,7 @@ def main(argv: list[str] | None = None) -> None:
                 **result,
                 "compute_seconds": result["train_seconds"] + result["score_seconds"],
             }
-    full = get_space("nb201")
-    for name, measure in (("params", full.params), ("flops", full.flops)):
+    for name, measure in (("params", space.params), ("flops", space.flops)):
         raw[name] = {
             "compute_seconds": 0.0,
             **{part: [float(measure(a)) for a in samples[part]] for part in ("report", "select")},
@@ -382,7 +381,7 @@ def main(argv: list[str] | None = None) -> None:
             }
 
     rows = table.rows()
-    sizes = {a: float(full.params(full.validate(a))) for a in samples["report"] + samples["select"]}
+    sizes = dict(zip(samples["report"], raw["params"]["report"]))
     summary: dict[str, dict[str, Any]] = {}
     for name, result in raw.items():
         entry = _evaluate(

@@ -9,7 +9,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from adwp.spaces._registry import get_space, list_spaces, register_space, space_options
+from adwp.spaces._registry import (
+    DATA_SHAPE,
+    get_space,
+    list_spaces,
+    register_space,
+    space_options,
+)
 from adwp.spaces.architecture import Architecture, Layer
 from adwp.spaces.macro import LayerAssignmentSpace, LayerPlan, MacroSpace
 from adwp.spaces.nb201 import CellArchitecture, NB201Space
@@ -27,6 +33,7 @@ if TYPE_CHECKING:
     from adwp.spaces._network import MacroNet
 
 __all__ = [
+    "DATA_SHAPE",
     "Architecture",
     "CellArchitecture",
     "Cut",

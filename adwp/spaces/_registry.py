@@ -8,9 +8,11 @@ from typing import Any, TypeVar
 
 from adwp.errors import AdwpError
 
-__all__ = ["get_space", "list_spaces", "register_space", "space_options"]
+__all__ = ["DATA_SHAPE", "get_space", "list_spaces", "register_space", "space_options"]
 
 _SPACES: dict[str, Callable[..., Any]] = {}
+# Space options that a data set sets (its images' channels and size, its classes), never a user.
+DATA_SHAPE = ("in_channels", "num_classes", "image_size")
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
