@@ -223,6 +223,14 @@ def _rank_command(args: argparse.Namespace) -> int:
         raise AdwpError(f"--max-images must be at least 1, got {args.max_images}")
     _check_output(args.output, "--output")
     checkpoints = _rank_checkpoints(args)
+    metric, max_images = args.score_metric, args.max_images
+    if args.pretrained:
+        from adwp.pretrained import get_pretrained
+
+        # Scored as its reported ranking was, unless the flags say otherwise.
+        item = get_pretrained(args.pretrained)
+        metric = metric or item.metric
+        max_images = max_images if max_images is not None else item.max_images
     given: list[Any] = []
     if args.sample is None:
         if args.space_option:
@@ -242,7 +250,8 @@ def _rank_command(args: argparse.Namespace) -> int:
             split=args.split,
             seed=args.seed,
             snapshots=not args.final_weights_only,
-            max_images=args.max_images,
+            max_images=max_images,
+            metric=metric or "accuracy",
         ),
     )
     evaluator = ensemble.members[0]
@@ -273,6 +282,7 @@ def _rank_command(args: argparse.Namespace) -> int:
                     **({"pretrained": args.pretrained} if args.pretrained else {}),
                     "split": args.split,
                     "seed": args.seed,
+                    "metric": evaluator.config.metric,
                     "images": evaluator.num_images,
                 },
                 indent=1,
@@ -974,6 +984,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="score on the first N images of the split: faster, noisier per snapshot",
+    )
+    rank.add_argument(
+        "--score-metric",
+        choices=["accuracy", "neg_log_loss"],
+        default=None,
+        help="what a score is: accuracy, or minus the cross-entropy (default: accuracy; with "
+        "--pretrained, the metric of its reported ranking)",
     )
     rank.add_argument(
         "--final-weights-only",

@@ -199,7 +199,8 @@ class Evaluator:
             name: E.g. ``"nb201-cifar10"``.
             data_root: Folder of its data set's images (e.g. CIFAR-10 image folders); needed
                 unless ``data`` is given.
-            config: Scoring settings.
+            config: Scoring settings; None: the metric and number of images its reported
+                ranking was measured with (``Pretrained.metric``, ``Pretrained.max_images``).
             device: Where to score.
             data: Data splits of the evaluator's data set, instead of loading them.
 
@@ -221,6 +222,8 @@ class Evaluator:
             )
         if data is not None and data.name != item.dataset:
             raise AdwpError(f"pretrained {name} scores on {item.dataset}, got data set {data.name}")
+        if config is None:
+            config = EvaluatorConfig(metric=item.metric, max_images=item.max_images)
         return cls.from_checkpoint(
             path, data_root=data_root, config=config, device=device, data=data
         )

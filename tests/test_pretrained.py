@@ -99,6 +99,11 @@ def test_cli_rank_with_the_pretrained_evaluator(
     out = json.loads(output.read_text())
     assert out["pretrained"] == "nb201-cifar10" and len(out["scores"]) == 4
     assert out["archs"][0].startswith("|")
+    # Scored as its reported ranking was (minus the log loss) unless --score-metric says otherwise.
+    assert out["metric"] == "neg_log_loss" and all(s < 0 for s in out["scores"])
+    assert main([*args, "--output", str(output), "--score-metric", "accuracy"]) == 0
+    out = json.loads(output.read_text())
+    assert out["metric"] == "accuracy" and all(0 <= s <= 1 for s in out["scores"])
     capsys.readouterr()
     bad = {
         "--space macro": (["--space", "macro"], "scores nb201 architectures, not --space macro"),
@@ -111,6 +116,19 @@ def test_cli_rank_with_the_pretrained_evaluator(
             argv += ["--data-root", str(cifar_folder_with_val), *flags]
         assert main(argv) == 2
         assert message in capsys.readouterr().err
+
+
+def test_pretrained_scores_as_its_reported_ranking_unless_told_otherwise(
+    shipped: Path, cifar_folder_with_val: Path
+) -> None:
+    item = get_pretrained("nb201-cifar10")
+    default = Evaluator.pretrained("nb201-cifar10", data_root=str(cifar_folder_with_val))
+    assert (default.config.metric, default.config.max_images) == (item.metric, item.max_images)
+    config = EvaluatorConfig(metric="accuracy", max_images=5)
+    given = Evaluator.pretrained(
+        "nb201-cifar10", data_root=str(cifar_folder_with_val), config=config
+    )
+    assert given.config == config and given.num_images == 5
 
 
 def test_every_shipped_evaluator_is_installed_and_what_it_claims() -> None:
@@ -131,7 +149,8 @@ def test_the_shipped_nb201_evaluator_ranks_on_an_image_folder(
     args += ["--data-root", str(cifar_folder_with_val), "--max-images", "20"]
     assert main([*args, "--output", str(output)]) == 0
     out = json.loads(output.read_text())
-    assert len(out["archs"]) == 3 and all(0 <= s <= 1 for s in out["scores"])
+    assert len(out["archs"]) == 3 and out["metric"] == get_pretrained("nb201-cifar10").metric
+    assert all(np.isfinite(out["scores"]))
     assert (
         out["snapshots"]
         == load_checkpoint(get_pretrained("nb201-cifar10").path)["train_config"]["snapshots"]
