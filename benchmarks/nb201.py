@@ -142,6 +142,7 @@ class _Curve:
             model.train(was_training)
         row = {
             "step": trainer.step,
+            "metric": self.config.metric,
             "train_seconds": round(self.train_seconds, 2),
             "score_seconds": round(time.perf_counter() - start, 2),
             "scores": [float(s) for s in scores],
@@ -156,7 +157,9 @@ def _train_generator(
 ) -> dict[str, Any]:
     """Trains one weight generator (resuming), then scores both samples with its snapshots."""
     run = f"{kind}{args.tag}"
-    done = work / f"{run}.json"
+    # One result per scoring metric: another metric re-scores the trained checkpoint.
+    suffix = "" if args.score_metric == "accuracy" else f".{args.score_metric}"
+    done = work / f"{run}{suffix}.json"
     if (stored := _read_json(done)) is not None:
         return stored
     config = TrainConfig(
@@ -190,8 +193,12 @@ def _train_generator(
     scores = evaluator.score(archs, progress=not args.quiet)
     score_seconds = time.perf_counter() - start
     n = len(samples["report"])
+    rows = curve.rows()
     result = {
         "train_config": config.to_dict(),
+        "metric": args.score_metric,
+        # Rows from before curves recorded their metric were scored by accuracy.
+        "curve_metric": rows[0].get("metric", "accuracy") if rows else None,
         "snapshots": evaluator.num_snapshots,
         "train_seconds": curve.train_seconds,
         # Scoring cost grows with the number of architectures: the reported sample's share.
@@ -206,7 +213,7 @@ def _train_generator(
                 "report": r["scores"][:n],
                 "select": r["scores"][n:],
             }
-            for r in curve.rows()
+            for r in rows
         ],
     }
     _write_json(done, result)
@@ -310,7 +317,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--snapshot-every", type=int, default=250)
     parser.add_argument("--snapshots", type=int, default=6)
     parser.add_argument("--max-images", type=int, default=1000, help="validation images scored")
-    parser.add_argument("--score-metric", choices=["accuracy", "neg_log_loss"], default="accuracy")
+    parser.add_argument(
+        "--score-metric",
+        choices=["accuracy", "neg_log_loss"],
+        default="neg_log_loss",
+        help="the weight generators' score (accuracy re-scores with its own result file)",
+    )
     parser.add_argument("--max-mix", type=float, default=0.3, help="stochastic encoding strength")
     parser.add_argument("--proxy-batch", type=int, default=64)
     parser.add_argument("--proxy-channels", type=int, default=16, help="proxies' network's C")
@@ -406,6 +418,7 @@ def main(argv: list[str] | None = None) -> None:
                 {
                     "step": point["step"],
                     "train_seconds": point["train_seconds"],
+                    "metric": raw[name].get("curve_metric") or "accuracy",
                     "kendall_tau": _tau(point["report"], [truth[a] for a in samples["report"]]),
                     "select_kendall_tau": _tau(
                         point["select"], [truth[a] for a in samples["select"]]
@@ -421,6 +434,9 @@ def main(argv: list[str] | None = None) -> None:
         "samples": samples,
         "truth": {part: [truth[a] for a in samples[part]] for part in ("report", "select")},
         "methods": summary,
+        "metrics": {
+            name: raw[name].get("metric") or "accuracy" for name in GENERATORS if name in raw
+        },
         "curves": curves,
         "raw": {
             name: {k: v for k, v in r.items() if k in ("report", "select")}
@@ -451,14 +467,16 @@ def _plot(results: dict[str, Any], path: Path) -> None:
         for (name, points), color in zip(results["curves"].items(), ("tab:blue", "tab:green")):
             seconds = [p["train_seconds"] for p in points]
             taus = [np.nan if p["kendall_tau"] is None else p["kendall_tau"] for p in points]
-            ax.plot(seconds, taus, marker="o", ms=3, color=color, label=f"{name}, current weights")
+            label = f"{name}, current weights ({points[0]['metric']})" if points else name
+            ax.plot(seconds, taus, marker="o", ms=3, color=color, label=label)
             final = results["methods"][name]
             if final["kendall_tau"] is None:
                 continue
             low, high = final["ci_kendall_tau"] or [final["kendall_tau"]] * 2
             ax.errorbar([seconds[-1]], [final["kendall_tau"]], fmt="s", capsize=3, color=color,
                         yerr=[[final["kendall_tau"] - low], [high - final["kendall_tau"]]],
-                        label=f"{name}, its snapshots averaged (95% CI)")  # fmt: skip
+                        label=f"{name}, its snapshots averaged ({results['metrics'][name]}, "
+                        "95% CI)")  # fmt: skip
         ax.axhline(
             results["methods"]["params"]["kendall_tau"], color="0.4", ls="--", lw=1, label="#params"
         )

@@ -6,10 +6,11 @@
 
 Takes the checkpoints ``benchmarks/nb201.py`` trained under ``--work`` (its samples too) and
 scores both samples with each scoring variant: images per scoring pass, BatchNorm calibration
-images, snapshots. Every variant yields both metrics (accuracy and minus the cross-entropy) from
-one pass. Settings are chosen on the selection sample; the reported sample's tau is printed next
-to it. Each (run, variant) is stored under ``--work`` as it finishes, so a killed run re-run with
-the same command continues.
+images, the weight snapshots (``snapshots``: all the checkpoint holds, as ``nb201.py`` scores).
+Every variant yields both metrics (accuracy and minus the cross-entropy) from one pass. Settings
+are chosen on the selection sample; the reported sample's tau is printed next to it. Each (run,
+variant) is stored under ``--work`` as it finishes, so a killed run re-run with the same command
+continues.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "images1000": {"max_images": 1000, "snapshots": False},
     "images5000": {"max_images": 5000, "snapshots": False},
     "calibration1024": {"max_images": 1000, "snapshots": False, "calibration_batches": 8},
-    "snapshots6": {"max_images": 1000, "snapshots": True},
+    "snapshots": {"max_images": 1000, "snapshots": True},
 }
 METRICS = ("accuracy", "neg_log_loss")
 
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--data-cache", default=None, metavar="DIR")
+    parser.add_argument("--train-size", type=int, default=None, help="as given to nb201.py")
+    parser.add_argument("--val-size", type=int, default=None, help="as given to nb201.py")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--quiet", action="store_true")
@@ -78,7 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     truth = read_truth(args.truth, key=args.key, metric=args.metric).mean()
     archs = samples["report"] + samples["select"]
     n = len(samples["report"])
-    options = {"cache_dir": args.data_cache} if args.data_cache else {}
+    options: dict[str, Any] = {"cache_dir": args.data_cache} if args.data_cache else {}
+    for name in ("train_size", "val_size"):
+        if getattr(args, name):
+            options[name] = getattr(args, name)
     data = get_dataset("cifar10", root=args.data_root, seed=args.seed, **options)
     results: dict[str, Any] = {}
     for run in args.runs.split(","):

@@ -217,6 +217,39 @@ def test_nb201_benchmark_and_resume(nb201_table: Path, cifar_folder: Path, tmp_p
     script.main(args)
     again = json.loads(output.read_text())
     assert again["methods"] == out["methods"] and again["raw"] == out["raw"]
+    assert out["metrics"] == {"hypernet": "neg_log_loss", "supernet": "neg_log_loss"}
+    assert all(s <= 0 for s in out["raw"]["hypernet"]["report"])
+    # Another scoring metric re-scores the trained generators; their training and curve stay.
+    script.main([*args, "--score-metric", "accuracy"])
+    accuracy = json.loads(output.read_text())
+    assert accuracy["metrics"] == {"hypernet": "accuracy", "supernet": "accuracy"}
+    assert all(0 <= s <= 1 for s in accuracy["raw"]["hypernet"]["report"])
+    assert accuracy["curves"] == out["curves"]
+    assert {p["metric"] for p in out["curves"]["hypernet"]} == {"neg_log_loss"}
+    assert accuracy["raw"]["synflow"] == out["raw"]["synflow"]
+
+    rescore = _script("nb201_rescore")
+    rescored = tmp_path / "rescore.json"
+    args = ["--data-root", str(cifar_folder), "--truth", str(nb201_table), "--quiet"]
+    args += ["--work", str(tmp_path / "work"), "--variants", "images250,snapshots"]
+    args += ["--runs", "hypernet,supernet", "--val-size", "20", "--output", str(rescored)]
+    rescore.main(args)
+    variants = json.loads(rescored.read_text())["variants"]
+    assert set(variants) == {
+        f"{r}/{v}" for r in script.GENERATORS for v in ("images250", "snapshots")
+    }
+    # "snapshots" is nb201.py's own scoring: the same scores.
+    assert (
+        variants["hypernet/snapshots"]["accuracy"]["report"]
+        == accuracy["raw"]["hypernet"]["report"]
+    )
+    assert (
+        variants["hypernet/snapshots"]["neg_log_loss"]["select"] == out["raw"]["hypernet"]["select"]
+    )
+    rescore.main(args)
+    assert json.loads(rescored.read_text())["variants"] == variants
+    with pytest.raises(SystemExit, match="unknown variants"):
+        rescore.main([*args[:-2], "--variants", "images7"])
 
 
 def test_nb201_proxies_over_a_subset(
