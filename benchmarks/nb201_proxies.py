@@ -96,7 +96,15 @@ def main(argv: list[str] | None = None) -> None:
         "spearman": float(stats.spearmanr(params, target).statistic),
         "published_spearman": PUBLISHED_SPEARMAN["params"],
     }
-    _write_json(Path(args.output), {"archs": archs, "truth_metric": args.metric, **results})
+    # All 15,625 strings would be most of the file; their order is the space's own.
+    listed = archs if args.limit is not None else "all, in get_space('nb201').enumerate() order"
+    command = "python benchmarks/nb201_proxies.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    _write_json(
+        Path(args.output),
+        {"command": command, "archs": listed, "truth_metric": args.metric, **results},
+    )
     for name, r in results.items():
         print(
             f"{name}: n={r['n']} tau {r['kendall_tau']:.3f} Spearman {r['spearman']:.3f} "

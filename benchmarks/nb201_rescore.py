@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,10 @@ def main(argv: list[str] | None = None) -> None:
                 + f"  ({row['score_seconds_report']:.0f} s per 200)",
                 flush=True,
             )
-    _write_json(Path(args.output), {"work": str(work), "variants": results})
+    command = "python benchmarks/nb201_rescore.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    _write_json(Path(args.output), {"command": command, "work": str(work), "variants": results})
 
 
 if __name__ == "__main__":
