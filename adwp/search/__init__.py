@@ -6,6 +6,8 @@
   (Noda et al., 2022): one architecture per complexity coefficient from one pooled run.
 - :class:`RandomSearch` and :class:`RegularizedEvolution`: the usual baselines.
 - :mod:`adwp.search.optuna`: expose the space and a backend to an Optuna study.
+- :class:`DifferentiableSearch` (:mod:`adwp.search.differentiable`): DARTS-family bi-level search
+  on a space's relaxation (``nb201``), trained here rather than ranked by a backend.
 
 Every result (:class:`SearchResult`, :class:`LayerAssignmentResult`,
 :class:`ImportanceSamplingResult`, all :class:`SearchOutcome`) has ``best``, the highest-scoring
@@ -53,6 +55,11 @@ _EXPORTS = {
     "CategoricalASNG": "adwp.search.importance_sampling",
     "RandomSearch": "adwp.search.random_search",
     "RegularizedEvolution": "adwp.search.evolution",
+    "ArchitectureParameters": "adwp.search.differentiable",
+    "DartsParameters": "adwp.search.differentiable",
+    "DifferentiableConfig": "adwp.search.differentiable",
+    "DifferentiableResult": "adwp.search.differentiable",
+    "DifferentiableSearch": "adwp.search.differentiable",
 }
 
 __all__ = sorted(_EXPORTS)

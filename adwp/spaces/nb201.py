@@ -493,6 +493,24 @@ class NB201Space:
         cuts["classifier.bias"] = Cut("classifier", "bias", (self.num_classes,))
         return cuts
 
+    def mixed_shape(self) -> tuple[int, int]:
+        """Returns ``(decisions, choices)`` of the relaxed network: 6 edges x 5 operations."""
+        return len(EDGES), len(OPERATIONS)
+
+    def build_mixed(self) -> Any:
+        """Builds the relaxed network of differentiable search (randomly initialised).
+
+        Returns:
+            A :class:`adwp.spaces._nb201_mixed.MixedNB201Net`: ``forward(x, weights)`` with
+            ``weights`` of shape :meth:`mixed_shape` (shared by every cell) or
+            ``[cells, 6, 5]``; each edge outputs the weighted sum of all its operations.
+        """
+        from adwp.spaces._nb201_mixed import MixedNB201Net
+
+        return MixedNB201Net(
+            self.in_channels, self.channels, self.cells_per_stage, self.num_classes
+        )
+
     def build(self, arch: CellArchitecture | str) -> Any:
         """Builds the plain PyTorch network of an architecture (randomly initialised).
 

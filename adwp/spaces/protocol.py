@@ -43,6 +43,7 @@ __all__ = [
     "Cut",
     "Decision",
     "DecisionGroup",
+    "DifferentiableSpace",
     "GeneratorSpace",
     "SearchSpace",
     "WeightSlot",
@@ -263,4 +264,23 @@ class GeneratorSpace(SearchSpace, Protocol):
 
     def weight_plan(self, arch: Any) -> dict[str, Cut]:
         """The cut of every parameter of ``build(arch)``, keyed by parameter name."""
+        ...
+
+
+@runtime_checkable
+class DifferentiableSpace(SearchSpace, Protocol):
+    """A space differentiable searchers (``adwp.search.differentiable``) can relax.
+
+    Every architecture is one choice per decision, ``decisions x choices`` in all (a cell's
+    edges and their operations in NB201), so an architecture is ``from_genotype`` of the row-wise
+    argmax of a weight matrix of that shape.
+    """
+
+    def mixed_shape(self) -> tuple[int, int]:
+        """``(decisions, choices)`` of the relaxation."""
+        ...
+
+    def build_mixed(self) -> Any:
+        """The relaxed network, an ``nn.Module`` with ``forward(x, weights)``, ``weights`` of
+        shape :meth:`mixed_shape`, every decision's output the weighted sum of its choices."""
         ...

@@ -1,0 +1,417 @@
+"""Differentiable architecture search (the DARTS family) on any :class:`DifferentiableSpace`.
+
+The space relaxes every decision into a weighted sum of its choices (``space.build_mixed()``);
+a searcher's :class:`ArchitectureParameters` turn learnable parameters into those weights, one
+``[decisions, choices]`` matrix, and derive a discrete architecture from them. The loop
+alternates, step by step, an architecture update on a validation batch and a weight update on a
+training batch (first-order bi-level optimisation, Liu et al. 2019), records the derived
+architecture after every epoch and checkpoints atomically, so a killed search re-run with the
+same checkpoint continues and ends with the same architecture.
+
+Example::
+
+    from adwp.data import get_dataset
+    from adwp.search.differentiable import DifferentiableConfig, DifferentiableSearch
+    from adwp.spaces import get_space
+
+    data = get_dataset("cifar10", root="cifar10-jpeg")
+    space = get_space("nb201", channels=8, cells_per_stage=1)
+    result = DifferentiableSearch(space, data, "darts", DifferentiableConfig(epochs=5)).run()
+    print(result.arch, [h["arch"] for h in result.history])
+
+Searchers register with :func:`register_searcher`; :func:`list_searchers` names them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from adwp._checks import is_integer
+from adwp.data import DataSplits, as_tensors
+from adwp.errors import AdwpError, CheckpointError
+from adwp.spaces import DifferentiableSpace
+
+__all__ = [
+    "ArchitectureParameters",
+    "DartsParameters",
+    "DifferentiableConfig",
+    "DifferentiableResult",
+    "DifferentiableSearch",
+    "get_searcher",
+    "list_searchers",
+    "register_searcher",
+]
+
+_FORMAT = 1
+
+
+class ArchitectureParameters(nn.Module):
+    """A searcher's learnable architecture state: it maps to one weight per (decision, choice).
+
+    Subclasses implement :meth:`weights`; :meth:`derive` takes each decision's heaviest choice
+    unless a searcher derives otherwise.
+
+    Args:
+        shape: ``(decisions, choices)`` of the space's relaxation.
+    """
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        super().__init__()
+        self.shape = shape
+
+    def weights(self) -> torch.Tensor:
+        """The ``[decisions, choices]`` mixing weights of the relaxed network."""
+        raise NotImplementedError
+
+    def derive(self) -> list[int]:
+        """One choice index per decision: the discrete architecture the weights stand for."""
+        with torch.no_grad():
+            return [int(i) for i in self.weights().argmax(dim=-1)]
+
+
+class DartsParameters(ArchitectureParameters):
+    """DARTS (Liu et al. 2019): independent logits per decision, mixed by a softmax.
+
+    Args:
+        shape: ``(decisions, choices)``.
+        generator: Draws the initial logits (``1e-3`` x standard normal, as in DARTS).
+    """
+
+    def __init__(self, shape: tuple[int, int], generator: torch.Generator) -> None:
+        super().__init__(shape)
+        self.logits = nn.Parameter(1e-3 * torch.randn(shape, generator=generator))
+
+    def weights(self) -> torch.Tensor:
+        return F.softmax(self.logits, dim=-1)
+
+
+SearcherFactory = Callable[[tuple[int, int], torch.Generator], ArchitectureParameters]
+_SEARCHERS: dict[str, SearcherFactory] = {"darts": DartsParameters}
+
+
+def register_searcher(name: str, factory: SearcherFactory) -> None:
+    """Makes a searcher available by name to :class:`DifferentiableSearch` and the CLI.
+
+    Args:
+        name: Its name, e.g. ``"darts"``.
+        factory: ``factory(shape, generator)`` returning its :class:`ArchitectureParameters`.
+
+    Raises:
+        AdwpError: If the name is taken.
+    """
+    if name in _SEARCHERS:
+        raise AdwpError(f"searcher {name!r} is already registered")
+    _SEARCHERS[name] = factory
+
+
+def list_searchers() -> list[str]:
+    """Names of the registered differentiable searchers, sorted."""
+    return sorted(_SEARCHERS)
+
+
+def get_searcher(name: str) -> SearcherFactory:
+    """The factory of a registered searcher.
+
+    Raises:
+        AdwpError: If no searcher has that name (the message lists those that do).
+    """
+    if name not in _SEARCHERS:
+        raise AdwpError(
+            f"unknown differentiable searcher {name!r}; available: {', '.join(list_searchers())}"
+        )
+    return _SEARCHERS[name]
+
+
+@dataclass(frozen=True)
+class DifferentiableConfig:
+    """Settings of a differentiable search.
+
+    Attributes:
+        epochs: Epochs; the derived architecture is recorded (and checkpointed) after each.
+        steps_per_epoch: Alternating steps per epoch (one architecture and one weight update).
+        batch_size: Images per batch, for both updates.
+        weight_lr: SGD learning rate of the network's weights, cosine-annealed over the epochs.
+        weight_momentum: SGD momentum.
+        weight_decay: SGD weight decay.
+        arch_lr: Adam learning rate of the architecture parameters.
+        arch_decay: Adam weight decay of the architecture parameters.
+        grad_clip: Gradient-norm clip of the weight update.
+        seed: Seeds the network, the architecture parameters and every batch.
+    """
+
+    epochs: int = 10
+    steps_per_epoch: int = 100
+    batch_size: int = 64
+    weight_lr: float = 0.025
+    weight_momentum: float = 0.9
+    weight_decay: float = 3e-4
+    arch_lr: float = 3e-4
+    arch_decay: float = 1e-3
+    grad_clip: float = 5.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "steps_per_epoch", "batch_size"):
+            value = getattr(self, name)
+            if not is_integer(value) or value < 1:
+                raise AdwpError(
+                    f"DifferentiableConfig.{name} must be a positive integer, got {value!r}"
+                )
+        if not is_integer(self.seed) or self.seed < 0:
+            raise AdwpError(
+                f"DifferentiableConfig.seed must be a non-negative integer, got {self.seed!r}"
+            )
+        for name in ("weight_lr", "arch_lr", "grad_clip"):
+            if not getattr(self, name) > 0:
+                raise AdwpError(f"DifferentiableConfig.{name} must be positive")
+
+
+@dataclass
+class DifferentiableResult:
+    """What a differentiable search found.
+
+    Attributes:
+        method: The searcher's name.
+        arch: The architecture derived after the last epoch (canonical string).
+        history: Per epoch: ``epoch``, ``arch``, ``weights`` (the ``[decisions, choices]``
+            matrix), ``train_loss`` and ``val_loss`` (means over the epoch's steps), ``seconds``
+            (search time so far) and ``truth`` (the table's value of ``arch``, None without one).
+        config: The settings.
+    """
+
+    method: str
+    arch: str
+    history: list[dict[str, Any]] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``method``, ``arch``, ``truth`` (of the final architecture), ``history``,
+        ``config``."""
+        truth = self.history[-1]["truth"] if self.history else None
+        return {
+            "method": self.method,
+            "arch": self.arch,
+            "truth": truth,
+            "history": self.history,
+            "config": self.config,
+        }
+
+
+class DifferentiableSearch:
+    """Bi-level differentiable search of one searcher on one space and data set.
+
+    Args:
+        space: A space with a relaxation (:class:`adwp.spaces.DifferentiableSpace`).
+        data: Training images for the weight updates, validation images for the architecture
+            updates.
+        method: A registered searcher (:func:`list_searchers`).
+        config: Settings.
+        device: Where to search.
+
+    Raises:
+        AdwpError: If the space has no relaxation, the method is unknown, or the data set's
+            shape is not the space's.
+    """
+
+    def __init__(
+        self,
+        space: Any,
+        data: DataSplits,
+        method: str = "darts",
+        config: DifferentiableConfig | None = None,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        if not isinstance(space, DifferentiableSpace):
+            raise AdwpError(
+                f"search space {getattr(space, 'name', space)!r} has no relaxation "
+                "(mixed_shape, build_mixed): differentiable search needs one"
+            )
+        if (data.in_channels, data.num_classes) != (space.in_channels, space.num_classes):
+            raise AdwpError(
+                f"space expects {space.in_channels} channels and {space.num_classes} classes, "
+                f"data set {data.name} has {data.in_channels} and {data.num_classes}"
+            )
+        self.space, self.data, self.method = space, data, method
+        self.config = config or DifferentiableConfig()
+        self.device = torch.device(device)
+        factory = get_searcher(method)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.config.seed)
+            self.network = space.build_mixed().to(self.device)
+        generator = torch.Generator().manual_seed(self.config.seed + 1)
+        self.parameters = factory(tuple(space.mixed_shape()), generator).to(self.device)
+        c = self.config
+        self.weight_optimizer = torch.optim.SGD(
+            self.network.parameters(),
+            lr=c.weight_lr,
+            momentum=c.weight_momentum,
+            weight_decay=c.weight_decay,
+        )
+        self.arch_optimizer = torch.optim.Adam(
+            self.parameters.parameters(),
+            lr=c.arch_lr,
+            betas=(0.5, 0.999),
+            weight_decay=c.arch_decay,
+        )
+        self.epoch = 0
+        self.history: list[dict[str, Any]] = []
+        self.seconds = 0.0
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The whole search state: plain tensors and primitives."""
+        return {
+            "format": _FORMAT,
+            "kind": "differentiable-search",
+            "method": self.method,
+            "space": {"name": self.space.name, "config": self.space.config()},
+            "config": asdict(self.config),
+            "epoch": self.epoch,
+            "seconds": self.seconds,
+            "history": self.history,
+            "network": self.network.state_dict(),
+            "parameters": self.parameters.state_dict(),
+            "weight_optimizer": self.weight_optimizer.state_dict(),
+            "arch_optimizer": self.arch_optimizer.state_dict(),
+        }
+
+    def _save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                torch.save(self.state_dict(), handle)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def _load(self, path: Path) -> None:
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except Exception as exc:
+            raise CheckpointError(f"cannot read search checkpoint {path}: {exc}") from None
+        if not isinstance(state, Mapping) or state.get("kind") != "differentiable-search":
+            raise CheckpointError(f"{path} is not a differentiable-search checkpoint")
+        mine = {"method": self.method, "space": self.space.config(), "config": asdict(self.config)}
+        theirs = {"method": state["method"], "space": state["space"]["config"]}
+        theirs["config"] = state["config"]
+        for key in mine:
+            if mine[key] != theirs[key]:
+                raise CheckpointError(
+                    f"{path} holds a search with another {key} ({theirs[key]!r}, this one "
+                    f"{mine[key]!r}); give another checkpoint path"
+                )
+        self.network.load_state_dict(state["network"])
+        self.parameters.load_state_dict(state["parameters"])
+        self.weight_optimizer.load_state_dict(state["weight_optimizer"])
+        self.arch_optimizer.load_state_dict(state["arch_optimizer"])
+        self.epoch, self.seconds = int(state["epoch"]), float(state["seconds"])
+        self.history = list(state["history"])
+
+    # -- the search --------------------------------------------------------------------------
+    def _batch(
+        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        index = torch.randint(x.shape[0], (self.config.batch_size,), generator=generator)
+        return x[index].to(self.device), y[index].to(self.device)
+
+    def derived(self) -> str:
+        """The architecture the current parameters derive, as a canonical string."""
+        return self.space.from_genotype(self.parameters.derive()).to_string()
+
+    def run(
+        self,
+        checkpoint: str | os.PathLike[str] | None = None,
+        truth: Mapping[str, float] | None = None,
+        progress: bool = False,
+    ) -> DifferentiableResult:
+        """Searches for ``config.epochs`` epochs, resuming from ``checkpoint`` when it exists.
+
+        Args:
+            checkpoint: File the state is written to after every epoch (atomically) and resumed
+                from; None: no checkpoint.
+            truth: Architecture string -> accuracy (e.g. NAS-Bench-201's table), recorded next to
+                each epoch's derived architecture.
+            progress: Show a progress bar over the steps.
+
+        Returns:
+            The result, with the derived architecture of every epoch.
+
+        Raises:
+            CheckpointError: If the checkpoint is unreadable or of another search.
+        """
+        path = Path(checkpoint) if checkpoint is not None else None
+        if path is not None and path.exists():
+            self._load(path)
+        c = self.config
+        train_x, train_y = as_tensors(self.data.train)
+        val_x, val_y = as_tensors(self.data.val)
+        total = c.epochs * c.steps_per_epoch
+        bar = tqdm(
+            total=total, initial=self.epoch * c.steps_per_epoch, disable=not progress,
+            desc=self.method, unit="step",
+        )  # fmt: skip
+        while self.epoch < c.epochs:
+            start = time.perf_counter()
+            lr = c.weight_lr * 0.5 * (1 + math.cos(math.pi * self.epoch / c.epochs))
+            for group in self.weight_optimizer.param_groups:
+                group["lr"] = lr
+            self.network.train()
+            losses = {"train": 0.0, "val": 0.0}
+            for step in range(c.steps_per_epoch):
+                # Batches depend on the step's index only, so a resumed search draws the same.
+                index = self.epoch * c.steps_per_epoch + step
+                generator = torch.Generator().manual_seed(c.seed * 1_000_003 + index)
+                xv, yv = self._batch(val_x, val_y, generator)
+                xt, yt = self._batch(train_x, train_y, generator)
+                # Architecture step (first order: the current weights stand in for the optimum).
+                self.arch_optimizer.zero_grad(set_to_none=True)
+                loss = F.cross_entropy(self.network(xv, self.parameters.weights()), yv)
+                loss.backward()
+                self.arch_optimizer.step()
+                losses["val"] += loss.item()
+                # Weight step with the architecture fixed.
+                self.weight_optimizer.zero_grad(set_to_none=True)
+                weights = self.parameters.weights().detach()
+                loss = F.cross_entropy(self.network(xt, weights), yt)
+                loss.backward()
+                nn.utils.clip_grad_norm_(self.network.parameters(), c.grad_clip)
+                self.weight_optimizer.step()
+                losses["train"] += loss.item()
+                bar.update(1)
+            self.epoch += 1
+            self.seconds += time.perf_counter() - start
+            arch = self.derived()
+            self.history.append(
+                {
+                    "epoch": self.epoch,
+                    "arch": arch,
+                    "weights": self.parameters.weights().detach().cpu().tolist(),
+                    "train_loss": losses["train"] / c.steps_per_epoch,
+                    "val_loss": losses["val"] / c.steps_per_epoch,
+                    "seconds": round(self.seconds, 3),
+                    "truth": None if truth is None else truth.get(arch),
+                }
+            )
+            if path is not None:
+                self._save(path)
+        bar.close()
+        return DifferentiableResult(
+            method=self.method,
+            arch=self.derived(),
+            history=list(self.history),
+            config=asdict(c),
+        )

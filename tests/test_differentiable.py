@@ -1,0 +1,132 @@
+"""Differentiable search: the relaxed NB201 network, DARTS, derivation, resume and errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from adwp.data import DataSplits, get_dataset
+from adwp.errors import AdwpError, CheckpointError
+from adwp.search.differentiable import (
+    DartsParameters,
+    DifferentiableConfig,
+    DifferentiableSearch,
+    list_searchers,
+)
+from adwp.spaces import NB201Space, get_space
+from adwp.spaces._nb201_mixed import MixedEdge
+from adwp.spaces.nb201 import OPERATIONS
+
+TINY = DifferentiableConfig(epochs=2, steps_per_epoch=2, batch_size=8)
+
+
+@pytest.fixture(scope="module")
+def digits() -> DataSplits:
+    return get_dataset("digits", seed=0)
+
+
+@pytest.fixture(scope="module")
+def space(digits: DataSplits) -> NB201Space:
+    shape = {name: getattr(digits, name) for name in ("in_channels", "num_classes", "image_size")}
+    return get_space("nb201", channels=4, cells_per_stage=1, **shape)
+
+
+def test_a_mixed_edge_with_one_hot_weights_is_that_operation() -> None:
+    torch.manual_seed(0)
+    edge = MixedEdge(4).eval()
+    x = torch.randn(2, 4, 6, 6)
+    for k in range(len(OPERATIONS)):
+        one_hot = torch.zeros(len(OPERATIONS))
+        one_hot[k] = 1.0
+        torch.testing.assert_close(edge(x, one_hot), edge.ops[k](x))
+    # Every weight exactly zero prunes the edge: zeros, and no operation runs.
+    calls = []
+    for op in edge.ops:
+        op.register_forward_hook(lambda *_: calls.append(1))
+    assert torch.count_nonzero(edge(x, torch.zeros(len(OPERATIONS)))) == 0 and not calls
+
+
+def test_gradients_reach_the_architecture_parameters(space: NB201Space, digits: DataSplits) -> None:
+    search = DifferentiableSearch(space, digits, "darts", TINY)
+    x = torch.randn(4, digits.in_channels, digits.image_size, digits.image_size)
+    logits = search.network(x, search.parameters.weights())
+    torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1, 2, 3])).backward()
+    grad = search.parameters.logits.grad
+    assert grad is not None and grad.shape == (6, 5)
+    assert torch.isfinite(grad).all() and grad.abs().sum() > 0
+    # Per-cell weights are accepted; a wrong shape is refused in one line.
+    per_cell = search.parameters.weights().detach().expand(search.network.num_cells, 6, 5)
+    assert search.network(x, per_cell).shape == (4, digits.num_classes)
+    with pytest.raises(ValueError, match=r"weights must be \[6, 5\]"):
+        search.network(x, torch.zeros(5, 6))
+
+
+def test_darts_derives_each_edges_heaviest_operation(space: NB201Space, digits: DataSplits) -> None:
+    params = DartsParameters((6, 5), torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        params.logits.zero_()
+        for edge, op in enumerate([3, 0, 1, 2, 4, 3]):
+            params.logits[edge, op] = 1.0
+    assert params.derive() == [3, 0, 1, 2, 4, 3]
+    torch.testing.assert_close(params.weights().sum(dim=1), torch.ones(6))
+    search = DifferentiableSearch(space, digits, "darts", TINY)
+    search.parameters.load_state_dict(params.state_dict())
+    assert search.derived() == space.from_genotype([3, 0, 1, 2, 4, 3]).to_string()
+
+
+def test_same_seed_same_search_and_a_table_is_recorded(
+    space: NB201Space, digits: DataSplits
+) -> None:
+    first = DifferentiableSearch(space, digits, "darts", TINY).run()
+    truth = {first.arch: 93.5}
+    second = DifferentiableSearch(space, digits, "darts", TINY).run(truth=truth)
+    assert [h["weights"] for h in first.history] == [h["weights"] for h in second.history]
+    assert second.arch == first.arch and second.to_dict()["truth"] == 93.5
+    assert [h["epoch"] for h in second.history] == [1, 2]
+    other = DifferentiableSearch(space, digits, "darts", DifferentiableConfig(**{
+        **TINY.__dict__, "seed": 1}))  # fmt: skip
+    assert other.run().history[0]["weights"] != first.history[0]["weights"]
+
+
+def test_a_killed_search_resumes_to_the_same_architecture(
+    space,
+    digits,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    uninterrupted = DifferentiableSearch(space, digits, "darts", TINY).run()
+    path = tmp_path / "search.pt"
+    original = DifferentiableSearch._save
+
+    def save_then_die(self: DifferentiableSearch, target: Path) -> None:
+        original(self, target)
+        raise KeyboardInterrupt  # killed right after the first epoch's checkpoint
+
+    monkeypatch.setattr(DifferentiableSearch, "_save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        DifferentiableSearch(space, digits, "darts", TINY).run(checkpoint=path)
+    monkeypatch.setattr(DifferentiableSearch, "_save", original)
+    resumed = DifferentiableSearch(space, digits, "darts", TINY).run(checkpoint=path)
+    assert resumed.arch == uninterrupted.arch
+    assert [h["weights"] for h in resumed.history] == [h["weights"] for h in uninterrupted.history]
+    # A checkpoint of other settings is refused, and the file is left as it was.
+    before = path.read_bytes()
+    longer = DifferentiableConfig(epochs=3, steps_per_epoch=2, batch_size=8)
+    with pytest.raises(CheckpointError, match="holds a search with another config"):
+        DifferentiableSearch(space, digits, "darts", longer).run(checkpoint=path)
+    assert path.read_bytes() == before
+
+
+def test_bad_input_is_refused_in_one_line(space: NB201Space, digits: DataSplits) -> None:
+    assert "darts" in list_searchers()
+    with pytest.raises(AdwpError, match="unknown differentiable searcher 'dart'; available: darts"):
+        DifferentiableSearch(space, digits, "dart", TINY)
+    with pytest.raises(AdwpError, match="'macro' has no relaxation"):
+        DifferentiableSearch(get_space("macro"), digits, "darts", TINY)
+    with pytest.raises(AdwpError, match="steps_per_epoch must be a positive integer, got 0"):
+        DifferentiableConfig(steps_per_epoch=0)
+    cifar_space = get_space("nb201", channels=4, cells_per_stage=1)
+    with pytest.raises(AdwpError, match="space expects 3 channels and 10 classes"):
+        DifferentiableSearch(cifar_space, digits, "darts", TINY)
