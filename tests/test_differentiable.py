@@ -15,6 +15,8 @@ from adwp.search.differentiable import (
     DifferentiableSearch,
     list_searchers,
 )
+from adwp.search.entrannas import EntrannasParameters
+from adwp.search.itnas import ItnasParameters, predecessors
 from adwp.spaces import NB201Space, get_space
 from adwp.spaces._nb201_mixed import MixedEdge
 from adwp.spaces.nb201 import OPERATIONS
@@ -121,7 +123,10 @@ def test_a_killed_search_resumes_to_the_same_architecture(
 
 def test_bad_input_is_refused_in_one_line(space: NB201Space, digits: DataSplits) -> None:
     assert "darts" in list_searchers()
-    with pytest.raises(AdwpError, match="unknown differentiable searcher 'dart'; available: darts"):
+    with pytest.raises(
+        AdwpError,
+        match="unknown differentiable searcher 'dart'; available: darts, entrannas, itnas",
+    ):
         DifferentiableSearch(space, digits, "dart", TINY)
     with pytest.raises(AdwpError, match="'macro' has no relaxation"):
         DifferentiableSearch(get_space("macro"), digits, "darts", TINY)
@@ -130,3 +135,76 @@ def test_bad_input_is_refused_in_one_line(space: NB201Space, digits: DataSplits)
     cifar_space = get_space("nb201", channels=4, cells_per_stage=1)
     with pytest.raises(AdwpError, match="space expects 3 channels and 10 classes"):
         DifferentiableSearch(cifar_space, digits, "darts", TINY)
+
+
+@pytest.mark.parametrize("method", ["darts", "itnas", "entrannas"])
+def test_every_searcher_trains_its_parameters_reproducibly(
+    method: str, space: NB201Space, digits: DataSplits
+) -> None:
+    search = DifferentiableSearch(space, digits, method, TINY)
+    x = torch.randn(4, digits.in_channels, digits.image_size, digits.image_size)
+    loss = torch.nn.functional.cross_entropy(
+        search.network(x, search.parameters.weights()), torch.tensor([0, 1, 2, 3])
+    )
+    loss.backward()
+    for name, param in search.parameters.named_parameters():
+        if name != "thresholds":  # zero at the start: their gradient is the logits' in sign
+            assert param.grad is not None and param.grad.abs().sum() > 0, (method, name)
+    first = search.run()
+    again = DifferentiableSearch(space, digits, method, TINY).run()
+    assert first.arch == again.arch and first.history == [
+        {**h, "seconds": f["seconds"]} for h, f in zip(again.history, first.history)
+    ]
+    space.validate(first.arch)
+
+
+def test_itnas_identity_transition_copies_the_predecessor() -> None:
+    params = ItnasParameters((6, 5), torch.Generator().manual_seed(0))
+    assert predecessors() == [[], [], [0], [], [0], [1, 2]]
+    assert params.outer == [0, 1, 3]
+    with torch.no_grad():
+        params.transitions.copy_(1e4 * torch.eye(5).expand_as(params.transitions))
+    weights = params.weights()
+    torch.testing.assert_close(params.transition(2, 0), torch.eye(5))
+    # Edges 1->2 and 1->3 have the single predecessor 0->1: plain copies of its distribution.
+    torch.testing.assert_close(weights[2], weights[0])
+    torch.testing.assert_close(weights[4], weights[0])
+    # Edge 2->3 mixes its two predecessors (0->2 and 1->2) with equal attention at first.
+    torch.testing.assert_close(weights[5], 0.5 * weights[1] + 0.5 * weights[2])
+    torch.testing.assert_close(weights.sum(dim=1), torch.ones(6))
+
+
+def test_entrannas_threshold_above_every_weight_prunes_the_edge() -> None:
+    params = EntrannasParameters((6, 5), torch.Generator().manual_seed(0), cells=3)
+    with torch.no_grad():
+        params.logits.zero_()
+        params.logits[2:, 1] = 1.0  # the others prefer skip_connect
+        params.logits[0, 3] = 2.0  # edge 0->1 prefers nor_conv_3x3
+        params.thresholds[1] = 0.9  # above every probability of edge 0->2
+    sparse = params.sparse()
+    assert torch.count_nonzero(sparse[1]) == 0 and torch.count_nonzero(sparse[0]) > 0
+    derived = params.derive()
+    assert derived[0] == 3 and derived[1] == 0  # a pruned edge derives to none
+    weights = params.weights()
+    assert weights.shape == (3, 6, 5)
+    # The engine cell mixes the sparse weights; the transit cells run the derived sub-graph only.
+    torch.testing.assert_close(weights[0], sparse)
+    assert torch.equal(weights[1], weights[2])
+    assert weights[1][1].sum() == 0 and weights[1][0, 3] == 1 and weights[1].sum() == 5
+
+
+def test_transit_cells_run_only_the_derived_operations(
+    space: NB201Space, digits: DataSplits
+) -> None:
+    search = DifferentiableSearch(space, digits, "entrannas", TINY)
+    calls: list[str] = []
+    for name, module in search.network.named_modules():
+        if name.count(".") == 5 and ".ops." in name:  # cells.{i}.edges.{e}.ops.{k}
+            module.register_forward_hook(lambda *_, n=name: calls.append(n))
+    x = torch.randn(2, digits.in_channels, digits.image_size, digits.image_size)
+    search.network(x, search.parameters.weights())
+    engine = [c for c in calls if c.startswith("cells.0.")]
+    transit = [c for c in calls if not c.startswith("cells.0.")]
+    derived = [op for op in search.parameters.derive() if op != 0]
+    assert len(engine) == 6 * 5  # every operation of every edge of the engine cell
+    assert len(transit) == 2 * len(derived)  # two transit cells, one operation per kept edge

@@ -24,6 +24,7 @@ Searchers register with :func:`register_searcher`; :func:`list_searchers` names 
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import tempfile
@@ -72,7 +73,8 @@ class ArchitectureParameters(nn.Module):
         self.shape = shape
 
     def weights(self) -> torch.Tensor:
-        """The ``[decisions, choices]`` mixing weights of the relaxed network."""
+        """The ``[decisions, choices]`` mixing weights of the relaxed network (or
+        ``[cells, decisions, choices]`` for per-cell weights)."""
         raise NotImplementedError
 
     def derive(self) -> list[int]:
@@ -97,8 +99,20 @@ class DartsParameters(ArchitectureParameters):
         return F.softmax(self.logits, dim=-1)
 
 
-SearcherFactory = Callable[[tuple[int, int], torch.Generator], ArchitectureParameters]
-_SEARCHERS: dict[str, SearcherFactory] = {"darts": DartsParameters}
+# factory(shape, generator, cells): ``cells`` is the number of relaxed cells of the network, for
+# searchers that treat cells differently (EnTranNAS); the others ignore it.
+SearcherFactory = Callable[[tuple[int, int], torch.Generator, int], ArchitectureParameters]
+_SEARCHERS: dict[str, SearcherFactory] = {
+    "darts": lambda shape, generator, cells: DartsParameters(shape, generator)
+}
+# Built-in searchers in their own modules, imported when first asked for.
+_BUILTIN = {"itnas": "adwp.search.itnas", "entrannas": "adwp.search.entrannas"}
+
+
+def _load_builtins() -> None:
+    for name, module in _BUILTIN.items():
+        if name not in _SEARCHERS:
+            importlib.import_module(module)
 
 
 def register_searcher(name: str, factory: SearcherFactory) -> None:
@@ -106,7 +120,8 @@ def register_searcher(name: str, factory: SearcherFactory) -> None:
 
     Args:
         name: Its name, e.g. ``"darts"``.
-        factory: ``factory(shape, generator)`` returning its :class:`ArchitectureParameters`.
+        factory: ``factory(shape, generator, cells)`` returning its
+            :class:`ArchitectureParameters` (``cells``: relaxed cells of the network).
 
     Raises:
         AdwpError: If the name is taken.
@@ -118,6 +133,7 @@ def register_searcher(name: str, factory: SearcherFactory) -> None:
 
 def list_searchers() -> list[str]:
     """Names of the registered differentiable searchers, sorted."""
+    _load_builtins()
     return sorted(_SEARCHERS)
 
 
@@ -127,6 +143,7 @@ def get_searcher(name: str) -> SearcherFactory:
     Raises:
         AdwpError: If no searcher has that name (the message lists those that do).
     """
+    _load_builtins()
     if name not in _SEARCHERS:
         raise AdwpError(
             f"unknown differentiable searcher {name!r}; available: {', '.join(list_searchers())}"
@@ -251,7 +268,8 @@ class DifferentiableSearch:
             torch.manual_seed(self.config.seed)
             self.network = space.build_mixed().to(self.device)
         generator = torch.Generator().manual_seed(self.config.seed + 1)
-        self.parameters = factory(tuple(space.mixed_shape()), generator).to(self.device)
+        cells = int(getattr(self.network, "num_cells", 1))
+        self.parameters = factory(tuple(space.mixed_shape()), generator, cells).to(self.device)
         c = self.config
         self.weight_optimizer = torch.optim.SGD(
             self.network.parameters(),

@@ -31,9 +31,10 @@ class MixedEdge(nn.Module):
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         out = x.new_zeros(())
         for weight, op in zip(weights, self.ops, strict=True):
-            # A zero weight adds nothing whatever the operation computes; skipping it is what
-            # makes a pruned edge free (EnTranNAS's transit cells rely on it).
-            if weight.requires_grad or bool(weight != 0):
+            # A zero weight adds nothing and passes no gradient (to the operation, or through a
+            # relu-sparsified weight); skipping it is what makes a pruned edge free (EnTranNAS's
+            # transit cells rely on it).
+            if bool(weight != 0):
                 out = out + weight * op(x)
         return out if out.dim() else x.mul(0.0)
 
