@@ -737,11 +737,72 @@ _SEARCH_RUNNERS = {
 }
 
 
+_DIFFERENTIABLE = ("darts", "itnas", "entrannas")
+
+
+def _differentiable_command(args: argparse.Namespace) -> int:
+    """``adwp search darts|itnas|entrannas``: a bi-level search trained here, no backend."""
+    from adwp.data import get_dataset
+    from adwp.device import resolve_device
+    from adwp.groundtruth import read_truth
+    from adwp.search.differentiable import DifferentiableConfig, DifferentiableSearch
+    from adwp.spaces import DATA_SHAPE, get_space
+
+    if args.backend is not None:
+        raise AdwpError(f"{args.method} search trains its own network; give no --backend")
+    if args.truth is None and (args.key or args.metric):
+        raise AdwpError("--key and --metric name columns of --truth; give --truth")
+    config = DifferentiableConfig(
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    truth = None
+    if args.truth:
+        table = read_truth(args.truth, key=args.key or "arch", metric=args.metric or "val_acc")
+        truth = table.mean()
+    data = get_dataset(
+        args.dataset or "cifar10", root=args.data_root, seed=args.seed, **_data_options(args)
+    )
+    shape = {name: getattr(data, name) for name in DATA_SHAPE}
+    space = get_space(args.space or "nb201", **shape, **_space_options(args))
+    search = DifferentiableSearch(space, data, args.method, config, resolve_device(args.device))
+    result = search.run(checkpoint=args.checkpoint, truth=truth, progress=not args.quiet)
+    out = {
+        "method": args.method,
+        "seed": args.seed,
+        "space": space.config(),
+        "operations": list(space.decisions()[0].choices),
+        **result.to_dict(),
+    }
+    path = Path(args.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(out, indent=1))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if args.plot:
+        from adwp.plots import plot_differentiable_search
+
+        plot_differentiable_search(out, args.plot)
+    if not args.quiet:
+        found = f" ({out['truth']} in the table)" if out["truth"] is not None else ""
+        print(f"{args.method}: {out['arch']}{found}; wrote {path}")
+    return 0
+
+
 def _search_command(args: argparse.Namespace) -> int:
     from adwp.backend import TableBackend
 
     _check_output(args.output, "--output")
     _check_output(args.plot, "--plot")
+    if args.method in _DIFFERENTIABLE:
+        return _differentiable_command(args)
+    if args.backend is None:
+        raise AdwpError(f"{args.method} search needs --backend")
     # Checked before the backend loads, so a forgotten flag is reported at once.
     missing = [n for n in _SEARCH_NEEDS[args.method] if getattr(args, n) is None]
     if missing:
@@ -1061,12 +1122,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="search the space with a ranking backend",
         description="adwp search layer-assignment|importance-sampling|random|evolution "
         "--backend SPEC ... --seed S --output OUT.json [--plot FIG.png]. SPEC: hypernet:CKPT, "
-        "supernet:CKPT, table:GT.jsonl (or .csv; see --key, --metric) or proxy:NAME.",
+        "supernet:CKPT, table:GT.jsonl (or .csv; see --key, --metric) or proxy:NAME. Or a "
+        "differentiable search, trained here: adwp search darts|itnas|entrannas --space nb201 "
+        "--dataset cifar10 --data-root DIR [--truth CSV --key COL --metric COL] --epochs E "
+        "--seed S --output OUT.json [--plot FIG.png].",
     )
     search.add_argument(
-        "method", choices=["layer-assignment", "importance-sampling", "random", "evolution"]
+        "method",
+        choices=[
+            "layer-assignment",
+            "importance-sampling",
+            "random",
+            "evolution",
+            *_DIFFERENTIABLE,
+        ],
     )
-    search.add_argument("--backend", required=True, help="KIND:ARGUMENT, e.g. hypernet:run.pt")
+    search.add_argument(
+        "--backend", default=None, help="KIND:ARGUMENT, e.g. hypernet:run.pt (not for darts, ...)"
+    )
     search.add_argument("--seed", type=_non_negative_int, default=0)
     search.add_argument("--output", required=True, help="result JSON")
     search.add_argument("--plot", default=None, help="PNG figure")
@@ -1113,6 +1186,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="JSONL file keeping every backend score: a killed search re-run with the same seed "
         "and cache resumes where it was and gives the same output",
+    )
+    relaxed = search.add_argument_group("darts, itnas, entrannas")
+    relaxed.add_argument("--epochs", type=int, default=10, help="epochs (default 10)")
+    relaxed.add_argument(
+        "--steps-per-epoch", type=int, default=100, help="alternating steps per epoch (default 100)"
+    )
+    relaxed.add_argument("--batch-size", type=int, default=64, help="images per batch")
+    relaxed.add_argument(
+        "--checkpoint",
+        default=None,
+        help="file the search state is written to after every epoch; a killed search re-run "
+        "with it continues and ends with the same architecture",
     )
     layer = search.add_argument_group("layer-assignment")
     layer.add_argument(

@@ -10,6 +10,7 @@ from typing import Any
 __all__ = [
     "plot_correlation",
     "plot_curves",
+    "plot_differentiable_search",
     "plot_layer_assignment",
     "plot_methods",
     "plot_pareto",
@@ -560,4 +561,42 @@ def plot_tau_vs_compute(
         ax.set_title(title, fontsize=9)
     if ceiling is not None or reference is not None:
         ax.legend(fontsize=8, loc="lower right")
+    _save(plt, fig, path)
+
+
+def plot_differentiable_search(result: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+    """The derived architecture's table value and every edge's operation weights, per epoch.
+
+    Args:
+        result: The JSON of ``adwp search darts|itnas|entrannas`` (``history`` with ``epoch``,
+            ``weights`` and ``truth`` per epoch).
+        path: PNG file.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    history = result["history"]
+    epochs = [h["epoch"] for h in history]
+    # Per-cell weights (EnTranNAS): the first cell is the searching (engine) cell.
+    weights = [h["weights"][0] if isinstance(h["weights"][0][0], list) else h["weights"]
+               for h in history]  # fmt: skip
+    edges, ops = len(weights[0]), len(weights[0][0])
+    fig, axes = plt.subplots(1, edges + 1, figsize=(2.4 * (edges + 1), 2.8), dpi=110)
+    truth = [np.nan if h["truth"] is None else h["truth"] for h in history]
+    axes[0].plot(epochs, truth, marker="o", ms=3)
+    axes[0].set_title("table value of the derived cell", fontsize=8)
+    axes[0].set_xlabel("epoch")
+    names = result.get("operations") or [f"op {k}" for k in range(ops)]
+    for edge in range(edges):
+        ax = axes[edge + 1]
+        for op in range(ops):
+            ax.plot(epochs, [w[edge][op] for w in weights], label=names[op])
+        ax.set_title(f"edge {edge}", fontsize=8)
+        ax.set_xlabel("epoch")
+        ax.set_ylim(bottom=0)
+    axes[-1].legend(fontsize=6)
+    fig.suptitle(f"{result.get('method', '')}: {result.get('arch', '')}", fontsize=8)
+    for ax in axes:
+        _integer_ticks(ax.xaxis)
+    fig.tight_layout()
     _save(plt, fig, path)

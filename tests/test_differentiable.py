@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,29 @@ def test_transit_cells_run_only_the_derived_operations(
     derived = [op for op in search.parameters.derive() if op != 0]
     assert len(engine) == 6 * 5  # every operation of every edge of the engine cell
     assert len(transit) == 2 * len(derived)  # two transit cells, one operation per kept edge
+
+
+def test_cli_searches_writes_json_and_plot_and_resumes(tmp_path: Path) -> None:
+    from adwp.cli import main
+
+    space = get_space("nb201")
+    table = tmp_path / "nb201.csv"
+    rows = [f"{a.to_string()},{space.params(a) / 1e4:.4f}" for a in space.enumerate()]
+    table.write_text("arch,acc\n" + "\n".join(rows) + "\n")
+    output, plot = tmp_path / "darts.json", tmp_path / "darts.png"
+    args = ["search", "itnas", "--space", "nb201", "--dataset", "digits", "--quiet"]
+    args += ["--space-option", "channels=4", "--space-option", "cells_per_stage=1"]
+    args += ["--epochs", "2", "--steps-per-epoch", "2", "--batch-size", "8", "--seed", "3"]
+    args += ["--truth", str(table), "--key", "arch", "--metric", "acc"]
+    args += ["--checkpoint", str(tmp_path / "search.pt"), "--output", str(output)]
+    assert main([*args, "--plot", str(plot)]) == 0
+    out = json.loads(output.read_text())
+    assert out["method"] == "itnas" and out["seed"] == 3 and len(out["history"]) == 2
+    assert out["operations"] == list(OPERATIONS)
+    assert out["truth"] == pytest.approx(space.params(out["arch"]) / 1e4, abs=1e-4)
+    assert plot.stat().st_size > 0
+    # Re-run with the finished checkpoint: nothing to train, the same result.
+    assert main(args) == 0
+    assert json.loads(output.read_text())["history"] == out["history"]
+    assert main(["search", "darts", "--backend", "proxy:synflow", "--output", str(output)]) == 2
+    assert main(["search", "random", "--budget", "3", "--output", str(output)]) == 2
