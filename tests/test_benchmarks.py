@@ -267,3 +267,27 @@ def test_nb201_proxies_over_a_subset(
     # Stored chunks are reused: a re-run scores nothing again and reports the same.
     script.main([*args, "--work", str(tmp_path / "work"), "--output", str(output)])
     assert json.loads(output.read_text())["synflow"] == out["synflow"]
+
+
+def test_nb201_search_benchmark_and_resume(
+    nb201_table: Path, cifar_folder: Path, tmp_path: Path
+) -> None:
+    script = _script("nb201_search")
+    output = tmp_path / "search.json"
+    args = ["--data-root", str(cifar_folder), "--truth", str(nb201_table), "--quiet"]
+    args += ["--work", str(tmp_path / "work"), "--output", str(output), "--seeds", "0,1"]
+    args += ["--epochs", "2", "--steps-per-epoch", "1", "--batch-size", "4", "--channels", "4"]
+    args += ["--val-size", "20", "--budget", "20"]
+    script.main(args)
+    out = json.loads(output.read_text())
+    methods = out["methods"]
+    assert set(methods) == {"darts", "itnas", "entrannas", "random (table, 20 look-ups)",
+                            "evolution (table, 20 look-ups)"}  # fmt: skip
+    for name, method in methods.items():
+        assert len(method["archs"]) == 2 and len(method["accuracy"]) == 2, name
+        assert method["mean"] == pytest.approx(sum(method["accuracy"]) / 2)
+    assert len(methods["darts"]["history"][0]) == 2
+    # A re-run finds every search done and writes the same cells.
+    script.main(args)
+    again = json.loads(output.read_text())["methods"]
+    assert {k: v["archs"] for k, v in again.items()} == {k: v["archs"] for k, v in methods.items()}

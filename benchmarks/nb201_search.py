@@ -1,0 +1,143 @@
+"""NAS-Bench-201 CIFAR-10: the cells differentiable searchers find, against table-based searchers.
+
+    python benchmarks/nb201_search.py --data-root ../shared/data/cifar10-jpeg \\
+        --truth ../shared/data/nb201/nats_tss.csv --data-cache runs/cache \\
+        --work runs/nb201_search --output benchmarks/results/nb201_search.json
+
+Runs every differentiable searcher (``--methods``) with every seed (``--seeds``) on a proxy
+skeleton of NB201's network (``--channels``, ``--cells``) and CIFAR-10's training images (weights)
+and held-out images (architecture), then looks the found cell up in the table: its 200-epoch
+CIFAR-10 test accuracy. Random search and regularized evolution on the table itself (``--budget``
+look-ups) are the reference. Writes per method the found cells, their accuracy (mean +- sd over
+seeds) and the search seconds, next to the published numbers. Every search checkpoints after each
+epoch under ``--work`` and stores its result there, so a killed run re-run with the same command
+continues.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from adwp.backend import TableBackend
+from adwp.data import get_dataset
+from adwp.groundtruth import read_truth
+from adwp.search import RandomSearch, RegularizedEvolution
+from adwp.search.differentiable import DifferentiableConfig, DifferentiableSearch
+from adwp.spaces import get_space
+
+# Test accuracy of the found cell on NB201 CIFAR-10 (mean +- sd over runs, as published).
+PUBLISHED = {
+    "darts (first order)": "54.30 (all skip_connect)",
+    "GDAS": "93.61 +- 0.09",
+    "SNAS": "92.77 +- 0.83",
+    "PC-DARTS": "93.41 +- 0.30",
+    "DrNAS": "94.36",
+    "best cell": "94.37",
+}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    found = [r["truth"] for r in runs]
+    return {
+        "archs": [r["arch"] for r in runs],
+        "accuracy": found,
+        "mean": float(np.mean(found)),
+        "sd": float(np.std(found, ddof=1)) if len(found) > 1 else 0.0,
+        "seconds": float(np.mean([r["seconds"] for r in runs])),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-root", required=True)
+    parser.add_argument("--truth", required=True)
+    parser.add_argument("--key", default="ArchitectureString")
+    parser.add_argument("--metric", default="CIFAR10TestAccuracy200Epochs")
+    parser.add_argument("--methods", default="darts,itnas,entrannas")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--steps-per-epoch", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--channels", type=int, default=8, help="skeleton's C (NB201: 16)")
+    parser.add_argument("--cells", type=int, default=1, help="skeleton's N (NB201: 5)")
+    parser.add_argument("--budget", type=int, default=100, help="table look-ups of the references")
+    parser.add_argument("--data-cache", default=None, metavar="DIR")
+    parser.add_argument("--train-size", type=int, default=None)
+    parser.add_argument("--val-size", type=int, default=None)
+    parser.add_argument("--work", default="runs/nb201_search")
+    parser.add_argument("--output", default="benchmarks/results/nb201_search.json")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    methods = [m for m in args.methods.split(",") if m]
+    truth = read_truth(args.truth, key=args.key, metric=args.metric).mean()
+    options: dict[str, Any] = {"cache_dir": args.data_cache} if args.data_cache else {}
+    for name in ("train_size", "val_size"):
+        if getattr(args, name):
+            options[name] = getattr(args, name)
+    data = get_dataset("cifar10", root=args.data_root, seed=0, **options)
+    space = get_space("nb201", channels=args.channels, cells_per_stage=args.cells)
+    config = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch}
+    config["batch_size"] = args.batch_size
+    work = Path(args.work)
+    results: dict[str, Any] = {}
+    for method in methods:
+        runs = []
+        for seed in seeds:
+            done = work / f"{method}_s{seed}.json"
+            if not done.exists():
+                search = DifferentiableSearch(
+                    space, data, method, DifferentiableConfig(**config, seed=seed)
+                )
+                result = search.run(
+                    checkpoint=work / f"{method}_s{seed}.pt", truth=truth, progress=not args.quiet
+                )
+                _write_json(done, {**result.to_dict(), "seconds": search.seconds})
+            runs.append(json.loads(done.read_text()))
+        results[method] = {**_summary(runs), "history": [r["history"] for r in runs]}
+    table = TableBackend(args.truth, args.metric, key=args.key)
+    full = get_space("nb201")
+    for name, searcher in (("random", RandomSearch), ("evolution", RegularizedEvolution)):
+        runs = []
+        for seed in seeds:
+            start = time.perf_counter()
+            arch = full.validate(searcher(table, full, seed=seed).run(args.budget).best.arch)
+            found = arch.to_string()
+            runs.append(
+                {"arch": found, "truth": truth[found], "seconds": time.perf_counter() - start}
+            )
+        results[f"{name} (table, {args.budget} look-ups)"] = _summary(runs)
+    command = "python benchmarks/nb201_search.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    _write_json(
+        Path(args.output),
+        {"command": command, "settings": vars(args), "published": PUBLISHED, "methods": results},
+    )
+    print("| method | found cell's accuracy, mean +- sd | search seconds |")
+    print("|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['mean']:.2f} +- {r['sd']:.2f} | {r['seconds']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
