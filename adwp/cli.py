@@ -740,6 +740,19 @@ _SEARCH_RUNNERS = {
 _DIFFERENTIABLE = ("darts", "itnas", "entrannas")
 
 
+def _write_output(output: str, out: dict[str, Any]) -> Path:
+    """Writes a search's JSON atomically: a kill leaves the previous file or the new one."""
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(out, indent=1))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def _differentiable_command(args: argparse.Namespace) -> int:
     """``adwp search darts|itnas|entrannas``: a bi-level search trained here, no backend."""
     from adwp.data import get_dataset
@@ -776,14 +789,7 @@ def _differentiable_command(args: argparse.Namespace) -> int:
         "operations": list(space.decisions()[0].choices),
         **result.to_dict(),
     }
-    path = Path(args.output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(out, indent=1))
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    path = _write_output(args.output, out)
     if args.plot:
         from adwp.plots import plot_differentiable_search
 
@@ -827,14 +833,7 @@ def _search_command(args: argparse.Namespace) -> int:
         backend = CachedBackend(backend, args.cache, args.backend)
     out, summary = _SEARCH_RUNNERS[args.method](args, backend, base, table)
     out = {"method": args.method, "backend": args.backend, "seed": args.seed, **out}
-    path = Path(args.output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(out, indent=1))
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    path = _write_output(args.output, out)
     if not args.quiet:
         heading = {"layer-assignment": "depth", "importance-sampling": args.pick}
         print(f"{heading.get(args.method, ''):>10}  {'score':>8}  {'params':>10}  architecture")
