@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from adwp.spaces._nb201_network import ReductionBlock, edge_module
+from adwp.spaces._nb201_network import edge_module, stage_blocks
 from adwp.spaces._network import ConvBN
 from adwp.spaces.nb201 import EDGES, OPERATIONS
 
@@ -76,15 +76,8 @@ class MixedNB201Net(nn.Module):
     ) -> None:
         super().__init__()
         self.stem = ConvBN(in_channels, channels, 3, 1)
-        blocks: list[nn.Module] = []
-        width = channels
-        for stage in range(3):
-            if stage > 0:
-                blocks.append(ReductionBlock(width, 2 * width))
-                width *= 2
-            blocks.extend(MixedCell(width) for _ in range(cells_per_stage))
-        self.cells = nn.ModuleList(blocks)
-        self.num_cells = sum(isinstance(b, MixedCell) for b in blocks)
+        self.cells, width = stage_blocks(channels, cells_per_stage, MixedCell)
+        self.num_cells = sum(isinstance(b, MixedCell) for b in self.cells)
         self.head_bn = nn.BatchNorm2d(width)
         self.head_relu = nn.ReLU()
         self.classifier = nn.Linear(width, num_classes)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -19,7 +19,15 @@ from torch import nn
 from adwp.spaces._network import ConvBN
 from adwp.spaces.nb201 import EDGES
 
-__all__ = ["NB201Cell", "NB201Net", "ReLUConvBN", "ReductionBlock", "Zero", "edge_module"]
+__all__ = [
+    "NB201Cell",
+    "NB201Net",
+    "ReLUConvBN",
+    "ReductionBlock",
+    "Zero",
+    "edge_module",
+    "stage_blocks",
+]
 
 
 class ReLUConvBN(nn.Module):
@@ -110,6 +118,29 @@ class ReductionBlock(nn.Module):
         return self.conv_b(self.conv_a(x)) + self.shortcut(self.pool(x))
 
 
+def stage_blocks(
+    channels: int, cells_per_stage: int, make_cell: Callable[[int], nn.Module]
+) -> tuple[nn.ModuleList, int]:
+    """NB201's body: three stages of ``cells_per_stage`` cells joined by reduction blocks.
+
+    Args:
+        channels: Width of the first stage (doubled at each reduction).
+        cells_per_stage: Cells per stage.
+        make_cell: Builds one cell of a given width.
+
+    Returns:
+        The blocks in order and the width of the last stage.
+    """
+    blocks: list[nn.Module] = []
+    width = channels
+    for stage in range(3):
+        if stage > 0:
+            blocks.append(ReductionBlock(width, 2 * width))
+            width *= 2
+        blocks.extend(make_cell(width) for _ in range(cells_per_stage))
+    return nn.ModuleList(blocks), width
+
+
 class NB201Net(nn.Module):
     """Stem, three stages of shared-genotype cells joined by reduction blocks, and the head.
 
@@ -131,14 +162,7 @@ class NB201Net(nn.Module):
     ) -> None:
         super().__init__()
         self.stem = ConvBN(in_channels, channels, 3, 1)
-        cells: list[nn.Module] = []
-        width = channels
-        for stage in range(3):
-            if stage > 0:
-                cells.append(ReductionBlock(width, 2 * width))
-                width *= 2
-            cells.extend(NB201Cell(ops, width) for _ in range(cells_per_stage))
-        self.cells = nn.ModuleList(cells)
+        self.cells, width = stage_blocks(channels, cells_per_stage, lambda w: NB201Cell(ops, w))
         self.head_bn = nn.BatchNorm2d(width)
         self.head_relu = nn.ReLU()
         self.classifier = nn.Linear(width, num_classes)
