@@ -759,7 +759,7 @@ def _differentiable_command(args: argparse.Namespace) -> int:
     from adwp.device import resolve_device
     from adwp.groundtruth import read_truth
     from adwp.search.differentiable import DifferentiableConfig, DifferentiableSearch
-    from adwp.spaces import DATA_SHAPE, get_space
+    from adwp.spaces import get_space
 
     if args.backend is not None:
         raise AdwpError(f"{args.method} search trains its own network; give no --backend")
@@ -778,8 +778,7 @@ def _differentiable_command(args: argparse.Namespace) -> int:
     data = get_dataset(
         args.dataset or "cifar10", root=args.data_root, seed=args.seed, **_data_options(args)
     )
-    shape = {name: getattr(data, name) for name in DATA_SHAPE}
-    space = get_space(args.space or "nb201", **shape, **_space_options(args))
+    space = get_space(args.space or "nb201", **_data_shape(data), **_space_options(args))
     search = DifferentiableSearch(space, data, args.method, config, resolve_device(args.device))
     result = search.run(checkpoint=args.checkpoint, truth=truth, progress=not args.quiet)
     out = {

@@ -71,12 +71,36 @@ COMBINATIONS = {
 }
 
 
-def _write_json(path: Path, data: Any) -> None:
-    """Writes atomically, so a kill leaves the previous file or the new one."""
+def write_json(path: Path, data: Any, indent: int | None = 1) -> None:
+    """Writes atomically, so a kill leaves the previous file or the new one (the sibling NB201
+    scripts write their files with it too)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
+    tmp.write_text(json.dumps(data, indent=indent))
     os.replace(tmp, path)
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags every NB201 script reads its images and its table with."""
+    parser.add_argument("--data-root", required=True, help="CIFAR-10 image folders")
+    parser.add_argument("--truth", required=True, help="NAS-Bench-201 table (nats_tss.csv)")
+    parser.add_argument("--key", default="ArchitectureString")
+    parser.add_argument("--metric", default="CIFAR10TestAccuracy200Epochs")
+    parser.add_argument("--data-cache", default=None, metavar="DIR")
+    parser.add_argument(
+        "--train-size", type=int, default=None, help="training images (default all 45k)"
+    )
+    parser.add_argument("--val-size", type=int, default=None, help="validation images (default 5k)")
+
+
+def cifar10(args: argparse.Namespace) -> Any:
+    """CIFAR-10 as :func:`add_data_arguments`'s flags say, always split with seed 0, so every
+    script sees the images the weight generators were trained and scored on."""
+    options: dict[str, Any] = {"cache_dir": args.data_cache} if args.data_cache else {}
+    for name in ("train_size", "val_size"):
+        if getattr(args, name):
+            options[name] = getattr(args, name)
+    return get_dataset("cifar10", root=args.data_root, seed=0, **options)
 
 
 def _read_json(path: Path) -> Any:
@@ -216,7 +240,7 @@ def _train_generator(
             for r in rows
         ],
     }
-    _write_json(done, result)
+    write_json(done, result)
     return result
 
 
@@ -237,7 +261,7 @@ def _proxy(
         "report": [float(s) for s in report],
         "select": [float(s) for s in proxy.score(samples["select"])],
     }
-    _write_json(done, result)
+    write_json(done, result)
     return result
 
 
@@ -287,20 +311,12 @@ def _evaluate(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-root", required=True, help="CIFAR-10 image folders")
-    parser.add_argument("--truth", required=True, help="NAS-Bench-201 table (nats_tss.csv)")
-    parser.add_argument("--key", default="ArchitectureString")
-    parser.add_argument("--metric", default="CIFAR10TestAccuracy200Epochs")
+    add_data_arguments(parser)
     parser.add_argument(
         "--work", default="runs/nb201_bench", help="checkpoints and finished stages"
     )
     parser.add_argument("--output", default="benchmarks/results/nb201.json")
     parser.add_argument("--plot", default=None, help="tau against compute (default: OUTPUT.png)")
-    parser.add_argument("--data-cache", default=None, metavar="DIR")
-    parser.add_argument(
-        "--train-size", type=int, default=None, help="training images (default all 45k)"
-    )
-    parser.add_argument("--val-size", type=int, default=None, help="validation images (default 5k)")
     parser.add_argument("--sample", type=int, default=200)
     parser.add_argument("--sample-seed", type=int, default=0)
     parser.add_argument("--select", type=int, default=100)
@@ -357,13 +373,8 @@ def main(argv: list[str] | None = None) -> None:
     samples = _samples(args, space, truth)
     if stored_samples is not None and stored_samples != samples:
         raise SystemExit(f"{work}/samples.json holds other samples; use another --work")
-    _write_json(work / "samples.json", samples)
-    options = {"cache_dir": args.data_cache} if args.data_cache else {}
-    if args.train_size:
-        options["train_size"] = args.train_size
-    if args.val_size:
-        options["val_size"] = args.val_size
-    data = get_dataset("cifar10", root=args.data_root, seed=0, **options)
+    write_json(work / "samples.json", samples)
+    data = cifar10(args)
 
     raw: dict[str, dict[str, Any]] = {}
     for name in methods:
@@ -444,7 +455,7 @@ def main(argv: list[str] | None = None) -> None:
         },
     }
     output = Path(args.output)
-    _write_json(output, out)
+    write_json(output, out)
     _plot(out, Path(args.plot) if args.plot else output.with_suffix(".png"))
     print(_markdown(summary))
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,33 +25,21 @@ import numpy as np
 from scipy import stats
 
 from adwp.baselines import ZeroCostProxy
-from adwp.data import get_dataset
 from adwp.groundtruth import read_truth
 from adwp.spaces import get_space
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201 import PUBLISHED_SPEARMAN  # the sibling script's published values
-
-
-def _write_json(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+from nb201 import PUBLISHED_SPEARMAN, add_data_arguments, cifar10, write_json  # the sibling
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-root", required=True)
-    parser.add_argument("--truth", required=True)
-    parser.add_argument("--key", default="ArchitectureString")
-    parser.add_argument("--metric", default="CIFAR10TestAccuracy200Epochs")
+    add_data_arguments(parser)
     parser.add_argument("--proxies", default="synflow", help="comma-separated proxy names")
     parser.add_argument("--limit", type=int, default=None, help="architectures (default: all)")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--chunk", type=int, default=250)
-    parser.add_argument("--data-cache", default=None)
     parser.add_argument("--work", default="runs/nb201_proxies")
     parser.add_argument("--output", default="benchmarks/results/nb201_proxies.json")
     args = parser.parse_args(argv)
@@ -63,8 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.limit is not None:
         order = np.random.default_rng(args.seed).permutation(len(archs))[: args.limit]
         archs = [archs[i] for i in sorted(order)]
-    options = {"cache_dir": args.data_cache} if args.data_cache else {}
-    data = get_dataset("cifar10", root=args.data_root, seed=0, **options)
+    data = cifar10(args)
     work = Path(args.work)
     results = {}
     for name in [p for p in args.proxies.split(",") if p]:
@@ -76,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
             chunk = archs[len(done["scores"]) : len(done["scores"]) + args.chunk]
             done["scores"] += [float(s) for s in proxy.score(chunk)]
             done["seconds"] += time.perf_counter() - start
-            _write_json(store, done)
+            write_json(store, done, indent=None)
             print(f"{name}: {len(done['scores'])}/{len(archs)}", flush=True)
         scores = stats.rankdata(done["scores"])  # -inf ("no signal") ranks lowest
         target = [truth[a] for a in archs]
@@ -101,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     command = "python benchmarks/nb201_proxies.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    _write_json(
+    write_json(
         Path(args.output),
         {"command": command, "archs": listed, "truth_metric": args.metric, **results},
     )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,9 +25,11 @@ from typing import Any
 import torch
 from scipy import stats
 
-from adwp.data import get_dataset
 from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.groundtruth import read_truth
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nb201 import add_data_arguments, cifar10, write_json  # the sibling script's helpers
 
 # Name -> EvaluatorConfig fields. "images1000" is nb201.py's scoring with the final weights only.
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -41,31 +42,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
 METRICS = ("accuracy", "neg_log_loss")
 
 
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
-
-
 def _tau(scores: list[float], truth: list[float]) -> float:
     return float(stats.kendalltau(scores, truth).statistic)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-root", required=True)
-    parser.add_argument("--truth", required=True)
-    parser.add_argument("--key", default="ArchitectureString")
-    parser.add_argument("--metric", default="CIFAR10TestAccuracy200Epochs")
+    add_data_arguments(parser)
     parser.add_argument("--work", default="runs/nb201_bench", help="nb201.py's --work")
     parser.add_argument(
         "--runs", default="hypernet", help="comma-separated, e.g. hypernet,supernet"
     )
     parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--data-cache", default=None, metavar="DIR")
-    parser.add_argument("--train-size", type=int, default=None, help="as given to nb201.py")
-    parser.add_argument("--val-size", type=int, default=None, help="as given to nb201.py")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--quiet", action="store_true")
@@ -82,11 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     truth = read_truth(args.truth, key=args.key, metric=args.metric).mean()
     archs = samples["report"] + samples["select"]
     n = len(samples["report"])
-    options: dict[str, Any] = {"cache_dir": args.data_cache} if args.data_cache else {}
-    for name in ("train_size", "val_size"):
-        if getattr(args, name):
-            options[name] = getattr(args, name)
-    data = get_dataset("cifar10", root=args.data_root, seed=args.seed, **options)
+    data = cifar10(args)
     results: dict[str, Any] = {}
     for run in args.runs.split(","):
         for name in args.variants.split(","):
@@ -99,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
                     m: evaluator.score(archs, metric=m, progress=not args.quiet).tolist()
                     for m in METRICS
                 }
-                _write_json(store, {"seconds": time.perf_counter() - start, "scores": scores})
+                write_json(store, {"seconds": time.perf_counter() - start, "scores": scores})
             stored = json.loads(store.read_text())
             row: dict[str, Any] = {
                 "settings": VARIANTS[name],
@@ -125,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     command = "python benchmarks/nb201_rescore.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    _write_json(Path(args.output), {"command": command, "work": str(work), "variants": results})
+    write_json(Path(args.output), {"command": command, "work": str(work), "variants": results})
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -28,11 +27,13 @@ import numpy as np
 import torch
 
 from adwp.backend import TableBackend
-from adwp.data import get_dataset
 from adwp.groundtruth import read_truth
 from adwp.search import RandomSearch, RegularizedEvolution
 from adwp.search.differentiable import DifferentiableConfig, DifferentiableSearch
 from adwp.spaces import get_space
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nb201 import add_data_arguments, cifar10, write_json  # the sibling script's helpers
 
 # Test accuracy of the found cell on NB201 CIFAR-10 (mean +- sd over runs, as published).
 PUBLISHED = {
@@ -43,13 +44,6 @@ PUBLISHED = {
     "DrNAS": "94.36",
     "best cell": "94.37",
 }
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
 
 
 def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -65,10 +59,7 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-root", required=True)
-    parser.add_argument("--truth", required=True)
-    parser.add_argument("--key", default="ArchitectureString")
-    parser.add_argument("--metric", default="CIFAR10TestAccuracy200Epochs")
+    add_data_arguments(parser)
     parser.add_argument("--methods", default="darts,itnas,entrannas")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--epochs", type=int, default=10)
@@ -77,9 +68,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--channels", type=int, default=8, help="skeleton's C (NB201: 16)")
     parser.add_argument("--cells", type=int, default=1, help="skeleton's N (NB201: 5)")
     parser.add_argument("--budget", type=int, default=100, help="table look-ups of the references")
-    parser.add_argument("--data-cache", default=None, metavar="DIR")
-    parser.add_argument("--train-size", type=int, default=None)
-    parser.add_argument("--val-size", type=int, default=None)
     parser.add_argument("--work", default="runs/nb201_search")
     parser.add_argument("--output", default="benchmarks/results/nb201_search.json")
     parser.add_argument("--threads", type=int, default=None)
@@ -90,11 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     seeds = [int(s) for s in args.seeds.split(",") if s]
     methods = [m for m in args.methods.split(",") if m]
     truth = read_truth(args.truth, key=args.key, metric=args.metric).mean()
-    options: dict[str, Any] = {"cache_dir": args.data_cache} if args.data_cache else {}
-    for name in ("train_size", "val_size"):
-        if getattr(args, name):
-            options[name] = getattr(args, name)
-    data = get_dataset("cifar10", root=args.data_root, seed=0, **options)
+    data = cifar10(args)
     space = get_space("nb201", channels=args.channels, cells_per_stage=args.cells)
     config = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch}
     config["batch_size"] = args.batch_size
@@ -111,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
                 result = search.run(
                     checkpoint=work / f"{method}_s{seed}.pt", truth=truth, progress=not args.quiet
                 )
-                _write_json(done, {**result.to_dict(), "seconds": search.seconds})
+                write_json(done, {**result.to_dict(), "seconds": search.seconds})
             runs.append(json.loads(done.read_text()))
         results[method] = {**_summary(runs), "history": [r["history"] for r in runs]}
     table = TableBackend(args.truth, args.metric, key=args.key)
@@ -129,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     command = "python benchmarks/nb201_search.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    _write_json(
+    write_json(
         Path(args.output),
         {"command": command, "settings": vars(args), "published": PUBLISHED, "methods": results},
     )

@@ -27,7 +27,6 @@ from __future__ import annotations
 import importlib
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -40,6 +39,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from adwp._checks import is_integer
+from adwp.checkpoint import save_checkpoint
 from adwp.data import DataSplits, as_tensors
 from adwp.errors import AdwpError, CheckpointError
 from adwp.spaces import DifferentiableSpace
@@ -306,15 +306,7 @@ class DifferentiableSearch:
         }
 
     def _save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                torch.save(self.state_dict(), handle)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        save_checkpoint(path, self.state_dict())  # atomic: a kill leaves the last epoch's file
 
     def _load(self, path: Path) -> None:
         try:
@@ -324,8 +316,11 @@ class DifferentiableSearch:
         if not isinstance(state, Mapping) or state.get("kind") != "differentiable-search":
             raise CheckpointError(f"{path} is not a differentiable-search checkpoint")
         mine = {"method": self.method, "space": self.space.config(), "config": asdict(self.config)}
-        theirs = {"method": state["method"], "space": state["space"]["config"]}
-        theirs["config"] = state["config"]
+        theirs = {
+            "method": state["method"],
+            "space": state["space"]["config"],
+            "config": state["config"],
+        }
         for key in mine:
             if mine[key] != theirs[key]:
                 raise CheckpointError(
