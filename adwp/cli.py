@@ -765,10 +765,17 @@ def _differentiable_command(args: argparse.Namespace) -> int:
         raise AdwpError(f"{args.method} search trains its own network; give no --backend")
     if args.truth is None and (args.key or args.metric):
         raise AdwpError("--key and --metric name columns of --truth; give --truth")
+    for flag, value in (
+        ("--generator", args.generator),
+        ("--estimator", args.estimator != "straight-through" or None),
+        ("--final-weights-only", args.final_weights_only or None),
+    ):
+        if value is not None:
+            raise AdwpError(f"{flag} applies to hypernet-gradient search only")
     config = DifferentiableConfig(
         epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch,
-        batch_size=args.batch_size,
+        steps_per_epoch=args.steps_per_epoch or DifferentiableConfig.steps_per_epoch,
+        batch_size=args.batch_size or DifferentiableConfig.batch_size,
         seed=args.seed,
     )
     truth = None
@@ -788,6 +795,69 @@ def _differentiable_command(args: argparse.Namespace) -> int:
         "operations": list(space.decisions()[0].choices),
         **result.to_dict(),
     }
+    return _finish_differentiable(args, out)
+
+
+def _hypernet_gradient_command(args: argparse.Namespace) -> int:
+    """``adwp search hypernet-gradient``: gradient search through a trained weight generator."""
+    from adwp.checkpoint import load_checkpoint
+    from adwp.device import resolve_device
+    from adwp.generator import checkpoint_data, generator_from_checkpoint
+    from adwp.groundtruth import read_truth
+    from adwp.pretrained import check_pretrained, get_pretrained, list_pretrained
+    from adwp.search.hypernet_gradient import HypernetGradientConfig, HypernetGradientSearch
+
+    if args.backend is not None:
+        raise AdwpError("hypernet-gradient search reads --generator CKPT|NAME, not --backend")
+    if args.generator is None:
+        raise AdwpError(
+            "hypernet-gradient search needs --generator: a checkpoint of adwp train or a "
+            f"shipped evaluator's name ({', '.join(list_pretrained())})"
+        )
+    if args.space_option:
+        raise AdwpError("--space-option: hypernet-gradient searches the generator's own space")
+    if args.truth is None and (args.key or args.metric):
+        raise AdwpError("--key and --metric name columns of --truth; give --truth")
+    config = HypernetGradientConfig(
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch or HypernetGradientConfig.steps_per_epoch,
+        batch_size=args.batch_size or HypernetGradientConfig.batch_size,
+        estimator=args.estimator,
+        snapshots=not args.final_weights_only,
+        seed=args.seed,
+    )
+    path = args.generator
+    if args.generator in list_pretrained():
+        path = str(check_pretrained(get_pretrained(args.generator)))
+    state = load_checkpoint(path)
+    stored = generator_from_checkpoint(state, path, snapshots=config.snapshots)
+    for flag, given, own in (
+        ("--space", args.space, stored.space.name),
+        ("--dataset", args.dataset, state["dataset"]["name"]),
+    ):
+        if given is not None and given != own:
+            raise AdwpError(f"{flag} {given}: the generator {args.generator} was trained on {own}")
+    cache = {"cache_dir": args.data_cache} if args.data_cache else {}
+    data = checkpoint_data(state, path, args.data_root, **cache)
+    truth = None
+    if args.truth:
+        table = read_truth(args.truth, key=args.key or "arch", metric=args.metric or "val_acc")
+        truth = table.mean()
+    search = HypernetGradientSearch(stored, data, config, resolve_device(args.device))
+    result = search.run(checkpoint=args.checkpoint, truth=truth, progress=not args.quiet)
+    out = {
+        "method": args.method,
+        "seed": args.seed,
+        "generator": args.generator,
+        "space": stored.space.config(),
+        "operations": list(stored.space.decisions()[0].choices),
+        **result.to_dict(),
+    }
+    return _finish_differentiable(args, out)
+
+
+def _finish_differentiable(args: argparse.Namespace, out: dict[str, Any]) -> int:
+    """Writes a differentiable search's JSON (and plot) and reports what it found."""
     path = _write_output(args.output, out)
     if args.plot:
         from adwp.plots import plot_differentiable_search
@@ -804,6 +874,8 @@ def _search_command(args: argparse.Namespace) -> int:
 
     _check_output(args.output, "--output")
     _check_output(args.plot, "--plot")
+    if args.method == "hypernet-gradient":
+        return _hypernet_gradient_command(args)
     if args.method in _DIFFERENTIABLE:
         return _differentiable_command(args)
     if args.backend is None:
@@ -1123,7 +1195,9 @@ def build_parser() -> argparse.ArgumentParser:
         "supernet:CKPT, table:GT.jsonl (or .csv; see --key, --metric) or proxy:NAME. Or a "
         "differentiable search, trained here: adwp search darts|itnas|entrannas --space nb201 "
         "--dataset cifar10 --data-root DIR [--truth CSV --key COL --metric COL] --epochs E "
-        "--seed S --output OUT.json [--plot FIG.png].",
+        "--seed S --output OUT.json [--plot FIG.png]; or through a trained hypernetwork, no "
+        "weight trained: adwp search hypernet-gradient --generator CKPT|NAME --data-root DIR "
+        "[...] --output OUT.json.",
     )
     search.add_argument(
         "method",
@@ -1133,6 +1207,7 @@ def build_parser() -> argparse.ArgumentParser:
             "random",
             "evolution",
             *_DIFFERENTIABLE,
+            "hypernet-gradient",
         ],
     )
     search.add_argument(
@@ -1185,17 +1260,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSONL file keeping every backend score: a killed search re-run with the same seed "
         "and cache resumes where it was and gives the same output",
     )
-    relaxed = search.add_argument_group("darts, itnas, entrannas")
+    relaxed = search.add_argument_group("darts, itnas, entrannas, hypernet-gradient")
     relaxed.add_argument("--epochs", type=int, default=10, help="epochs (default 10)")
     relaxed.add_argument(
-        "--steps-per-epoch", type=int, default=100, help="alternating steps per epoch (default 100)"
+        "--steps-per-epoch",
+        type=int,
+        default=None,
+        help="steps per epoch (default 100; hypernet-gradient 20)",
     )
-    relaxed.add_argument("--batch-size", type=int, default=64, help="images per batch")
+    relaxed.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="images per batch (default 64; hypernet-gradient 128)",
+    )
     relaxed.add_argument(
         "--checkpoint",
         default=None,
         help="file the search state is written to after every epoch; a killed search re-run "
         "with it continues and ends with the same architecture",
+    )
+    through = search.add_argument_group("hypernet-gradient")
+    through.add_argument(
+        "--generator",
+        default=None,
+        metavar="CKPT|NAME",
+        help="trained weight generator: a checkpoint of adwp train or a shipped evaluator's "
+        "name (nb201-cifar10); its data set is searched on (give --data-root)",
+    )
+    through.add_argument(
+        "--estimator",
+        choices=["straight-through", "gumbel", "soft"],
+        default="straight-through",
+        help="gradient estimator of the architecture draws (default straight-through)",
+    )
+    through.add_argument(
+        "--final-weights-only",
+        action="store_true",
+        help="use the generator's final weights, not its snapshots in turn",
     )
     layer = search.add_argument_group("layer-assignment")
     layer.add_argument(

@@ -24,11 +24,11 @@ from tqdm.auto import tqdm
 
 from adwp._checks import is_integer
 from adwp.checkpoint import load_checkpoint
-from adwp.data import DataSplits, as_tensors, get_dataset, iterate_batches
+from adwp.data import DataSplits, as_tensors, iterate_batches
 from adwp.device import resolve_device
 from adwp.errors import AdwpError, CheckpointError, DataError
 from adwp.functional import FunctionalNetwork
-from adwp.generator import TrainConfig, generator_from_checkpoint
+from adwp.generator import TrainConfig, checkpoint_data, generator_from_checkpoint
 from adwp.hypernet import HyperNetwork
 from adwp.spaces import Architecture
 from encoders import OneHotEncoder
@@ -170,10 +170,7 @@ class Evaluator:
         )
         space = stored.space
         if data is None:
-            info = state["dataset"]
-            root = data_root if data_root is not None else _recorded_root(info, path)
-            options = info.get("options") or {}
-            data = get_dataset(info["name"], root=root, seed=info["seed"], **options)
+            data = checkpoint_data(state, path, data_root)
         if (data.in_channels, data.num_classes) != (space.in_channels, space.num_classes):
             raise CheckpointError(
                 f"checkpoint expects {space.in_channels} channels and {space.num_classes} classes, "
@@ -348,17 +345,6 @@ class Evaluator:
     def clear_cache(self) -> None:
         """Forgets cached scores."""
         self._cache.clear()
-
-
-def _recorded_root(info: dict[str, Any], path: str | os.PathLike[str]) -> str | None:
-    """The data folder a checkpoint was trained on, if it still exists."""
-    root = info.get("root")
-    if root is not None and not os.path.isdir(root):
-        raise DataError(
-            f"checkpoint {path} was trained on {info['name']} images in {root}, which no longer "
-            "exists; give the data's folder with --data-root (data_root= in Python)"
-        )
-    return root
 
 
 def _truncate(batches: list[Any], limit: int) -> list[Any]:

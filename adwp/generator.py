@@ -16,7 +16,8 @@ from typing import Any
 
 import torch
 
-from adwp.errors import AdwpError, CheckpointError
+from adwp.data import DataSplits, get_dataset
+from adwp.errors import AdwpError, CheckpointError, DataError
 from adwp.hypernet import HyperNetConfig, HyperNetwork
 from adwp.spaces import DATA_SHAPE, get_space, space_options
 from adwp.supernet import SuperNet
@@ -26,6 +27,7 @@ __all__ = [
     "StoredGenerator",
     "TrainConfig",
     "build_model",
+    "checkpoint_data",
     "generator_from_checkpoint",
 ]
 
@@ -262,3 +264,36 @@ def generator_from_checkpoint(
         detail = " ".join(lines[:2]) if lines else type(exc).__name__
         raise CheckpointError(f"checkpoint {path} is inconsistent: {detail[:300]}") from None
     return StoredGenerator(config, space, model, rebuilt)
+
+
+def checkpoint_data(
+    state: dict[str, Any],
+    path: str | os.PathLike[str],
+    data_root: str | None = None,
+    **loader_options: Any,
+) -> DataSplits:
+    """The data set a checkpoint's generator was trained on, split as in its training.
+
+    Args:
+        state: The checkpoint, as :func:`adwp.checkpoint.load_checkpoint` returns it.
+        path: Where it was read from (named in errors).
+        data_root: Folder of on-disk data sets (CIFAR, ImageFolder); None: the folder the
+            checkpoint records.
+        **loader_options: Loader options that change where images are read from, not which
+            (e.g. ``cache_dir``).
+
+    Raises:
+        DataError: If the data set cannot be loaded, or the recorded folder no longer exists and
+            ``data_root`` is None.
+    """
+    info = state["dataset"]
+    root = data_root
+    if root is None:
+        root = info.get("root")
+        if root is not None and not os.path.isdir(root):
+            raise DataError(
+                f"checkpoint {path} was trained on {info['name']} images in {root}, which no "
+                "longer exists; give the data's folder with --data-root (data_root= in Python)"
+            )
+    options = info.get("options") or {}
+    return get_dataset(info["name"], root=root, seed=info["seed"], **options, **loader_options)

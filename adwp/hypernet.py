@@ -21,7 +21,7 @@ parameters.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from adwp.errors import AdwpError
+from adwp.spaces.protocol import Cut
 from encoders import ContextEncoder
 
 __all__ = ["HyperNetConfig", "HyperNetwork"]
@@ -251,10 +252,29 @@ class HyperNetwork(nn.Module):
         """
         if encoding.shape[0] != len(archs):
             raise ValueError(f"{encoding.shape[0]} encodings for {len(archs)} architectures")
+        return self.emit(encoding, [self.space.weight_plan(arch) for arch in archs])
+
+    def emit(
+        self, encoding: torch.Tensor, plans: Sequence[Mapping[str, Cut]]
+    ) -> list[dict[str, torch.Tensor]]:
+        """Predicts the parameters a weight plan names, for any module made of the space's slots.
+
+        :meth:`forward` emits ``space.build(arch)``'s parameters (``space.weight_plan(arch)``);
+        a space's relaxed network takes every operation's weights of an edge at once
+        (``space.mixed_weight_plan()``), which gradient search through the hypernetwork uses.
+
+        Args:
+            encoding: ``[B, T, F]`` from an encoder (one-hot or soft), differentiable.
+            plans: B plans, each mapping parameter names to the cut of a slot they take.
+
+        Returns:
+            One dict per plan mapping its parameter names to tensors.
+        """
+        if encoding.shape[0] != len(plans):
+            raise ValueError(f"{encoding.shape[0]} encodings for {len(plans)} weight plans")
         tokens, pooled = self.context(encoding)
         token_h = self.trunk(tokens)  # [B, T, H]
         global_h = self.trunk(pooled)  # [B, H]
-        plans = [self.space.weight_plan(arch) for arch in archs]
         used = {cut.slot for plan in plans for cut in plan.values()}
         # Each emitted part, keyed by (slot, part): [B, ...] at the slot's largest shape.
         parts: dict[tuple[str, str], torch.Tensor] = {}

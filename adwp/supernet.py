@@ -11,11 +11,13 @@ signature so the two are interchangeable.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
+
+from adwp.spaces.protocol import Cut
 
 __all__ = ["SuperNet"]
 
@@ -83,10 +85,22 @@ class SuperNet(nn.Module):
         Returns:
             One weight dict per architecture, keyed like ``space.build(arch)``'s parameters.
         """
+        return self.emit(encoding, [self.space.weight_plan(arch) for arch in archs])
+
+    def emit(
+        self, encoding: torch.Tensor | None, plans: Sequence[Mapping[str, Cut]]
+    ) -> list[dict[str, torch.Tensor]]:
+        """Slices the parameters each weight plan names out of the shared weights.
+
+        Args:
+            encoding: Ignored.
+            plans: Maps of parameter names to the cut of a slot they take (e.g.
+                ``space.weight_plan(arch)`` or ``space.mixed_weight_plan()``).
+
+        Returns:
+            One weight dict per plan.
+        """
         return [
-            {
-                name: cut.take(self._parts[cut.slot, cut.part])
-                for name, cut in self.space.weight_plan(arch).items()
-            }
-            for arch in archs
+            {name: cut.take(self._parts[cut.slot, cut.part]) for name, cut in plan.items()}
+            for plan in plans
         ]

@@ -511,6 +511,23 @@ class NB201Space:
             self.in_channels, self.channels, self.cells_per_stage, self.num_classes
         )
 
+    def mixed_weight_plan(self) -> dict[str, Cut]:
+        """Returns the cut of every parameter of :meth:`build_mixed`'s network.
+
+        Operation ``k`` of a mixed edge takes the cut it takes in a plain network (a 1x1
+        convolution the centre of its edge's 3x3 slot), so a weight generator emits all of an
+        edge's operations from one encoding.
+        """
+        cuts: dict[str, Cut] = {}
+        for k, op in enumerate(OPERATIONS):
+            for name, cut in self.weight_plan(CellArchitecture((op,) * len(EDGES))).items():
+                path = name.split(".")
+                if path[0] == "cells" and path[2] == "edges":
+                    # cells.{i}.edges.{e}.conv.weight -> cells.{i}.edges.{e}.ops.{k}.conv.weight
+                    path[4:4] = ["ops", str(k)]
+                cuts[".".join(path)] = cut
+        return cuts
+
     def build(self, arch: CellArchitecture | str) -> Any:
         """Builds the plain PyTorch network of an architecture (randomly initialised).
 

@@ -45,6 +45,7 @@ __all__ = [
     "DecisionGroup",
     "DifferentiableSpace",
     "GeneratorSpace",
+    "MixedGeneratorSpace",
     "SearchSpace",
     "WeightSlot",
     "active_decisions",
@@ -283,4 +284,17 @@ class DifferentiableSpace(SearchSpace, Protocol):
     def build_mixed(self) -> Any:
         """The relaxed network, an ``nn.Module`` with ``forward(x, weights)``, ``weights`` of
         shape :meth:`mixed_shape`, every decision's output the weighted sum of its choices."""
+        ...
+
+
+@runtime_checkable
+class MixedGeneratorSpace(GeneratorSpace, DifferentiableSpace, Protocol):
+    """A relaxable space whose relaxed network a weight generator can emit.
+
+    Gradient search through a trained hypernetwork (``adwp.search.hypernet_gradient``) needs it:
+    the generator emits every operation's weights of the relaxed network from one soft encoding.
+    """
+
+    def mixed_weight_plan(self) -> dict[str, Cut]:
+        """The cut of every parameter of ``build_mixed()``, keyed by parameter name."""
         ...

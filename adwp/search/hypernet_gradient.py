@@ -1,0 +1,368 @@
+"""Gradient search through a trained hypernetwork: no weight is trained during the search.
+
+The architecture is a matrix of logits, one row per decision (a cell's edges in NB201). Each step
+draws the decision weights from the logits, encodes them for the weight generator, which emits
+the weights of every operation of the space's relaxed network (``space.mixed_weight_plan()``),
+runs a validation batch through that network with the drawn weights mixing the operations, and
+moves the logits down the gradient of the loss. Gradients reach the logits by two paths: the
+mixing weights of the relaxed network, and the encoding the weights were predicted from. The
+generator is frozen; the derived architecture is the row-wise argmax of the logits.
+
+Estimators (:attr:`HypernetGradientConfig.estimator`):
+
+- ``"straight-through"``: a Gumbel-max draw, one-hot in the forward pass and the Gumbel-softmax's
+  gradient in the backward pass (as GDAS). The forward pass runs one operation per edge: the
+  cost of one network, and the encoding is one-hot, as the generator saw most in training.
+- ``"gumbel"``: the soft Gumbel-softmax draw mixes every operation.
+- ``"soft"``: the softmax of the logits itself, without noise (DARTS's relaxation).
+
+With snapshots in the checkpoint, step ``i`` uses snapshot ``i mod n``, so the search follows the
+same ensemble the evaluator scores with, at the cost of one generator per step.
+
+Example::
+
+    from adwp.search.hypernet_gradient import HypernetGradientConfig, HypernetGradientSearch
+
+    search = HypernetGradientSearch.pretrained(
+        "nb201-cifar10", HypernetGradientConfig(seed=1), data_root="cifar10-jpeg"
+    )
+    print(search.run().arch)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call
+from tqdm.auto import tqdm
+
+from adwp._checks import is_integer
+from adwp.checkpoint import load_checkpoint, save_checkpoint
+from adwp.data import DataSplits, as_tensors
+from adwp.errors import AdwpError, CheckpointError
+from adwp.generator import StoredGenerator, checkpoint_data, generator_from_checkpoint
+from adwp.search.differentiable import DifferentiableResult
+from adwp.spaces import MixedGeneratorSpace
+
+__all__ = ["ESTIMATORS", "HypernetGradientConfig", "HypernetGradientSearch"]
+
+ESTIMATORS = ("straight-through", "gumbel", "soft")
+_FORMAT = 1
+METHOD = "hypernet-gradient"
+
+
+@dataclass(frozen=True)
+class HypernetGradientConfig:
+    """Settings of a gradient search through a weight generator.
+
+    Attributes:
+        epochs: Epochs; the derived architecture is recorded (and checkpointed) after each.
+        steps_per_epoch: Architecture updates per epoch, one validation batch each.
+        batch_size: Validation images per step.
+        lr: Adam learning rate of the logits.
+        estimator: ``"straight-through"``, ``"gumbel"`` or ``"soft"`` (see the module).
+        temperature: Softmax temperature of the draws.
+        snapshots: Cycle through the checkpoint's weight snapshots (True), or use its final
+            weights only (False).
+        seed: Seeds the initial logits, the Gumbel noise and every batch.
+    """
+
+    epochs: int = 10
+    steps_per_epoch: int = 20
+    batch_size: int = 128
+    lr: float = 0.05
+    estimator: str = "straight-through"
+    temperature: float = 1.0
+    snapshots: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "steps_per_epoch", "batch_size"):
+            value = getattr(self, name)
+            if not is_integer(value) or value < 1:
+                raise AdwpError(
+                    f"HypernetGradientConfig.{name} must be a positive integer, got {value!r}"
+                )
+        if not is_integer(self.seed) or self.seed < 0:
+            raise AdwpError(
+                f"HypernetGradientConfig.seed must be a non-negative integer, got {self.seed!r}"
+            )
+        for name in ("lr", "temperature"):
+            if not getattr(self, name) > 0:
+                raise AdwpError(
+                    f"HypernetGradientConfig.{name} must be positive, got {getattr(self, name)!r}"
+                )
+        if self.estimator not in ESTIMATORS:
+            raise AdwpError(
+                f"HypernetGradientConfig.estimator must be one of {', '.join(ESTIMATORS)}, "
+                f"got {self.estimator!r}"
+            )
+
+
+class HypernetGradientSearch:
+    """Descends the validation loss of a trained weight generator's networks in architecture space.
+
+    Args:
+        stored: A trained weight generator (:func:`adwp.generator.generator_from_checkpoint`)
+            whose space has a relaxed network it can emit (:class:`MixedGeneratorSpace`).
+        data: The data set the generator was trained on, split as in its training (its
+            ``data_seed``); the search reads the validation images only.
+        config: Settings.
+        device: Where to search.
+
+    Raises:
+        AdwpError: If the space has no relaxation a generator can emit, or the data set's shape
+            is not the space's.
+    """
+
+    def __init__(
+        self,
+        stored: StoredGenerator,
+        data: DataSplits,
+        config: HypernetGradientConfig | None = None,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        space = stored.space
+        if not isinstance(space, MixedGeneratorSpace):
+            raise AdwpError(
+                f"search space {space.name!r} has no relaxed network a weight generator can emit "
+                "(mixed_shape, build_mixed, mixed_weight_plan): gradient search needs one"
+            )
+        if (data.in_channels, data.num_classes) != (space.in_channels, space.num_classes):
+            raise AdwpError(
+                f"space expects {space.in_channels} channels and {space.num_classes} classes, "
+                f"data set {data.name} has {data.in_channels} and {data.num_classes}"
+            )
+        self.stored, self.space, self.data = stored, space, data
+        self.config = config or HypernetGradientConfig()
+        self.device = torch.device(device)
+        use = stored.snapshots if self.config.snapshots and stored.snapshots else [stored.model]
+        self.generators = [g.to(self.device).eval().requires_grad_(False) for g in use]
+        # The relaxed network only lends its structure: every parameter comes from a generator.
+        with torch.device("meta"):
+            network = space.build_mixed()
+        self.network = network.to_empty(device=self.device).train()
+        for module in self.network.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                module.reset_running_stats()
+        self.plan = space.mixed_weight_plan()
+        generator = torch.Generator().manual_seed(self.config.seed)
+        shape = tuple(space.mixed_shape())
+        initial = 1e-3 * torch.randn(shape, generator=generator)
+        self.logits = torch.nn.Parameter(initial.to(self.device))
+        self.optimizer = torch.optim.Adam([self.logits], lr=self.config.lr, betas=(0.5, 0.999))
+        self.epoch = 0
+        self.history: list[dict[str, Any]] = []
+        self.seconds = 0.0
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | os.PathLike[str],
+        config: HypernetGradientConfig | None = None,
+        *,
+        data_root: str | None = None,
+        device: str | torch.device = "cpu",
+        data: DataSplits | None = None,
+    ) -> HypernetGradientSearch:
+        """Searches with a weight generator checkpoint written by ``adwp train``.
+
+        Args:
+            path: Checkpoint file (a hypernetwork, or a supernet: the search then follows the
+                supernet's shared weights).
+            config: Settings.
+            data_root: Folder of on-disk data sets; None: the folder the checkpoint records.
+            device: Where to search.
+            data: Data splits to use instead of loading the checkpoint's data set.
+
+        Raises:
+            CheckpointError: If the file is missing, corrupt or inconsistent.
+            DataError: If the data set cannot be loaded.
+        """
+        state = load_checkpoint(path)
+        snapshots = config is None or config.snapshots
+        stored = generator_from_checkpoint(state, path, snapshots=snapshots)
+        data = data if data is not None else checkpoint_data(state, path, data_root)
+        return cls(stored, data, config, device)
+
+    @classmethod
+    def pretrained(
+        cls,
+        name: str,
+        config: HypernetGradientConfig | None = None,
+        *,
+        data_root: str | None = None,
+        device: str | torch.device = "cpu",
+        data: DataSplits | None = None,
+    ) -> HypernetGradientSearch:
+        """Searches with a weight generator that ships with adwp (e.g. ``"nb201-cifar10"``).
+
+        Raises:
+            AdwpError: If no evaluator has that name, or neither ``data_root`` nor ``data`` is
+                given.
+        """
+        from adwp.pretrained import check_pretrained, get_pretrained
+
+        item = get_pretrained(name)
+        if data is None and data_root is None:
+            raise AdwpError(
+                f"pretrained {name} was trained on {item.dataset} images: give their folder "
+                "(data_root=, --data-root)"
+            )
+        return cls.from_checkpoint(
+            check_pretrained(item), config, data_root=data_root, device=device, data=data
+        )
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def _identity(self) -> dict[str, Any]:
+        return {
+            "space": self.space.config(),
+            "generator": self.stored.config.to_dict(),
+            "config": asdict(self.config),
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """The whole search state: plain tensors and primitives."""
+        return {
+            "format": _FORMAT,
+            "kind": "hypernet-gradient-search",
+            **self._identity(),
+            "epoch": self.epoch,
+            "seconds": self.seconds,
+            "history": self.history,
+            "logits": self.logits.detach().cpu(),
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def _load(self, path: Path) -> None:
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except Exception as exc:
+            raise CheckpointError(f"cannot read search checkpoint {path}: {exc}") from None
+        if not isinstance(state, Mapping) or state.get("kind") != "hypernet-gradient-search":
+            raise CheckpointError(f"{path} is not a hypernet-gradient search checkpoint")
+        for key, mine in self._identity().items():
+            if state[key] != mine:
+                raise CheckpointError(
+                    f"{path} holds a search with another {key}; give another checkpoint path"
+                )
+        with torch.no_grad():
+            self.logits.copy_(state["logits"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch, self.seconds = int(state["epoch"]), float(state["seconds"])
+        self.history = list(state["history"])
+
+    # -- the search --------------------------------------------------------------------------
+    def decision_weights(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The ``[decisions, choices]`` weights of one step, drawn with ``generator``'s noise
+        (the estimator's draw; ``"soft"`` draws nothing)."""
+        c = self.config
+        if c.estimator == "soft":
+            return F.softmax(self.logits / c.temperature, dim=-1)
+        uniform = torch.rand(self.logits.shape, generator=generator).to(self.device)
+        gumbel = -torch.log((-torch.log(uniform.clamp_min(1e-10))).clamp_min(1e-10))
+        soft = F.softmax((self.logits + gumbel) / c.temperature, dim=-1)
+        if c.estimator == "gumbel":
+            return soft
+        hard = F.one_hot(soft.argmax(dim=-1), soft.shape[-1]).to(soft.dtype)
+        # Exactly one-hot forward (the relaxed network skips the zero operations); the soft
+        # draw's gradient backward.
+        return hard - soft.detach() + soft
+
+    def loss(
+        self, weights: torch.Tensor, x: torch.Tensor, y: torch.Tensor, snapshot: int = 0
+    ) -> torch.Tensor:
+        """Cross-entropy of the relaxed network with decision weights ``weights`` on ``(x, y)``,
+        its parameters emitted by generator ``snapshot`` from the encoding of ``weights``."""
+        probabilities = [group[None] for group in self._groups(weights)]
+        encoding = self.space.encode(probabilities)
+        params = self.generators[snapshot].emit(encoding, [self.plan])[0]
+        return F.cross_entropy(functional_call(self.network, params, (x, weights)), y)
+
+    def _groups(self, weights: torch.Tensor) -> list[torch.Tensor]:
+        # The relaxation's rows are the decisions, in the order of the space's decision groups.
+        groups, start = [], 0
+        for group in self.space.decision_groups():
+            groups.append(weights[start : start + len(group.decisions)])
+            start += len(group.decisions)
+        return groups
+
+    def derived(self) -> str:
+        """The architecture of the logits' row-wise argmax, as a canonical string."""
+        codes = [int(i) for i in self.logits.detach().argmax(dim=-1)]
+        return self.space.from_genotype(codes).to_string()
+
+    def run(
+        self,
+        checkpoint: str | os.PathLike[str] | None = None,
+        truth: Mapping[str, float] | None = None,
+        progress: bool = False,
+    ) -> DifferentiableResult:
+        """Searches for ``config.epochs`` epochs, resuming from ``checkpoint`` when it exists.
+
+        Args:
+            checkpoint: File the state is written to after every epoch (atomically) and resumed
+                from; None: no checkpoint.
+            truth: Architecture string -> accuracy, recorded next to each epoch's architecture.
+            progress: Show a progress bar over the steps.
+
+        Returns:
+            The result; each epoch's ``weights`` are the softmax of the logits and
+            ``train_loss`` is None (nothing is trained).
+
+        Raises:
+            CheckpointError: If the checkpoint is unreadable or of another search.
+        """
+        path = Path(checkpoint) if checkpoint is not None else None
+        if path is not None and path.exists():
+            self._load(path)
+        c = self.config
+        val_x, val_y = as_tensors(self.data.val)
+        bar = tqdm(
+            total=c.epochs * c.steps_per_epoch, initial=self.epoch * c.steps_per_epoch,
+            disable=not progress, desc=METHOD, unit="step",
+        )  # fmt: skip
+        while self.epoch < c.epochs:
+            start = time.perf_counter()
+            total = 0.0
+            for step in range(c.steps_per_epoch):
+                # Noise and batch depend on the step's index only, so a resumed search draws
+                # the same.
+                index = self.epoch * c.steps_per_epoch + step
+                generator = torch.Generator().manual_seed(c.seed * 1_000_003 + index)
+                pick = torch.randint(val_x.shape[0], (c.batch_size,), generator=generator)
+                x, y = val_x[pick].to(self.device), val_y[pick].to(self.device)
+                self.optimizer.zero_grad(set_to_none=True)
+                weights = self.decision_weights(generator)
+                loss = self.loss(weights, x, y, snapshot=index % len(self.generators))
+                loss.backward()
+                self.optimizer.step()
+                total += loss.item()
+                bar.update(1)
+            self.epoch += 1
+            self.seconds += time.perf_counter() - start
+            arch = self.derived()
+            self.history.append(
+                {
+                    "epoch": self.epoch,
+                    "arch": arch,
+                    "weights": F.softmax(self.logits.detach(), dim=-1).cpu().tolist(),
+                    "train_loss": None,
+                    "val_loss": total / c.steps_per_epoch,
+                    "seconds": round(self.seconds, 3),
+                    "truth": None if truth is None else truth.get(arch),
+                }
+            )
+            if path is not None:
+                save_checkpoint(path, self.state_dict())  # atomic
+        bar.close()
+        return DifferentiableResult(
+            method=METHOD, arch=self.derived(), history=list(self.history), config=asdict(c)
+        )
