@@ -16,7 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from adwp.data import get_dataset
+from adwp.hypernet import HyperNetConfig
 from adwp.spaces import get_space
+from adwp.training import TrainConfig, Trainer
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 ARCHS = 6
@@ -270,19 +273,28 @@ def test_nb201_proxies_over_a_subset(
 
 
 def test_nb201_search_benchmark_and_resume(
-    nb201_table: Path, cifar_folder: Path, tmp_path: Path
+    nb201_table: Path, cifar_folder: Path, tmp_path: Path, small_hypernet: HyperNetConfig
 ) -> None:
     script = _script("nb201_search")
+    # hypernet-gradient's weight generator: a few steps on the same images and skeleton.
+    data = get_dataset("cifar10", root=str(cifar_folder), seed=0, val_size=20)
+    generator = tmp_path / "generator.pt"
+    config = TrainConfig(
+        dataset="cifar10", space="nb201", space_options={"channels": 4, "cells_per_stage": 1},
+        steps=2, meta_batch=3, batch_size=4, snapshot_every=0, hypernet=small_hypernet,
+    )  # fmt: skip
+    Trainer(config, data=data).fit(generator, quiet=True)
     output = tmp_path / "search.json"
     args = ["--data-root", str(cifar_folder), "--truth", str(nb201_table), "--quiet"]
     args += ["--work", str(tmp_path / "work"), "--output", str(output), "--seeds", "0,1"]
     args += ["--epochs", "2", "--steps-per-epoch", "1", "--batch-size", "4", "--channels", "4"]
-    args += ["--val-size", "20", "--budget", "20"]
+    args += ["--val-size", "20", "--budget", "20", "--generator", str(generator)]
+    args += ["--hypernet-steps-per-epoch", "1", "--hypernet-batch-size", "4"]
     script.main(args)
     out = json.loads(output.read_text())
     methods = out["methods"]
-    assert set(methods) == {"darts", "itnas", "entrannas", "random (table, 20 look-ups)",
-                            "evolution (table, 20 look-ups)"}  # fmt: skip
+    references = {f"{name} (table, 20 look-ups)" for name in ("random", "evolution")}
+    assert set(methods) == {"darts", "itnas", "entrannas", "hypernet-gradient", *references}
     for name, method in methods.items():
         assert len(method["archs"]) == 2 and len(method["accuracy"]) == 2, name
         assert method["mean"] == pytest.approx(sum(method["accuracy"]) / 2)
@@ -291,3 +303,15 @@ def test_nb201_search_benchmark_and_resume(
     script.main(args)
     again = json.loads(output.read_text())["methods"]
     assert {k: v["archs"] for k, v in again.items()} == {k: v["archs"] for k, v in methods.items()}
+
+
+def test_nb201_search_cost_benchmark(tmp_path: Path) -> None:
+    script = _script("nb201_search_cost")
+    output = tmp_path / "cost.json"
+    args = ["--channels", "4", "--steps", "1", "--warmup", "1", "--batch-size", "4"]
+    script.main([*args, "--methods", "darts,entrannas,hypernet-gradient", "--output", str(output)])
+    rows = json.loads(output.read_text())["rows"]
+    # Without a generator of this skeleton, hypernet-gradient is left out.
+    assert [r["method"] for r in rows] == ["darts", "entrannas"]
+    assert rows[0]["time_vs_darts"] == 1.0 and rows[1]["seconds_per_step"] > 0
+    assert all(r["peak_memory_mib"] >= 0 for r in rows)

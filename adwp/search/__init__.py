@@ -8,6 +8,8 @@
 - :mod:`adwp.search.optuna`: expose the space and a backend to an Optuna study.
 - :class:`DifferentiableSearch` (:mod:`adwp.search.differentiable`): DARTS-family bi-level search
   on a space's relaxation (``nb201``), trained here rather than ranked by a backend.
+- :class:`HypernetGradientSearch` (:mod:`adwp.search.hypernet_gradient`): gradient descent on
+  architecture logits through a trained hypernetwork's predicted weights; nothing is trained.
 
 Every result (:class:`SearchResult`, :class:`LayerAssignmentResult`,
 :class:`ImportanceSamplingResult`, all :class:`SearchOutcome`) has ``best``, the highest-scoring
@@ -60,6 +62,8 @@ _EXPORTS = {
     "DifferentiableConfig": "adwp.search.differentiable",
     "DifferentiableResult": "adwp.search.differentiable",
     "DifferentiableSearch": "adwp.search.differentiable",
+    "HypernetGradientConfig": "adwp.search.hypernet_gradient",
+    "HypernetGradientSearch": "adwp.search.hypernet_gradient",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -205,8 +205,8 @@ class HypernetGradientSearch:
         """Searches with a weight generator that ships with adwp (e.g. ``"nb201-cifar10"``).
 
         Raises:
-            AdwpError: If no evaluator has that name, or neither ``data_root`` nor ``data`` is
-                given.
+            AdwpError: If no evaluator has that name, neither ``data_root`` nor ``data`` is
+                given, or ``data`` is of another data set.
         """
         from adwp.pretrained import check_pretrained, get_pretrained
 
@@ -215,6 +215,10 @@ class HypernetGradientSearch:
             raise AdwpError(
                 f"pretrained {name} was trained on {item.dataset} images: give their folder "
                 "(data_root=, --data-root)"
+            )
+        if data is not None and data.name != item.dataset:
+            raise AdwpError(
+                f"pretrained {name} was trained on {item.dataset}, got data set {data.name}"
             )
         return cls.from_checkpoint(
             check_pretrained(item), config, data_root=data_root, device=device, data=data
