@@ -767,7 +767,7 @@ def _differentiable_command(args: argparse.Namespace) -> int:
         raise AdwpError("--key and --metric name columns of --truth; give --truth")
     for flag, value in (
         ("--generator", args.generator),
-        ("--estimator", args.estimator != "straight-through" or None),
+        ("--estimator", args.estimator),
         ("--final-weights-only", args.final_weights_only or None),
     ):
         if value is not None:
@@ -776,6 +776,7 @@ def _differentiable_command(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch or DifferentiableConfig.steps_per_epoch,
         batch_size=args.batch_size or DifferentiableConfig.batch_size,
+        second_order=args.second_order,
         seed=args.seed,
     )
     truth = None
@@ -816,13 +817,15 @@ def _hypernet_gradient_command(args: argparse.Namespace) -> int:
         )
     if args.space_option:
         raise AdwpError("--space-option: hypernet-gradient searches the generator's own space")
+    if args.second_order:
+        raise AdwpError("--second-order: hypernet-gradient trains no weights to step through")
     if args.truth is None and (args.key or args.metric):
         raise AdwpError("--key and --metric name columns of --truth; give --truth")
     config = HypernetGradientConfig(
         epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch or HypernetGradientConfig.steps_per_epoch,
         batch_size=args.batch_size or HypernetGradientConfig.batch_size,
-        estimator=args.estimator,
+        estimator=args.estimator or HypernetGradientConfig.estimator,
         snapshots=not args.final_weights_only,
         seed=args.seed,
     )
@@ -1275,6 +1278,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="images per batch (default 64; hypernet-gradient 128)",
     )
     relaxed.add_argument(
+        "--second-order",
+        action="store_true",
+        help="darts, itnas, entrannas: architecture gradient through a virtual weight step",
+    )
+    relaxed.add_argument(
         "--checkpoint",
         default=None,
         help="file the search state is written to after every epoch; a killed search re-run "
@@ -1290,9 +1298,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     through.add_argument(
         "--estimator",
-        choices=["straight-through", "gumbel", "soft"],
-        default="straight-through",
-        help="gradient estimator of the architecture draws (default straight-through)",
+        choices=["soft", "gumbel", "straight-through"],
+        default=None,
+        help="gradient estimator of the architecture draws (default soft)",
     )
     through.add_argument(
         "--final-weights-only",

@@ -27,7 +27,8 @@ from torch.utils.data import TensorDataset
 
 from adwp.data import DataSplits
 
-METHODS = ("darts", "itnas", "entrannas", "hypernet-gradient")
+METHODS = ("darts", "darts-second-order", "itnas", "entrannas", "hypernet-gradient")
+SECOND_ORDER = "-second-order"  # a trained searcher's name with it: its second-order variant
 
 
 def _random_cifar(images: int, seed: int) -> DataSplits:
@@ -70,8 +71,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         search = load(args.generator, config, data=data, device=device)
     else:
         space = get_space("nb201", channels=args.channels, cells_per_stage=args.cells)
-        config = DifferentiableConfig(batch_size=args.batch_size)
-        search = DifferentiableSearch(space, data, args.method, config, device)
+        method, second_order = args.method, args.method.endswith(SECOND_ORDER)
+        method = method.removesuffix(SECOND_ORDER)
+        config = DifferentiableConfig(batch_size=args.batch_size, second_order=second_order)
+        search = DifferentiableSearch(space, data, method, config, device)
     # The resident set's peak only grows, so the baseline is taken before the first step.
     if device.type == "cuda":
         torch.cuda.synchronize()

@@ -146,7 +146,7 @@ def test_same_seed_same_search_resume_and_derivation(
 def test_bad_input_is_refused_in_one_line(
     stored: StoredGenerator, digits: DataSplits, checkpoint: Path
 ) -> None:
-    with pytest.raises(AdwpError, match="estimator must be one of straight-through, gumbel, soft"):
+    with pytest.raises(AdwpError, match="estimator must be one of soft, gumbel, straight-through"):
         HypernetGradientConfig(estimator="reinforce")
     with pytest.raises(AdwpError, match="lr must be positive"):
         HypernetGradientConfig(lr=0)
@@ -184,5 +184,6 @@ def test_cli_writes_json_and_plot_and_refuses_misuse(checkpoint: Path, tmp_path:
     assert plot.stat().st_size > 0
     assert main([*args, "--dataset", "cifar10"]) == 2
     assert main([*args, "--space-option", "channels=8"]) == 2
+    assert main([*args, "--second-order"]) == 2
     assert main(["search", "hypernet-gradient", "--output", str(output)]) == 2
     assert main(["search", "darts", "--generator", str(checkpoint), "--output", str(output)]) == 2

@@ -36,6 +36,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call
 from tqdm.auto import tqdm
 
 from adwp._checks import is_integer
@@ -56,6 +57,11 @@ __all__ = [
 ]
 
 _FORMAT = 1
+# Norm of the weight perturbation of the second-order finite differences (DARTS's 0.01, sized
+# for float32: smaller radii lose the difference to rounding).
+_DIFFERENCE_RADIUS = 0.01
+# Settings added after the first checkpoints, with the value that searches as they did before.
+_BEFORE_IT_EXISTED = {"second_order": False}
 
 
 class ArchitectureParameters(nn.Module):
@@ -165,6 +171,9 @@ class DifferentiableConfig:
         arch_lr: Adam learning rate of the architecture parameters.
         arch_decay: Adam weight decay of the architecture parameters.
         grad_clip: Gradient-norm clip of the weight update.
+        second_order: Architecture gradient through one virtual weight step (DARTS's
+            second-order approximation, the Hessian-vector product by finite differences:
+            about 3x the architecture step's cost) instead of at the current weights.
         seed: Seeds the network, the architecture parameters and every batch.
     """
 
@@ -177,6 +186,7 @@ class DifferentiableConfig:
     arch_lr: float = 3e-4
     arch_decay: float = 1e-3
     grad_clip: float = 5.0
+    second_order: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -319,7 +329,7 @@ class DifferentiableSearch:
         theirs = {
             "method": state["method"],
             "space": state["space"]["config"],
-            "config": state["config"],
+            "config": {**_BEFORE_IT_EXISTED, **state["config"]},
         }
         for key in mine:
             if mine[key] != theirs[key]:
@@ -340,6 +350,60 @@ class DifferentiableSearch:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         index = torch.randint(x.shape[0], (self.config.batch_size,), generator=generator)
         return x[index].to(self.device), y[index].to(self.device)
+
+    def _second_order_gradient(
+        self,
+        xv: torch.Tensor,
+        yv: torch.Tensor,
+        xt: torch.Tensor,
+        yt: torch.Tensor,
+        lr: float,
+    ) -> torch.Tensor:
+        """Puts DARTS's second-order architecture gradient into the parameters' ``.grad``.
+
+        The gradient of ``L_val(w - lr * grad_w L_train(w, a), a)`` in ``a``: the validation
+        gradient at the virtually stepped weights ``w'``, minus ``lr`` times the mixed second
+        derivative of the training loss applied to ``dw = grad_w' L_val``, by central
+        differences at ``w +- eps * dw`` (Liu et al. 2019, eq. 7 and 8).
+
+        Returns:
+            The validation loss at ``w'``.
+        """
+        names = [name for name, _ in self.network.named_parameters()]
+        weights = [p.detach().requires_grad_() for p in self.network.parameters()]
+        arch = list(self.parameters.parameters())
+
+        def loss_at(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            state = dict(zip(names, params, strict=True))
+            logits = functional_call(self.network, state, (x, self.parameters.weights()))
+            return F.cross_entropy(logits, y)
+
+        # The virtual step (plain gradient descent, with the weight decay of the real one).
+        train_grads = torch.autograd.grad(
+            loss_at(weights, xt, yt), weights, allow_unused=True, materialize_grads=True
+        )
+        decay = self.config.weight_decay
+        stepped = [
+            (w - lr * (g + decay * w)).detach().requires_grad_()
+            for w, g in zip(weights, train_grads, strict=True)
+        ]
+        loss = loss_at(stepped, xv, yv)
+        grads = torch.autograd.grad(
+            loss, [*arch, *stepped], allow_unused=True, materialize_grads=True
+        )
+        arch_grads, dw = grads[: len(arch)], grads[len(arch) :]
+        eps = _DIFFERENCE_RADIUS / torch.sqrt(sum((g * g).sum() for g in dw)).clamp_min(1e-12)
+        sides = []
+        for sign in (1.0, -1.0):
+            moved = [w + sign * eps * d for w, d in zip(weights, dw, strict=True)]
+            sides.append(
+                torch.autograd.grad(
+                    loss_at(moved, xt, yt), arch, allow_unused=True, materialize_grads=True
+                )
+            )
+        for param, direct, plus, minus in zip(arch, arch_grads, *sides, strict=True):
+            param.grad = direct - lr * (plus - minus) / (2 * eps)
+        return loss.detach()
 
     def derived(self) -> str:
         """The architecture the current parameters derive, as a canonical string."""
@@ -390,10 +454,13 @@ class DifferentiableSearch:
                 generator = torch.Generator().manual_seed(c.seed * 1_000_003 + index)
                 xv, yv = self._batch(val_x, val_y, generator)
                 xt, yt = self._batch(train_x, train_y, generator)
-                # Architecture step (first order: the current weights stand in for the optimum).
                 self.arch_optimizer.zero_grad(set_to_none=True)
-                loss = F.cross_entropy(self.network(xv, self.parameters.weights()), yv)
-                loss.backward()
+                if c.second_order:
+                    loss = self._second_order_gradient(xv, yv, xt, yt, lr)
+                else:
+                    # First order: the current weights stand in for the optimal ones.
+                    loss = F.cross_entropy(self.network(xv, self.parameters.weights()), yv)
+                    loss.backward()
                 self.arch_optimizer.step()
                 losses["val"] += loss.item()
                 # Weight step with the architecture fixed.
