@@ -395,10 +395,14 @@ def _space_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _parse_shard(text: str) -> tuple[int, int]:
+    if text == "auto":
+        from adwp.groundtruth import shard_from_environment
+
+        return shard_from_environment()
     try:
         index, count = (int(part) for part in text.split("/"))
     except ValueError:
-        raise AdwpError(f"--shard must look like I/N (e.g. 0/4), got {text!r}") from None
+        raise AdwpError(f"--shard must look like I/N (e.g. 0/4) or be auto, got {text!r}") from None
     if count < 1 or not 0 <= index < count:
         raise AdwpError(f"--shard I/N needs 0 <= I < N, got {text!r}")
     return index, count
@@ -1165,7 +1169,12 @@ def build_parser() -> argparse.ArgumentParser:
     truth.add_argument("--epochs", type=int, default=3)
     truth.add_argument("--seed", type=_non_negative_int, default=0, help="seed of --sample")
     truth.add_argument("--output", default=None)
-    truth.add_argument("--shard", default="0/1", help="I/N: this run's share of the work")
+    truth.add_argument(
+        "--shard",
+        default="0/1",
+        help="I/N: this run's share of the work; auto: from a scheduler's array job "
+        "(SLURM_ARRAY_TASK_ID and _COUNT, or ADWP_SHARD_INDEX and _COUNT)",
+    )
     truth.add_argument(
         "--threads", type=_non_negative_int, default=0, help="torch threads (0: default)"
     )

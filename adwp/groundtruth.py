@@ -37,8 +37,16 @@ __all__ = [
     "read_table",
     "read_truth",
     "run_groundtruth",
+    "shard_from_environment",
     "train_standalone",
 ]
+
+# Variables a scheduler sets for one task of an array job, tried in order: SLURM's own, then a
+# generic pair any scheduler (or a shell loop) can export.
+_SHARD_VARIABLES = (
+    ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT"),
+    ("ADWP_SHARD_INDEX", "ADWP_SHARD_COUNT"),
+)
 
 
 @dataclass(frozen=True)
@@ -267,6 +275,46 @@ def _append(path: Path, row: dict[str, Any]) -> None:
         handle.write(json.dumps(row) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def shard_from_environment(environ: dict[str, str] | None = None) -> tuple[int, int]:
+    """This task's ``(index, count)`` share of an array job, from the scheduler's variables.
+
+    SLURM: ``SLURM_ARRAY_TASK_ID`` and ``SLURM_ARRAY_TASK_COUNT``; an array that does not start
+    at 0 or steps by more than 1 (``--array=1-8``, ``--array=0-15:2``) is renumbered from
+    ``SLURM_ARRAY_TASK_MIN`` and ``SLURM_ARRAY_TASK_STEP``. Other schedulers: export
+    ``ADWP_SHARD_INDEX`` (0-based) and ``ADWP_SHARD_COUNT``.
+
+    Args:
+        environ: The variables (default: the process environment).
+
+    Raises:
+        AdwpError: If neither pair is set, or their values are not a valid share.
+    """
+    env = dict(os.environ if environ is None else environ)
+    for index_name, count_name in _SHARD_VARIABLES:
+        if index_name in env and count_name in env:
+            break
+    else:
+        pairs = " or ".join(f"{i} and {c}" for i, c in _SHARD_VARIABLES)
+        raise AdwpError(f"--shard auto needs {pairs} in the environment; none is set")
+    try:
+        index, count = int(env[index_name]), int(env[count_name])
+        if index_name.startswith("SLURM"):
+            first = int(env.get("SLURM_ARRAY_TASK_MIN", 0))
+            step = int(env.get("SLURM_ARRAY_TASK_STEP", 1))
+            index, remainder = divmod(index - first, step)
+            if remainder:
+                raise ValueError
+    except ValueError:
+        values = f"{index_name}={env[index_name]!r}, {count_name}={env[count_name]!r}"
+        raise AdwpError(f"--shard auto: {values} do not name a task of the array") from None
+    if count < 1 or not 0 <= index < count:
+        raise AdwpError(
+            f"--shard auto: task {index} of {count} (from {index_name}, {count_name}) is not in "
+            f"0..{count - 1}"
+        )
+    return index, count
 
 
 def run_groundtruth(

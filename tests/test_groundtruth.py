@@ -14,7 +14,7 @@ import pytest
 
 from adwp.cli import main
 from adwp.errors import AdwpError, DataError
-from adwp.groundtruth import merge_tables, read_table
+from adwp.groundtruth import merge_tables, read_table, shard_from_environment
 
 BASE = ["groundtruth", "--dataset", "digits", "--seeds", "1", "--epochs", "1", "--seed", "0"]
 
@@ -101,6 +101,37 @@ def test_shards_partition_the_work_and_merge(tmp_path, capsys):
     whole = tmp_path / "whole.jsonl"
     assert main([*BASE, "--sample", "4", "--output", str(whole), "--quiet"]) == 0
     assert {r["arch"] for r in read_table(whole)} == {r["arch"] for r in read_table(merged)}
+
+
+def test_shard_auto_reads_the_schedulers_array_variables(tmp_path, capsys, monkeypatch):
+    assert shard_from_environment({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "4"}) == (
+        3, 4)  # fmt: skip
+    # --array=1-8 and --array=0-15:2 are renumbered from 0.
+    slurm = {"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "8", "SLURM_ARRAY_TASK_MIN": "1"}
+    assert shard_from_environment(slurm) == (0, 8)
+    stepped = {"SLURM_ARRAY_TASK_ID": "14", "SLURM_ARRAY_TASK_COUNT": "8",
+               "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_STEP": "2"}  # fmt: skip
+    assert shard_from_environment(stepped) == (7, 8)
+    assert shard_from_environment({"ADWP_SHARD_INDEX": "0", "ADWP_SHARD_COUNT": "2"}) == (0, 2)
+    with pytest.raises(AdwpError, match="needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT"):
+        shard_from_environment({})
+    with pytest.raises(AdwpError, match="task 2 of 2"):
+        shard_from_environment({"ADWP_SHARD_INDEX": "2", "ADWP_SHARD_COUNT": "2"})
+    with pytest.raises(AdwpError, match="do not name a task"):
+        shard_from_environment({"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "2"})
+    # Through the command line: the same rows as the explicit --shard 1/2.
+    for name in ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ADWP_SHARD_INDEX", "1")
+    monkeypatch.setenv("ADWP_SHARD_COUNT", "2")
+    auto, explicit = tmp_path / "auto.jsonl", tmp_path / "explicit.jsonl"
+    for shard, out in (("auto", auto), ("1/2", explicit)):
+        args = ["--sample", "4", "--shard", shard, "--output", str(out), "--quiet"]
+        assert main([*BASE, *args]) == 0
+    assert [r["arch"] for r in read_table(auto)] == [r["arch"] for r in read_table(explicit)]
+    monkeypatch.delenv("ADWP_SHARD_INDEX")
+    assert main([*BASE, "--sample", "4", "--shard", "auto", "--output", str(auto)]) == 2
+    assert "--shard auto needs" in capsys.readouterr().err
 
 
 def test_merge_refuses_mixed_recipes(tmp_path):
