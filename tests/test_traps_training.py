@@ -25,6 +25,7 @@ import torch
 
 import adwp.checkpoint
 import adwp.evaluator
+import adwp.generator
 from adwp.backend import BackendContext, load_backend
 from adwp.checkpoint import (
     SNAPSHOT_DTYPE,
@@ -239,7 +240,7 @@ def test_rank_reports_an_outside_architecture_before_loading_weights_or_data(
         raise AssertionError("the checkpoint's weights or the data set were loaded")
 
     monkeypatch.setattr(adwp.evaluator, "load_checkpoint", refuse)
-    monkeypatch.setattr(adwp.evaluator, "get_dataset", refuse)
+    monkeypatch.setattr(adwp.generator, "get_dataset", refuse)
     reads: list[bool] = []
     real_read = adwp.checkpoint._read
 
