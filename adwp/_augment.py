@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["random_shift"]
+__all__ = ["apply_shift", "draw_shifts", "random_shift"]
 
 
 def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
@@ -23,8 +23,22 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
     """
     if max_shift <= 0:
         return x
+    return apply_shift(x, draw_shifts(x.shape[0], max_shift, generator), max_shift)
+
+
+def draw_shifts(batch: int, max_shift: int, generator: torch.Generator) -> torch.Tensor | None:
+    """The offsets :func:`random_shift` draws for ``batch`` images (None when it draws none), so
+    a process that skips a batch can still advance the generator as if it had shifted it."""
+    if max_shift <= 0:
+        return None
+    return torch.randint(-max_shift, max_shift + 1, (batch, 2), generator=generator)
+
+
+def apply_shift(x: torch.Tensor, shifts: torch.Tensor | None, max_shift: int) -> torch.Tensor:
+    """Translates images ``[B, C, H, W]`` by offsets ``[B, 2]`` of :func:`draw_shifts`."""
+    if shifts is None:
+        return x
     b, _, h, w = x.shape
-    shifts = torch.randint(-max_shift, max_shift + 1, (b, 2), generator=generator)
     padded = F.pad(x, (max_shift,) * 4)
     rows = torch.arange(h)[None, :] + max_shift - shifts[:, :1]  # [B, H]
     cols = torch.arange(w)[None, :] + max_shift - shifts[:, 1:]  # [B, W]

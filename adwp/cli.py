@@ -100,6 +100,20 @@ _TRAIN_SETTINGS = (
 
 
 def _train_command(args: argparse.Namespace) -> int:
+    import torch.distributed as dist
+
+    from adwp._distributed import init_from_environment
+
+    # Under torchrun each process joins the group first; alone this is a team of one.
+    team = init_from_environment()
+    try:
+        return _train(args, quiet=args.quiet or not team.main)
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _train(args: argparse.Namespace, quiet: bool) -> int:
     from adwp.checkpoint import best_path
     from adwp.device import resolve_device
     from adwp.hypernet import HyperNetConfig
@@ -165,8 +179,8 @@ def _train_command(args: argparse.Namespace) -> int:
     elif args.select_key or args.select_metric:
         raise AdwpError("--select-key and --select-metric name columns of the --select-on table")
     callbacks = [] if selector is None else [selector]
-    trainer.fit(args.out, resume=args.resume, quiet=args.quiet, callbacks=callbacks)
-    if not args.quiet:
+    trainer.fit(args.out, resume=args.resume, quiet=quiet, callbacks=callbacks)
+    if not quiet:
         print(f"wrote {args.out} after {trainer.step} steps")
         if selector is not None:
             if selector.best_step is None:

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from adwp._augment import random_shift
+from adwp._augment import apply_shift, draw_shifts
+from adwp._distributed import team
 from adwp.checkpoint import (
     FORMAT,
     VERSION,
@@ -147,6 +148,12 @@ class Trainer:
         self.images, self.labels = images.to(self.device), labels.to(self.device)
         self.max_shift = max(1, self.data.image_size // 14) if config.augment else 0
         self.use_amp = self.device.type == "cuda"
+        self.team = team()
+        if config.meta_batch < self.team.size:
+            raise AdwpError(
+                f"meta_batch {config.meta_batch} is smaller than the {self.team.size} processes "
+                "training it: every process needs at least one architecture per step"
+            )
 
     # -- schedule and one step ---------------------------------------------------------------
     def learning_rate(self, step: int) -> float:
@@ -173,19 +180,32 @@ class Trainer:
         take = torch.randperm(n, generator=gen)
         need = c.meta_batch * c.batch_size
         take = take.repeat(math.ceil(need / n))[:need].view(c.meta_batch, c.batch_size)
+        # Every process draws the whole step; each trains its share of the architectures.
+        mine = self.team.mine(len(archs))
         self.model.train()
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.use_amp):
-            weights = self.model(encoding.to(self.device), archs)
+            encoding = encoding.to(self.device)
+            predicted = self.model(encoding[mine], [archs[i] for i in mine])
+            weights = dict(zip(mine, predicted, strict=True))
             loss = torch.zeros((), device=self.device)
             correct = 0.0
             largest = -1  # no teacher without distillation
             if c.distill > 0:
                 largest = max(range(len(archs)), key=lambda i: self.space.params(archs[i]))
                 teacher_net = FunctionalNetwork(self.space, archs[largest], self.device)
-                teacher_weights = {k: v.detach() for k, v in weights[largest].items()}
-            for i, (arch, w, idx) in enumerate(zip(archs, weights, take)):
-                x = self.images[idx.to(self.device)]
-                x = random_shift(x, self.max_shift, gen)
+                if largest in weights:
+                    teacher = weights[largest]
+                else:  # another process trains it; this one needs only its predictions
+                    with torch.no_grad():
+                        teacher = self.model(encoding[[largest]], [archs[largest]])[0]
+                teacher_weights = {k: v.detach() for k, v in teacher.items()}
+            for i, (arch, idx) in enumerate(zip(archs, take)):
+                # Drawn for every architecture, so the generator stays in step across processes.
+                shifts = draw_shifts(len(idx), self.max_shift, gen)
+                if i not in weights:
+                    continue
+                w = weights[i]
+                x = apply_shift(self.images[idx.to(self.device)], shifts, self.max_shift)
                 y = self.labels[idx.to(self.device)]
                 logits = FunctionalNetwork(self.space, arch, self.device)(w, x, train=True)
                 arch_loss = F.cross_entropy(logits.float(), y)
@@ -201,14 +221,17 @@ class Trainer:
                     arch_loss = (1 - c.distill) * arch_loss + c.distill * soft
                 loss = loss + arch_loss / c.meta_batch
                 correct += (logits.argmax(1) == y).float().mean().item() / c.meta_batch
-        if not torch.isfinite(loss):
+        total = self.team.sum(loss.item())
+        if not math.isfinite(total):
             # Stop before the optimiser writes NaN into the weights and the next checkpoint.
             raise AdwpError(
-                f"training diverged: the loss of step {self.step + 1} is {loss.item()}; the last "
+                f"training diverged: the loss of step {self.step + 1} is {total}; the last "
                 f"checkpoint is intact; lower the learning rate (lr={c.lr})"
             )
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if mine:
+            loss.backward()
+        self.team.sum_gradients(list(self.model.parameters()))
         if c.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
         self.optimizer.step()
@@ -216,7 +239,8 @@ class Trainer:
         if self._snapshot_step():
             state = compact_snapshot(self.model.state_dict())
             self.snapshots = [*self.snapshots, (self.step, state)][-c.snapshots :]
-        return {"step": self.step, "loss": loss.item(), "train_acc": correct, "lr": lr}
+        correct = self.team.sum(correct)
+        return {"step": self.step, "loss": total, "train_acc": correct, "lr": lr}
 
     def _snapshot_step(self) -> bool:
         """Whether the step just taken is one where a weight snapshot is kept."""
@@ -326,7 +350,9 @@ class Trainer:
 
         out = Path(out)
         log = metrics_path(out)
-        if resume and not out.exists():
+        # Under torchrun every process reads the checkpoint; only the main one writes files.
+        main = self.team.main
+        if resume and not out.exists() and main:
             # Otherwise a resume that found nothing looks exactly like one that did.
             print(f"no checkpoint at {out}, starting fresh", file=sys.stderr)
         resumed = out.exists()
@@ -336,19 +362,26 @@ class Trainer:
                     f"{out} exists; pass --resume to continue it or choose another --out"
                 )
             self.load_state_dict(load_checkpoint(out))
+        callbacks = callbacks if main else ()
         for callback in callbacks:
             callback.on_start(self, out, resumed)
-        # Rows logged after the checkpoint we resume from would be repeated: drop them.
-        rows = []
-        if resume and log.exists():
-            rows = [r for r in log.read_text().splitlines() if _logged_step(r) <= self.step]
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("".join(r + "\n" for r in rows))
+        if main:
+            # Rows logged after the checkpoint we resume from would be repeated: drop them.
+            rows = []
+            if resume and log.exists():
+                rows = [r for r in log.read_text().splitlines() if _logged_step(r) <= self.step]
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text("".join(r + "\n" for r in rows))
+        handle = log.open("a") if main else open(os.devnull, "w")  # noqa: SIM115
         start = time.perf_counter()
         bar = tqdm(
-            total=self.config.steps, initial=self.step, disable=quiet, desc="train", unit="step"
+            total=self.config.steps,
+            initial=self.step,
+            disable=quiet or not main,
+            desc="train",
+            unit="step",
         )
-        with log.open("a") as handle:
+        with handle:
             while self.step < self.config.steps:
                 metrics = self.train_step()
                 metrics["seconds"] = round(time.perf_counter() - start, 3)
@@ -362,15 +395,20 @@ class Trainer:
                     for callback in callbacks:
                         callback.on_checkpoint(self, out, handle)
                     handle.flush()
-                    self.save(out)
+                    self._save_if_main(out)
                 elif self._snapshot_step():
                     # A snapshot is a point worth keeping: a kill then loses at most
                     # snapshot_every steps, and the snapshots so far can be scored meanwhile.
-                    self.save(out)
+                    self._save_if_main(out)
         bar.close()
         if not out.exists():  # steps were already reached: still leave a checkpoint behind
-            self.save(out)
+            self._save_if_main(out)
         return self
+
+    def _save_if_main(self, out: Path) -> None:
+        # The other processes hold the same weights; a second writer would only race the first.
+        if self.team.main:
+            self.save(out)
 
 
 def _logged_step(line: str) -> float:
