@@ -164,7 +164,13 @@ def _train(args: argparse.Namespace, quiet: bool) -> int:
         seed=config.data_seed,
         **_data_options(args),
     )
-    trainer = Trainer(config, data=data, device=args.device)
+    trainer = Trainer(
+        config,
+        data=data,
+        device=args.device,
+        channels_last=args.channels_last,
+        compile=args.compile,
+    )
     selector = None
     if args.select_on:
         from adwp.selection import CheckpointSelector
@@ -1097,6 +1103,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="weight generator: the hypernetwork, or the SPOS supernet baseline",
     )
     train.add_argument("--device", default="auto")
+    train.add_argument(
+        "--channels-last",
+        action="store_true",
+        help="feed images in channels-last memory order (faster convolutions on recent GPUs)",
+    )
+    train.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the hypernetwork's fixed-shape parts (the first steps compile)",
+    )
     train.set_defaults(func=_train_command)
 
     rank = sub.add_parser(

@@ -238,6 +238,17 @@ class HyperNetwork(nn.Module):
             )
             self.shared_classifier_bias = nn.Parameter(torch.zeros(num_classes))
 
+    def compilable_parts(self) -> list[nn.Module]:
+        """The submodules ``torch.compile`` can take: their inputs are tensors of fixed rank.
+
+        :meth:`emit` as a whole cannot be compiled usefully: its plans are Python objects that
+        change with every batch of architectures, and each new one would recompile.
+        """
+        return [self.context, self.trunk, *self._emitters.values(), *self._classifier_parts()]
+
+    def _classifier_parts(self) -> list[nn.Module]:
+        return [m for m in (getattr(self, "classifier", None),) if isinstance(m, nn.Module)]
+
     def forward(
         self, encoding: torch.Tensor, archs: Sequence[Any]
     ) -> list[dict[str, torch.Tensor]]:

@@ -73,6 +73,10 @@ class SuperNet(nn.Module):
                 }
             )
 
+    def compilable_parts(self) -> list[nn.Module]:
+        """None: the supernet only slices its weights, which leaves nothing to compile."""
+        return []
+
     def forward(
         self, encoding: torch.Tensor | None, archs: Sequence[Any]
     ) -> list[dict[str, torch.Tensor]]:

@@ -99,6 +99,15 @@ class Trainer:
         data: Data splits (loaded from ``config.dataset`` if omitted).
         data_root: Folder of on-disk data sets.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
+        channels_last: Feed the images in channels-last memory order (faster convolutions on
+            recent GPUs; the same numbers up to float rounding).
+        compile: ``torch.compile`` the weight generator's fixed-shape parts (see
+            ``compilable_parts``); the first steps then take the compilation time.
+
+    Under ``torchrun`` (see :func:`adwp._distributed.init_from_environment`) each process
+    trains its share of every step's architectures and the gradients are summed before the
+    step, so the processes train one model like a single process would; only the first writes.
+    Neither option is part of ``config``: a run may resume with or without them.
     """
 
     def __init__(
@@ -107,9 +116,13 @@ class Trainer:
         data: DataSplits | None = None,
         data_root: str | None = None,
         device: str | torch.device | None = None,
+        *,
+        channels_last: bool = False,
+        compile: bool = False,
     ) -> None:
         self.config = config
         self.device = resolve_device(device)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.data = data or get_dataset(config.dataset, root=data_root, seed=config.data_seed)
         shape = {name: getattr(self.data, name) for name in DATA_SHAPE}
         self.space = get_space(config.space, **shape, **config.space_options)
@@ -148,6 +161,10 @@ class Trainer:
         self.images, self.labels = images.to(self.device), labels.to(self.device)
         self.max_shift = max(1, self.data.image_size // 14) if config.augment else 0
         self.use_amp = self.device.type == "cuda"
+        if compile:
+            for part in self.model.compilable_parts():
+                # In place, so the state dict keeps its keys (no "_orig_mod." prefix).
+                part.compile(dynamic=True)
         self.team = team()
         if config.meta_batch < self.team.size:
             raise AdwpError(
@@ -206,6 +223,7 @@ class Trainer:
                     continue
                 w = weights[i]
                 x = apply_shift(self.images[idx.to(self.device)], shifts, self.max_shift)
+                x = x.contiguous(memory_format=self.memory_format)
                 y = self.labels[idx.to(self.device)]
                 logits = FunctionalNetwork(self.space, arch, self.device)(w, x, train=True)
                 arch_loss = F.cross_entropy(logits.float(), y)
