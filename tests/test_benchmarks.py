@@ -315,3 +315,48 @@ def test_nb201_search_cost_benchmark(tmp_path: Path) -> None:
     assert [r["method"] for r in rows] == ["darts", "entrannas"]
     assert rows[0]["time_vs_darts"] == 1.0 and rows[1]["seconds_per_step"] > 0
     assert all(r["peak_memory_mib"] >= 0 for r in rows)
+
+
+def test_train_scaling_benchmark(tmp_path: Path) -> None:
+    script = _script("train_scaling")
+    output, plot = tmp_path / "scaling.json", tmp_path / "scaling.png"
+    args = ["--dataset", "digits", "--space", "macro", "--runs", "1x1,2x1", "--steps", "1"]
+    args += ["--warmup", "1", "--meta-batch", "4", "--extra-meta-batch", "16"]
+    script.main([*args, "--output", str(output), "--plot", str(plot)])
+    result = json.loads(output.read_text())
+    assert [m["processes"] for m in result["measured"]] == [1, 2]
+    assert all(m["seconds_per_step"] > 0 for m in result["measured"])
+    assert result["allreduce_bytes_per_step"] == 4 * result["parameters"]
+    for label, curve in result["expected"].items():
+        # One process per architecture at most: a curve stops at its meta-batch.
+        assert curve[-1]["gpus"] == (16 if label.endswith("meta-batch 16") else 4), label
+        assert curve[0]["speedup"] == pytest.approx(1.0)
+        assert all(0 < row["efficiency"] <= 1 for row in curve)
+    assert plot.stat().st_size > 0
+
+
+def test_the_expected_curve_pays_for_the_allreduce() -> None:
+    script = _script("train_scaling")
+    args = script.argparse.Namespace(nvlink_gbs=100.0, network_gbs=10.0, latency_us=0.0)
+    # 1 s of compute over 8 architectures, 1 GB of gradients: 8 GPUs in one node share the
+    # compute (1/8 s each) and each sends and receives 2 * 7/8 GB over NVLink at 100 GB/s.
+    row = script.expected_curve(1.0, 1e9, 8, args)[-1]
+    assert row["gpus"] == 8
+    assert row["seconds_per_step"] == pytest.approx(1 / 8 + 2 * 7 / 8 / 100)
+    # Past one node the network carries it: 16 GPUs at 10 GB/s.
+    row = script.expected_curve(1.0, 1e9, 16, args)[-1]
+    assert row["seconds_per_step"] == pytest.approx(1 / 16 + 2 * 15 / 16 / 10)
+
+
+def test_train_throughput_benchmark(tmp_path: Path) -> None:
+    script = _script("train_throughput")
+    output = tmp_path / "throughput.json"
+    args = ["--setups", "nb201-proxy", "--models", "supernet", "--steps", "1", "--warmup", "1"]
+    script.main([*args, "--output", str(output)])
+    result = json.loads(output.read_text())
+    assert result["device"] == "cpu"
+    (row,) = result["rows"]
+    assert row["images_per_second"] == pytest.approx(8 * 64 / row["seconds_per_step"])
+    assert row["architectures_per_second"] == pytest.approx(8 / row["seconds_per_step"])
+    with pytest.raises(SystemExit, match="unknown nb999"):
+        script.main(["--setups", "nb999", "--output", str(output)])
