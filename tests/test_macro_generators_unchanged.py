@@ -2,6 +2,11 @@
 space protocol: same seeds, same encodings, weights, trained parameters and scores (bit for bit
 on the machine that recorded them, to rounding elsewhere).
 
+The generators are trained with SGD here: AdamW divides each gradient element by its own running
+magnitude, so an element whose gradient is at rounding level takes a full learning-rate step of
+either sign on another CPU's kernels, and three steps spread that to every later layer. Under SGD a
+rounding difference in the gradient stays a rounding difference in the weights.
+
 ``tests/data/macro_generators.pt`` holds the reference values and a trained checkpoint; run
 this module as a script to write them again (only when a change to these values is intended).
 """
@@ -69,6 +74,7 @@ def _outputs(workdir: Path) -> dict[str, Any]:
         config = TrainConfig(
             dataset="digits", steps=3, meta_batch=3, sampler="sandwich", snapshot_every=0,
             batch_size=16, checkpoint_every=3, warmup_steps=1, hypernet=_SMALL, model=model,
+            optimizer="sgd",
             space_options={"base_widths": (4, 8, 8)},
         )  # fmt: skip
         path = workdir / f"{model}.pt"
