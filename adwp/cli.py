@@ -107,7 +107,12 @@ def _train_command(args: argparse.Namespace) -> int:
     # Under torchrun each process joins the group first; alone this is a team of one.
     team = init_from_environment()
     try:
-        return _train(args, quiet=args.quiet or not team.main)
+        code = _train(args, quiet=args.quiet or not team.main)
+        if team.size > 1:
+            # Gloo can abort a process that tears its group down while a peer is still busy
+            # (here: the main process writing the last checkpoint); leave together.
+            dist.barrier()
+        return code
     finally:
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
