@@ -179,19 +179,47 @@ def test_entrannas_threshold_above_every_weight_prunes_the_edge() -> None:
     params = EntrannasParameters((6, 5), torch.Generator().manual_seed(0), cells=3)
     with torch.no_grad():
         params.logits.zero_()
-        params.logits[2:, 1] = 1.0  # the others prefer skip_connect
-        params.logits[0, 3] = 2.0  # edge 0->1 prefers nor_conv_3x3
-        params.thresholds[1] = 0.9  # above every probability of edge 0->2
+        params.logits[5, 0] = 3.0  # node 3: edge 2->3 prefers skip_connect
+        params.logits[0, 2] = 2.0  # node 1: edge 0->1 prefers nor_conv_3x3
+        params.thresholds[2] = 20.0  # node 3: above every probability of edges 0->3 and 1->3
     sparse = params.sparse()
-    assert torch.count_nonzero(sparse[1]) == 0 and torch.count_nonzero(sparse[0]) > 0
+    assert torch.count_nonzero(sparse[3]) == 0 and torch.count_nonzero(sparse[4]) == 0
+    assert torch.count_nonzero(sparse[:, 0]) == 0  # none is never a connection
+    # Node 2's threshold sits at half its uniform share 1/8 (8 connections): nothing uniform is
+    # pruned, and each of its 2 edges mixes 2 x 4 x (1/8 - 1/16) = 0.5.
+    assert torch.count_nonzero(sparse[1]) == 4
+    torch.testing.assert_close(sparse[[1, 2]].sum(dim=1), torch.full((2,), 0.5))
     derived = params.derive()
-    assert derived[0] == 3 and derived[1] == 0  # a pruned edge derives to none
+    assert derived[0] == 3 and derived[5] == 1 and derived[3] == derived[4] == 0  # pruned: none
     weights = params.weights()
     assert weights.shape == (3, 6, 5)
     # The engine cell mixes the sparse weights; the transit cells run the derived sub-graph only.
     torch.testing.assert_close(weights[0], sparse)
     assert torch.equal(weights[1], weights[2])
-    assert weights[1][1].sum() == 0 and weights[1][0, 3] == 1 and weights[1].sum() == 5
+    assert weights[1][3].sum() == 0 and weights[1][0, 3] == 1 and weights[1].sum() == 4
+
+
+def test_entrannas_keeps_every_node_connected() -> None:
+    """A threshold can prune edges but never all inputs of a node, so the cell stays connected."""
+    for seed in range(20):
+        generator = torch.Generator().manual_seed(seed)
+        params = EntrannasParameters((6, 5), generator, cells=2)
+        with torch.no_grad():
+            params.logits.copy_(3 * torch.randn(6, 4, generator=generator))
+            params.logits[[0, 1, 3]] -= 10  # every edge leaving the input is the weakest
+            params.thresholds.fill_(1e3)
+        derived = params.derive()
+        for incoming in params.incoming:
+            assert any(derived[e] != 0 for e in incoming), (seed, derived)
+        assert derived[0] != 0  # node 1's only input survives, so node 0 reaches every node
+        loss = params.weights()[0].pow(2).sum()
+        loss.backward()
+        assert params.logits.grad is not None and params.logits.grad.abs().sum() > 0
+
+
+def test_entrannas_rejects_a_space_that_is_not_nb201() -> None:
+    with pytest.raises(ValueError, match="EnTranNAS reads NB201's 6 edges"):
+        EntrannasParameters((5, 5), torch.Generator().manual_seed(0))
 
 
 def test_transit_cells_run_only_the_derived_operations(
@@ -207,7 +235,7 @@ def test_transit_cells_run_only_the_derived_operations(
     engine = [c for c in calls if c.startswith("cells.0.")]
     transit = [c for c in calls if not c.startswith("cells.0.")]
     derived = [op for op in search.parameters.derive() if op != 0]
-    assert len(engine) == 6 * 5  # every operation of every edge of the engine cell
+    assert len(engine) == 6 * 4  # every operation but none, of every edge of the engine cell
     assert len(transit) == 2 * len(derived)  # two transit cells, one operation per kept edge
 
 
