@@ -93,13 +93,15 @@ def test_same_seed_same_search_and_a_table_is_recorded(
     assert other.run().history[0]["weights"] != first.history[0]["weights"]
 
 
+@pytest.mark.parametrize("method", ["darts", "itnas", "entrannas"])
 def test_a_killed_search_resumes_to_the_same_architecture(
+    method: str,
     space,
     digits,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    uninterrupted = DifferentiableSearch(space, digits, "darts", TINY).run()
+    uninterrupted = DifferentiableSearch(space, digits, method, TINY).run()
     path = tmp_path / "search.pt"
     original = DifferentiableSearch._save
 
@@ -109,16 +111,16 @@ def test_a_killed_search_resumes_to_the_same_architecture(
 
     monkeypatch.setattr(DifferentiableSearch, "_save", save_then_die)
     with pytest.raises(KeyboardInterrupt):
-        DifferentiableSearch(space, digits, "darts", TINY).run(checkpoint=path)
+        DifferentiableSearch(space, digits, method, TINY).run(checkpoint=path)
     monkeypatch.setattr(DifferentiableSearch, "_save", original)
-    resumed = DifferentiableSearch(space, digits, "darts", TINY).run(checkpoint=path)
+    resumed = DifferentiableSearch(space, digits, method, TINY).run(checkpoint=path)
     assert resumed.arch == uninterrupted.arch
     assert [h["weights"] for h in resumed.history] == [h["weights"] for h in uninterrupted.history]
     # A checkpoint of other settings is refused, and the file is left as it was.
     before = path.read_bytes()
     longer = DifferentiableConfig(epochs=3, steps_per_epoch=2, batch_size=8)
     with pytest.raises(CheckpointError, match="holds a search with another config"):
-        DifferentiableSearch(space, digits, "darts", longer).run(checkpoint=path)
+        DifferentiableSearch(space, digits, method, longer).run(checkpoint=path)
     assert path.read_bytes() == before
 
 
