@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-__all__ = ["is_integer"]
+from adwp.errors import AdwpError
+
+__all__ = ["check_fields", "is_integer"]
 
 
 def is_integer(value: Any) -> bool:
@@ -19,3 +22,35 @@ def is_integer(value: Any) -> bool:
         True for ``int`` and ``numpy.integer`` values other than bools.
     """
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_fields(
+    config: Any,
+    counts: Iterable[str] = (),
+    positives: Iterable[str] = (),
+    seed: str | None = "seed",
+) -> None:
+    """Refuses a configuration whose named fields are out of range, in one line naming the field.
+
+    Args:
+        config: A dataclass instance; its class name prefixes the messages.
+        counts: Fields that must be positive integers.
+        positives: Fields that must be positive numbers.
+        seed: A field that must be a non-negative integer, or None.
+
+    Raises:
+        AdwpError: Naming the first field out of range, what it must be and its value.
+    """
+    kind = type(config).__name__
+    for name in counts:
+        value = getattr(config, name)
+        if not is_integer(value) or value < 1:
+            raise AdwpError(f"{kind}.{name} must be a positive integer, got {value!r}")
+    if seed is not None:
+        value = getattr(config, seed)
+        if not is_integer(value) or value < 0:
+            raise AdwpError(f"{kind}.{seed} must be a non-negative integer, got {value!r}")
+    for name in positives:
+        value = getattr(config, name)
+        if not value > 0:
+            raise AdwpError(f"{kind}.{name} must be positive, got {value!r}")

@@ -135,6 +135,10 @@ def test_bad_input_is_refused_in_one_line(space: NB201Space, digits: DataSplits)
         DifferentiableSearch(get_space("macro"), digits, "darts", TINY)
     with pytest.raises(AdwpError, match="steps_per_epoch must be a positive integer, got 0"):
         DifferentiableConfig(steps_per_epoch=0)
+    with pytest.raises(AdwpError, match=r"^DifferentiableConfig.arch_lr must be positive, got 0$"):
+        DifferentiableConfig(arch_lr=0)
+    with pytest.raises(AdwpError, match="seed must be a non-negative integer, got True"):
+        DifferentiableConfig(seed=True)
     cifar_space = get_space("nb201", channels=4, cells_per_stage=1)
     with pytest.raises(AdwpError, match="space expects 3 channels and 10 classes"):
         DifferentiableSearch(cifar_space, digits, "darts", TINY)

@@ -39,7 +39,7 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from adwp._checks import is_integer
+from adwp._checks import check_fields
 from adwp.checkpoint import save_checkpoint
 from adwp.data import DataSplits, as_tensors
 from adwp.errors import AdwpError, CheckpointError
@@ -190,19 +190,11 @@ class DifferentiableConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "steps_per_epoch", "batch_size"):
-            value = getattr(self, name)
-            if not is_integer(value) or value < 1:
-                raise AdwpError(
-                    f"DifferentiableConfig.{name} must be a positive integer, got {value!r}"
-                )
-        if not is_integer(self.seed) or self.seed < 0:
-            raise AdwpError(
-                f"DifferentiableConfig.seed must be a non-negative integer, got {self.seed!r}"
-            )
-        for name in ("weight_lr", "arch_lr", "grad_clip"):
-            if not getattr(self, name) > 0:
-                raise AdwpError(f"DifferentiableConfig.{name} must be positive")
+        check_fields(
+            self,
+            counts=("epochs", "steps_per_epoch", "batch_size"),
+            positives=("weight_lr", "arch_lr", "grad_clip"),
+        )
 
 
 @dataclass

@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from adwp._checks import is_integer
+from adwp._checks import check_fields
 from adwp.checkpoint import load_checkpoint, save_checkpoint
 from adwp.data import DataSplits, as_tensors
 from adwp.errors import AdwpError, CheckpointError
@@ -88,21 +88,11 @@ class HypernetGradientConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "steps_per_epoch", "batch_size"):
-            value = getattr(self, name)
-            if not is_integer(value) or value < 1:
-                raise AdwpError(
-                    f"HypernetGradientConfig.{name} must be a positive integer, got {value!r}"
-                )
-        if not is_integer(self.seed) or self.seed < 0:
-            raise AdwpError(
-                f"HypernetGradientConfig.seed must be a non-negative integer, got {self.seed!r}"
-            )
-        for name in ("lr", "temperature"):
-            if not getattr(self, name) > 0:
-                raise AdwpError(
-                    f"HypernetGradientConfig.{name} must be positive, got {getattr(self, name)!r}"
-                )
+        check_fields(
+            self,
+            counts=("epochs", "steps_per_epoch", "batch_size"),
+            positives=("lr", "temperature"),
+        )
         if self.estimator not in ESTIMATORS:
             raise AdwpError(
                 f"HypernetGradientConfig.estimator must be one of {', '.join(ESTIMATORS)}, "
