@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from adwp.errors import AdwpError
+from adwp.errors import AdwpError, DataError
 
-__all__ = ["check_fields", "is_integer"]
+__all__ = ["check_data_fits", "check_fields", "is_integer"]
 
 
 def is_integer(value: Any) -> bool:
@@ -54,3 +54,20 @@ def check_fields(
         value = getattr(config, name)
         if not value > 0:
             raise AdwpError(f"{kind}.{name} must be positive, got {value!r}")
+
+
+def check_data_fits(space: Any, data: Any) -> None:
+    """Refuses a data set whose image channels or classes are not the space's.
+
+    Args:
+        space: A search space (``in_channels``, ``num_classes``).
+        data: A :class:`adwp.data.DataSplits` (``name``, ``in_channels``, ``num_classes``).
+
+    Raises:
+        DataError: Naming both shapes.
+    """
+    if (data.in_channels, data.num_classes) != (space.in_channels, space.num_classes):
+        raise DataError(
+            f"space expects {space.in_channels} channels and {space.num_classes} classes, "
+            f"data set {data.name} has {data.in_channels} and {data.num_classes}"
+        )

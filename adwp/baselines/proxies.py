@@ -37,8 +37,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from adwp._checks import check_data_fits
 from adwp.data import DataSplits, iterate_batches
-from adwp.errors import AdwpError, DataError
+from adwp.errors import AdwpError
 
 __all__ = ["ZeroCostProxy", "list_proxies"]
 
@@ -254,11 +255,7 @@ class ZeroCostProxy:
             raise AdwpError(f"unknown proxy {name!r}; available: {', '.join(list_proxies())}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise AdwpError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if (data.in_channels, data.num_classes) != (space.in_channels, space.num_classes):
-            raise DataError(
-                f"space expects {space.in_channels} channels and {space.num_classes} classes, "
-                f"data set {data.name} has {data.in_channels} and {data.num_classes}"
-            )
+        check_data_fits(space, data)
         self.space = space
         self.name = name
         self.seed = seed

@@ -39,7 +39,7 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from adwp._checks import check_fields
+from adwp._checks import check_data_fits, check_fields
 from adwp.checkpoint import save_checkpoint
 from adwp.data import DataSplits, as_tensors
 from adwp.errors import AdwpError, CheckpointError
@@ -257,11 +257,7 @@ class DifferentiableSearch:
                 f"search space {getattr(space, 'name', space)!r} has no relaxation "
                 "(mixed_shape, build_mixed): differentiable search needs one"
             )
-        if (data.in_channels, data.num_classes) != (space.in_channels, space.num_classes):
-            raise AdwpError(
-                f"space expects {space.in_channels} channels and {space.num_classes} classes, "
-                f"data set {data.name} has {data.in_channels} and {data.num_classes}"
-            )
+        check_data_fits(space, data)
         self.space, self.data, self.method = space, data, method
         self.config = config or DifferentiableConfig()
         self.device = torch.device(device)

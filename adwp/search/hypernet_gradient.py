@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from adwp._checks import check_fields
+from adwp._checks import check_data_fits, check_fields
 from adwp.checkpoint import load_checkpoint, save_checkpoint
 from adwp.data import DataSplits, as_tensors
 from adwp.errors import AdwpError, CheckpointError
@@ -129,11 +129,7 @@ class HypernetGradientSearch:
                 f"search space {space.name!r} has no relaxed network a weight generator can emit "
                 "(mixed_shape, build_mixed, mixed_weight_plan): gradient search needs one"
             )
-        if (data.in_channels, data.num_classes) != (space.in_channels, space.num_classes):
-            raise AdwpError(
-                f"space expects {space.in_channels} channels and {space.num_classes} classes, "
-                f"data set {data.name} has {data.in_channels} and {data.num_classes}"
-            )
+        check_data_fits(space, data)
         self.stored, self.space, self.data = stored, space, data
         self.config = config or HypernetGradientConfig()
         self.device = torch.device(device)
