@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from adwp.backend import checked_scores
-from adwp.errors import AdwpError
+from adwp.errors import AdwpError, CheckpointError
 from adwp.spaces import Architecture
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "complexity_range",
     "evaluated_picks",
     "pareto_front",
+    "read_search_checkpoint",
     "record",
     "resolve_space",
     "search_result",
@@ -296,3 +299,42 @@ def search_result(
     return SearchResult(
         evaluated_picks(space, counter), history, len(queried), len(counter.skipped)
     )
+
+
+def read_search_checkpoint(
+    path: Path,
+    kind: str,
+    mine: Mapping[str, Any],
+    identity: Callable[[Mapping[str, Any]], Mapping[str, Any]],
+    device: torch.device,
+) -> Mapping[str, Any]:
+    """A search checkpoint's state, once it is known to be of this kind and this search.
+
+    Args:
+        path: The checkpoint.
+        kind: Its expected ``kind``.
+        mine: What identifies the search resuming it (settings, space, ...).
+        identity: Reads the same keys from the stored state.
+        device: Where its tensors go.
+
+    Returns:
+        The stored state.
+
+    Raises:
+        CheckpointError: If it is unreadable, of another kind, or of a search with other
+            settings (naming the first that differs).
+    """
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"cannot read search checkpoint {path}: {exc}") from None
+    if not isinstance(state, Mapping) or state.get("kind") != kind:
+        raise CheckpointError(f"{path} is not a {kind} checkpoint")
+    theirs = identity(state)
+    for key in mine:
+        if mine[key] != theirs[key]:
+            raise CheckpointError(
+                f"{path} holds a search with another {key} ({theirs[key]!r}, this one "
+                f"{mine[key]!r}); give another checkpoint path"
+            )
+    return state

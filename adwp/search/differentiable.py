@@ -42,7 +42,8 @@ from tqdm.auto import tqdm
 from adwp._checks import check_data_fits, check_fields
 from adwp.checkpoint import save_checkpoint
 from adwp.data import DataSplits, as_tensors
-from adwp.errors import AdwpError, CheckpointError
+from adwp.errors import AdwpError
+from adwp.search._common import read_search_checkpoint
 from adwp.spaces import DifferentiableSpace
 
 __all__ = [
@@ -307,24 +308,18 @@ class DifferentiableSearch:
         save_checkpoint(path, self.state_dict())  # atomic: a kill leaves the last epoch's file
 
     def _load(self, path: Path) -> None:
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
-        except Exception as exc:
-            raise CheckpointError(f"cannot read search checkpoint {path}: {exc}") from None
-        if not isinstance(state, Mapping) or state.get("kind") != "differentiable-search":
-            raise CheckpointError(f"{path} is not a differentiable-search checkpoint")
         mine = {"method": self.method, "space": self.space.config(), "config": asdict(self.config)}
-        theirs = {
-            "method": state["method"],
-            "space": state["space"]["config"],
-            "config": {**_BEFORE_IT_EXISTED, **state["config"]},
-        }
-        for key in mine:
-            if mine[key] != theirs[key]:
-                raise CheckpointError(
-                    f"{path} holds a search with another {key} ({theirs[key]!r}, this one "
-                    f"{mine[key]!r}); give another checkpoint path"
-                )
+        state = read_search_checkpoint(
+            path,
+            "differentiable-search",
+            mine,
+            lambda state: {
+                "method": state["method"],
+                "space": state["space"]["config"],
+                "config": {**_BEFORE_IT_EXISTED, **state["config"]},
+            },
+            self.device,
+        )
         self.network.load_state_dict(state["network"])
         self.parameters.load_state_dict(state["parameters"])
         self.weight_optimizer.load_state_dict(state["weight_optimizer"])

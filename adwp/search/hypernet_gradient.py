@@ -50,8 +50,9 @@ from tqdm.auto import tqdm
 from adwp._checks import check_data_fits, check_fields
 from adwp.checkpoint import load_checkpoint, save_checkpoint
 from adwp.data import DataSplits, as_tensors
-from adwp.errors import AdwpError, CheckpointError
+from adwp.errors import AdwpError
 from adwp.generator import StoredGenerator, checkpoint_data, generator_from_checkpoint
+from adwp.search._common import read_search_checkpoint
 from adwp.search.differentiable import DifferentiableResult
 from adwp.spaces import MixedGeneratorSpace
 
@@ -236,17 +237,14 @@ class HypernetGradientSearch:
         }
 
     def _load(self, path: Path) -> None:
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
-        except Exception as exc:
-            raise CheckpointError(f"cannot read search checkpoint {path}: {exc}") from None
-        if not isinstance(state, Mapping) or state.get("kind") != "hypernet-gradient-search":
-            raise CheckpointError(f"{path} is not a hypernet-gradient search checkpoint")
-        for key, mine in self._identity().items():
-            if state[key] != mine:
-                raise CheckpointError(
-                    f"{path} holds a search with another {key}; give another checkpoint path"
-                )
+        mine = self._identity()
+        state = read_search_checkpoint(
+            path,
+            "hypernet-gradient-search",
+            mine,
+            lambda state: {key: state[key] for key in mine},
+            self.device,
+        )
         with torch.no_grad():
             self.logits.copy_(state["logits"])
         self.optimizer.load_state_dict(state["optimizer"])
