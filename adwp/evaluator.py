@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from adwp._checks import is_integer
+from adwp._checks import check_fields, is_integer
 from adwp.checkpoint import load_checkpoint
 from adwp.data import DataSplits, as_tensors, iterate_batches
 from adwp.device import resolve_device
@@ -69,16 +69,7 @@ class EvaluatorConfig:
 
     def __post_init__(self) -> None:
         counts = ("calibration_batches", "calibration_batch_size", "batch_size", "chunk")
-        for name in (*counts, "max_images"):
-            value = getattr(self, name)
-            if name == "max_images" and value is None:
-                continue
-            if not is_integer(value) or value < 1:
-                raise AdwpError(f"EvaluatorConfig.{name} must be a positive integer, got {value!r}")
-        if not is_integer(self.seed) or self.seed < 0:
-            raise AdwpError(
-                f"EvaluatorConfig.seed must be a non-negative integer, got {self.seed!r}"
-            )
+        check_fields(self, counts if self.max_images is None else (*counts, "max_images"))
 
 
 class Evaluator:

@@ -94,17 +94,21 @@ class EntrannasParameters(ArchitectureParameters):
 
     def derive(self) -> list[int]:
         with torch.no_grad():
-            sparse = self.sparse()
-            return [int(row.argmax()) if bool(row.any()) else 0 for row in sparse]
+            return _heaviest_kept(self.sparse())
 
     def weights(self) -> torch.Tensor:
         engine = self.sparse()
         derived = torch.zeros_like(engine.detach())
-        for edge, op in enumerate(self.derive()):
+        for edge, op in enumerate(_heaviest_kept(engine.detach())):
             if op != 0:
                 derived[edge, op] = 1.0
         rows = [engine if cell < self.engines else derived for cell in range(self.cells)]
         return torch.stack(rows)
+
+
+def _heaviest_kept(sparse: torch.Tensor) -> list[int]:
+    """Each edge's heaviest non-zero operation; 0 (``none``) for a pruned edge."""
+    return [int(row.argmax()) if bool(row.any()) else 0 for row in sparse]
 
 
 register_searcher("entrannas", lambda shape, generator, cells: EntrannasParameters(
