@@ -17,7 +17,10 @@ from adwp.spaces import Architecture
 
 __all__ = [
     "ArchitectureSampler",
+    "DistinctComputationSampler",
     "InheritedSampler",
+    "SandwichSampler",
+    "SizeStratifiedSampler",
     "UniformSampler",
     "get_sampler",
     "list_samplers",
@@ -114,21 +117,122 @@ class SandwichSampler:
 
     Channels and layers that only large architectures use are otherwise trained in a fraction of
     the steps; proposing the largest architecture every step trains them all, and the smallest
-    keeps the shared core good for small networks. The other ``n - 2`` proposals are uniform.
+    keeps the shared core good for small networks. The other proposals are uniform.
+
+    Training the largest architecture every step also makes it the one the weight generator knows
+    best, which can lift it to the top of the ranking for that reason alone; ``sandwich:smallest``
+    keeps only the smallest end (``sandwich:largest`` only the largest).
 
     Args:
         space: The search space.
+        argument: ``"smallest"`` or ``"largest"`` to keep one end only; None or empty: both.
+
+    Raises:
+        AdwpError: If the argument is another word.
     """
 
+    _ENDS = {"": ("largest", "smallest"), "smallest": ("smallest",), "largest": ("largest",)}
+
     def __init__(self, space: Any, argument: str | None = None) -> None:
-        _reject_argument("sandwich", argument)
+        if (argument or "") not in self._ENDS:
+            raise AdwpError(
+                f"sandwich sampler argument must be smallest or largest (or none), got {argument!r}"
+            )
         self.space = space
+        self.ends = self._ENDS[argument or ""]
         self.uniform = UniformSampler(space)
 
     def sample(self, n: int, rng: np.random.Generator) -> list[Architecture]:
-        """Returns the largest and the smallest architecture, then ``n - 2`` uniform draws."""
-        ends = [self.space.largest(), self.space.smallest()][:n]
+        """Returns the kept ends (largest first), then uniform draws up to ``n``."""
+        ends = [getattr(self.space, end)() for end in self.ends][:n]
         return [*ends, *self.uniform.sample(n - len(ends), rng)]
+
+
+@register_sampler("distinct")
+class DistinctComputationSampler:
+    """Draws a distinct computation uniformly, then one of its architectures uniformly.
+
+    Many cells of a cell space compute the same function (NAS-Bench-201's 15,625 strings are 6,466
+    computations; cells whose output is always zero are one computation of hundreds of strings), so
+    uniform draws over strings spend most steps on a few over-represented computations. Sampling
+    one representative per computation is Ning et al. (NeurIPS 2021)'s remedy for one-shot
+    supernets. Needs a space with ``enumerate()`` and ``isomorphism_key(arch)``.
+
+    Args:
+        space: A space that can enumerate its architectures and key their computations.
+
+    Raises:
+        AdwpError: If the space lacks either method, or an argument is given.
+    """
+
+    def __init__(self, space: Any, argument: str | None = None) -> None:
+        _reject_argument("distinct", argument)
+        if not (hasattr(space, "isomorphism_key") and hasattr(space, "enumerate")):
+            raise AdwpError(
+                f"the distinct sampler needs a space with enumerate() and isomorphism_key(), "
+                f"which {space.name!r} lacks; use uniform or sandwich"
+            )
+        groups: dict[str, list[Architecture]] = {}
+        for arch in space.enumerate():
+            groups.setdefault(space.isomorphism_key(arch), []).append(arch)
+        self.space = space
+        self.groups = list(groups.values())
+
+    def sample(self, n: int, rng: np.random.Generator) -> list[Architecture]:
+        """Returns ``n`` proposals, each of a computation drawn uniformly."""
+        out = []
+        for _ in range(n):
+            group = self.groups[rng.integers(len(self.groups))]
+            out.append(group[rng.integers(len(group))])
+        return out
+
+
+@register_sampler("stratified")
+class SizeStratifiedSampler:
+    """Draws a #params stratum uniformly, then an architecture of that stratum uniformly.
+
+    Uniform draws concentrate on middle sizes; the sandwich rule adds the two extremes. This
+    spreads training evenly over sizes instead: every stratum is trained as often, whatever its
+    number of architectures. Needs a space with ``enumerate()`` and ``params()``.
+
+    Args:
+        space: A space that can enumerate its architectures.
+        argument: Number of equal-width #params bins; None or empty: one stratum per distinct
+            #params value (NAS-Bench-201 has 28).
+
+    Raises:
+        AdwpError: If the space cannot enumerate, or the argument is not an integer >= 1.
+    """
+
+    def __init__(self, space: Any, argument: str | None = None) -> None:
+        if not hasattr(space, "enumerate"):
+            raise AdwpError(
+                f"the stratified sampler needs a space with enumerate(), which {space.name!r} "
+                "lacks; use uniform or sandwich"
+            )
+        if argument and (not argument.isdigit() or int(argument) < 1):
+            raise AdwpError(
+                f"stratified sampler argument must be a number of bins >= 1, got {argument!r}"
+            )
+        archs = list(space.enumerate())
+        sizes = np.array([space.params(a) for a in archs], dtype=float)
+        if argument:
+            edges = np.linspace(sizes.min(), sizes.max(), int(argument) + 1)[1:-1]
+            stratum = np.searchsorted(edges, sizes, side="right")
+        else:
+            stratum = np.unique(sizes, return_inverse=True)[1]
+        self.strata = [
+            [a for a, s in zip(archs, stratum) if s == k] for k in np.unique(stratum).tolist()
+        ]
+        self.space = space
+
+    def sample(self, n: int, rng: np.random.Generator) -> list[Architecture]:
+        """Returns ``n`` proposals, each from a stratum drawn uniformly."""
+        out = []
+        for _ in range(n):
+            members = self.strata[rng.integers(len(self.strata))]
+            out.append(members[rng.integers(len(members))])
+        return out
 
 
 @register_sampler("inherited")

@@ -352,6 +352,30 @@ class NB201Space:
                 )
         return CellArchitecture(tuple(OPERATIONS[int(c)] for c in codes))
 
+    def isomorphism_key(self, arch: CellArchitecture | str) -> str:
+        """Returns NAS-Bench-201's ``UniqueString`` of a cell: equal keys, equal computations.
+
+        The key is NB201's own (``Structure.to_unique_str(consider_zero=True)``): each node is the
+        sorted sum of its inputs' terms, a ``skip_connect`` passes its source's term on, a ``none``
+        edge (or an edge from a node that is always zero) contributes ``#``. The 15,625 cells
+        have 6,466 keys, the distinct computations of the table's ``UniqueString`` column.
+        """
+        arch = self.validate(arch)
+        terms = {0: "0"}
+        for node in range(1, _NUM_NODES):
+            parts = []
+            for (source, target), op in zip(EDGES, arch.ops):
+                if target != node:
+                    continue
+                if op == "none" or terms[source] == "#":
+                    parts.append("#")
+                elif op == "skip_connect":
+                    parts.append(terms[source])
+                else:
+                    parts.append(f"({terms[source]})@{op}")
+            terms[node] = "+".join(sorted(parts))
+        return terms[_NUM_NODES - 1]
+
     def smallest(self) -> CellArchitecture:
         """Returns the architecture with the fewest parameters (and FLOPs): every edge ``none``.
 

@@ -1,0 +1,360 @@
+"""NAS-Bench-201 on CIFAR-10 over the whole space: every cell scored, not a sample.
+
+    python benchmarks/nb201_population.py --data-root ../shared/data/cifar10-jpeg \\
+        --truth ../shared/data/nb201/nats_tss.csv --data-cache runs/cache \\
+        --generator nb201-cifar10 --final-weights-only --proxies jacob_cov,naswot \\
+        --synflow benchmarks/results/nb201_proxies.json \\
+        --work runs/nb201_population --output benchmarks/results/nb201_population.json
+
+NAS-Bench-201's 15,625 cells are 6,466 distinct computations (the table's ``UniqueString``, which
+``NB201Space.isomorphism_key`` reproduces for every row). Each computation is scored once, by its
+first cell in ``space.enumerate()`` order, and its score is given to all its cells. Scored are:
+
+- a trained weight generator (``--generator``: a shipped evaluator's name or a checkpoint of
+  ``adwp train`` / ``benchmarks/nb201.py``), with its scoring settings;
+- zero-cost proxies (``--proxies``) with the published protocol (NB201's own network, C=16, N=5,
+  at initialisation, one batch of 64 training images); synflow over every cell is read from
+  ``benchmarks/nb201_proxies.py``'s result (``--synflow``) instead of being recomputed;
+- #params and FLOPs of NB201's network (analytic);
+- rank combinations (AZ-NAS's aggregation, as in ``benchmarks/nb201.py``), over the whole space.
+
+Reported per method, over all 15,625 cells (truth: each cell's own table accuracy) and over the
+6,466 computations (truth: the mean over the computation's cells): Kendall tau with its bootstrap
+interval, Spearman, partial tau given log #params, tau within #params quartiles, the mean true
+accuracy of the top 10 / 50 / 100, P@top5% (the share of the true top 5% among the method's top
+5%), and for every method the paired bootstrap interval of its Kendall tau minus #params'.
+Scores are stored under ``--work`` a chunk (``--chunk`` computations) at a time, atomically, so
+a killed run re-run with the same command continues, and writes the same numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats
+from tqdm import tqdm
+
+from adwp.baselines import ZeroCostProxy
+from adwp.errors import AdwpError
+from adwp.evaluator import Evaluator, EvaluatorConfig
+from adwp.metrics import partial_tau, tau_within_size_bins
+from adwp.pretrained import list_pretrained
+from adwp.spaces import get_space
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nb201 import add_data_arguments, cifar10, write_json  # the sibling script's helpers
+
+COMBINATIONS = {
+    "hypernet+synflow+jacob_cov": ("hypernet", "synflow", "jacob_cov"),
+    "hypernet+synflow": ("hypernet", "synflow"),
+    "hypernet+jacob_cov": ("hypernet", "jacob_cov"),
+    "synflow+jacob_cov": ("synflow", "jacob_cov"),
+    "synflow+naswot": ("synflow", "naswot"),
+    "hypernet+synflow+naswot": ("hypernet", "synflow", "naswot"),
+}
+# Kendall tau over all 15,625 cells against 200-epoch CIFAR-10 test accuracy, as published.
+ANCHORS = {
+    "VKDNW_agg (training-free, CVPR 2025)": 0.750,
+    "AZ-NAS (training-free; reruns give 0.712)": 0.741,
+    "jacob_cov (published)": 0.616,
+    "synflow (published)": 0.57,
+    "#params (published)": 0.578,
+    "SPOS supernet (as its authors report; reruns 0.53-0.55)": 0.50,
+    "few-shot NAS (as its authors report; reruns 0.53-0.55)": 0.61,
+    "predictor fitted on ~1,700 trained cells": 0.859,
+}
+TOP_KS = (10, 50, 100)
+
+
+def read_population(path: str, key: str, metric: str, space: Any) -> dict[str, Any]:
+    """The table's cells in ``space.enumerate()`` order, their truth and their computations."""
+    with open(path, newline="") as handle:
+        rows = {r[key]: r for r in csv.DictReader(handle)}
+    cells = [a.to_string() for a in space.enumerate()]
+    missing = [c for c in cells if c not in rows]
+    if missing:
+        raise SystemExit(f"{len(missing)} cells of the space are not in {path}, e.g. {missing[0]}")
+    keys = [space.isomorphism_key(c) for c in cells]
+    if "UniqueString" in next(iter(rows.values())):
+        wrong = [c for c, k in zip(cells, keys) if rows[c]["UniqueString"] != k]
+        if wrong:
+            raise SystemExit(f"{len(wrong)} cells' UniqueString differs from ours, e.g. {wrong[0]}")
+    first: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    reps = sorted(first.values())
+    group = {k: j for j, k in enumerate(keys[i] for i in reps)}
+    return {
+        "cells": cells,
+        "truth": np.array([float(rows[c][metric]) for c in cells]),
+        "reps": reps,  # index into cells of each computation's representative
+        "group": np.array([group[k] for k in keys]),  # each cell's computation
+    }
+
+
+def _score_chunks(
+    name: str, score: Any, archs: list[str], work: Path, chunk: int, quiet: bool
+) -> dict[str, Any]:
+    """Scores ``archs`` a chunk at a time, each chunk stored atomically; resumes from them."""
+    folder = work / name
+    folder.mkdir(parents=True, exist_ok=True)
+    scores: list[float] = []
+    seconds = 0.0
+    starts = range(0, len(archs), chunk)
+    bar = tqdm(total=len(archs), desc=name, unit="cell", disable=quiet)
+    for number, start in enumerate(starts):
+        part = archs[start : start + chunk]
+        path = folder / f"chunk_{number:04d}.json"
+        stored = json.loads(path.read_text()) if path.exists() else None
+        if stored is None or stored["archs"] != part:
+            began = time.perf_counter()
+            values = [float(v) for v in score(part)]
+            stored = {"archs": part, "scores": values, "seconds": time.perf_counter() - began}
+            write_json(path, stored, indent=None)
+        scores += stored["scores"]
+        seconds += stored["seconds"]
+        bar.update(len(part))
+    bar.close()
+    return {"scores": scores, "seconds": seconds}
+
+
+def _aggregate(members: list[np.ndarray]) -> np.ndarray:
+    """AZ-NAS's non-linear rank aggregation: sum of log(rank / n), rank n the best."""
+    n = len(members[0])
+    return np.sum([np.log(stats.rankdata(m) / n) for m in members], axis=0)
+
+
+def _partial_tau(score: np.ndarray, truth: np.ndarray, control: np.ndarray) -> float | None:
+    try:
+        return partial_tau(score, truth, control)
+    except AdwpError:  # the control ranks the scores perfectly (#params given #params)
+        return None
+
+
+def _top_order(score: np.ndarray, tiebreak: np.random.Generator) -> np.ndarray:
+    # Isomorphic cells share a score: a seeded random tie-break keeps "top k" from meaning "the
+    # first k in enumeration order".
+    return np.lexsort((tiebreak.random(len(score)), -score))
+
+
+def evaluate(
+    score: np.ndarray,
+    truth: np.ndarray,
+    size: np.ndarray,
+    reference: np.ndarray | None,
+    resamples: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Every population metric of one method; ``reference`` (#params) for the paired interval."""
+    # Ranks, so that -inf (a proxy's "no signal") is simply the lowest score.
+    score = stats.rankdata(score)
+    rng = np.random.default_rng(seed)
+    order = _top_order(score, rng)
+    best = np.sort(truth)[::-1]
+    k5 = max(1, round(0.05 * len(score)))
+    true_top = set(np.argsort(-truth, kind="stable")[:k5].tolist())
+    out: dict[str, Any] = {
+        "n": len(score),
+        "kendall_tau": float(stats.kendalltau(score, truth).statistic),
+        "spearman": float(stats.spearmanr(score, truth).statistic),
+        "partial_tau_params": _partial_tau(score, truth, np.log(size)),
+        "tau_within_params_quartiles": tau_within_size_bins(score, truth, np.log(size)),
+        "top_k_mean": {str(k): float(truth[order[:k]].mean()) for k in TOP_KS},
+        "top_k_best_possible": {str(k): float(best[:k].mean()) for k in TOP_KS},
+        "p_at_top5": len(true_top & set(order[:k5].tolist())) / k5,
+    }
+    taus, diffs = [], []
+    boot = np.random.default_rng(seed)
+    for _ in range(resamples):
+        pick = boot.integers(len(score), size=len(score))
+        tau = stats.kendalltau(score[pick], truth[pick]).statistic
+        taus.append(tau)
+        if reference is not None:
+            diffs.append(tau - stats.kendalltau(reference[pick], truth[pick]).statistic)
+    if resamples:
+        out["ci_kendall_tau"] = np.percentile(taus, [2.5, 97.5]).tolist()
+        if reference is not None:
+            out["tau_minus_params"] = out["kendall_tau"] - float(
+                stats.kendalltau(reference, truth).statistic
+            )
+            out["ci_tau_minus_params"] = np.percentile(diffs, [2.5, 97.5]).tolist()
+    return out
+
+
+def _load_generator(args: argparse.Namespace, data: Any) -> Evaluator:
+    config = EvaluatorConfig(
+        max_images=args.max_images,
+        seed=0,
+        metric=args.score_metric,
+        snapshots=not args.final_weights_only,
+    )
+    if args.generator in list_pretrained():
+        return Evaluator.pretrained(args.generator, data=data, config=config)
+    return Evaluator.from_checkpoint(args.generator, data=data, config=config)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_data_arguments(parser)
+    parser.add_argument("--work", default="runs/nb201_population", help="stored chunks")
+    parser.add_argument("--output", default="benchmarks/results/nb201_population.json")
+    parser.add_argument(
+        "--generator",
+        default=None,
+        help="a shipped evaluator's name or a checkpoint path (none: proxies only)",
+    )
+    parser.add_argument("--name", default="hypernet", help="the generator's method name")
+    parser.add_argument("--max-images", type=int, default=1000, help="validation images scored")
+    parser.add_argument(
+        "--score-metric", choices=["accuracy", "neg_log_loss"], default="neg_log_loss"
+    )
+    parser.add_argument(
+        "--final-weights-only",
+        action="store_true",
+        help="score with the final weights, not the mean over the checkpoint's snapshots",
+    )
+    parser.add_argument("--proxies", default="", help="comma-separated zero-cost proxies")
+    parser.add_argument("--proxy-batch", type=int, default=64)
+    parser.add_argument(
+        "--synflow",
+        default=None,
+        metavar="JSON",
+        help="benchmarks/nb201_proxies.py's result with synflow over every cell",
+    )
+    parser.add_argument("--chunk", type=int, default=250, help="computations per stored chunk")
+    parser.add_argument("--limit", type=int, default=None, help="score the first N computations")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="resamples of the intervals")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    work = Path(args.work)
+    full = get_space("nb201")
+    pop = read_population(args.truth, args.key, args.metric, full)
+    reps = pop["reps"][: args.limit] if args.limit else pop["reps"]
+    rep_archs = [pop["cells"][i] for i in reps]
+    data = cifar10(args)
+
+    scored: dict[str, dict[str, Any]] = {}
+    if args.generator:
+        evaluator = _load_generator(args, data)
+        if not args.quiet:
+            print(f"{args.name}: {args.generator}, {evaluator.num_snapshots} weight set(s), "
+                  f"{evaluator.num_images} images", file=sys.stderr)  # fmt: skip
+        scored[args.name] = _score_chunks(
+            args.name, evaluator.score, rep_archs, work, args.chunk, args.quiet
+        )
+    for name in [p for p in args.proxies.split(",") if p]:
+        proxy = ZeroCostProxy(full, data, name, batch_size=args.proxy_batch, seed=args.seed)
+        scored[name] = _score_chunks(name, proxy.score, rep_archs, work, args.chunk, args.quiet)
+    if args.synflow:
+        stored = json.loads(Path(args.synflow).read_text())
+        every = stored["synflow"]["scores"]
+        if len(every) != len(pop["cells"]):
+            raise SystemExit(f"{args.synflow} holds {len(every)} synflow scores, not one per cell")
+        scored["synflow"] = {
+            "scores": [float(every[i]) for i in reps],
+            "seconds": stored["synflow"]["seconds"] * len(reps) / len(every),
+        }
+    for name, measure in (("params", full.params), ("flops", full.flops)):
+        scored[name] = {"scores": [float(measure(a)) for a in rep_archs], "seconds": 0.0}
+    for name, members in COMBINATIONS.items():
+        if all(m in scored for m in members):
+            scored[name] = {
+                "scores": _aggregate([np.asarray(scored[m]["scores"]) for m in members]).tolist(),
+                "seconds": sum(scored[m]["seconds"] for m in members),
+            }
+
+    # Over the computations: truth is the mean over each computation's cells.
+    group = pop["group"]
+    counts = np.bincount(group)
+    rep_truth = (np.bincount(group, weights=pop["truth"]) / counts)[: len(reps)]
+    # Over the cells: every cell of a scored computation gets its score.
+    cell_mask = group < len(reps)
+    cell_truth = pop["truth"][cell_mask]
+    cell_group = group[cell_mask]
+    rep_params = np.asarray(scored["params"]["scores"])
+    cell_archs = [c for c, m in zip(pop["cells"], cell_mask) if m]
+    # Model size is free to compute for every cell: each cell has its own, not its computation's.
+    own = {name: np.array([measure(c) for c in cell_archs], float) for name, measure in
+           (("params", full.params), ("flops", full.flops))}  # fmt: skip
+    cell_params = own["params"]
+    summary: dict[str, dict[str, Any]] = {}
+    for name, result in tqdm(scored.items(), desc="report", disable=args.quiet):
+        values = np.asarray(result["scores"])
+        summary[name] = {
+            "compute_seconds": round(result["seconds"], 1),
+            "cells": evaluate(
+                own[name] if name in own else values[cell_group],
+                cell_truth,
+                cell_params,
+                cell_params,
+                args.bootstrap,
+                args.seed,
+            ),
+            "computations": evaluate(
+                values, rep_truth, rep_params, rep_params, args.bootstrap, args.seed
+            ),
+        }
+    out = {
+        "command": "python benchmarks/nb201_population.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "settings": {k: v for k, v in vars(args).items() if k != "quiet"},
+        "truth_metric": args.metric,
+        "n_cells": int(cell_mask.sum()),
+        "n_computations": len(reps),
+        "anchors_kendall_tau_all_cells": ANCHORS,
+        "methods": summary,
+        "raw": {
+            "computations": rep_archs,
+            "cells_per_computation": counts[: len(reps)].tolist(),
+            "truth": rep_truth.tolist(),
+            "scores": {name: result["scores"] for name, result in scored.items()},
+        },
+    }
+    output = Path(args.output)
+    write_json(output, out)
+    print(markdown(out))
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The population table, best Kendall tau over all cells first."""
+
+    def fmt(value: Any, digits: int = 3) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    lines = [
+        f"| method | Kendall tau, {results['n_cells']} cells [95% CI] | Spearman "
+        f"| tau, {results['n_computations']} computations | partial tau given #params "
+        "| tau within #params quartiles | top-10 / top-100 mean acc. | P@top5% "
+        "| tau - #params' [95% CI] | compute s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    methods = sorted(results["methods"].items(), key=lambda m: -m[1]["cells"]["kendall_tau"])
+    for name, m in methods:
+        c, d = m["cells"], m["computations"]
+        ci = c.get("ci_kendall_tau") or [None, None]
+        diff = c.get("ci_tau_minus_params") or [None, None]
+        lines.append(
+            f"| {name} | {fmt(c['kendall_tau'])} [{fmt(ci[0])}, {fmt(ci[1])}] "
+            f"| {fmt(c['spearman'])} | {fmt(d['kendall_tau'])} | {fmt(c['partial_tau_params'])} "
+            f"| {fmt(c['tau_within_params_quartiles'])} "
+            f"| {fmt(d['top_k_mean']['10'], 2)} / {fmt(d['top_k_mean']['100'], 2)} "
+            f"| {fmt(c['p_at_top5'])} | {fmt(c.get('tau_minus_params'))} "
+            f"[{fmt(diff[0])}, {fmt(diff[1])}] | {m['compute_seconds']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
