@@ -272,29 +272,39 @@ def test_nb201_proxies_over_a_subset(
     assert json.loads(output.read_text())["synflow"] == out["synflow"]
 
 
-def test_nb201_search_benchmark_and_resume(
-    nb201_table: Path, cifar_folder: Path, tmp_path: Path, small_hypernet: HyperNetConfig
-) -> None:
-    script = _script("nb201_search")
-    # hypernet-gradient's weight generator: a few steps on the same images and skeleton.
+@pytest.fixture(scope="module")
+def nb201_generator(
+    cifar_folder: Path, tmp_path_factory: pytest.TempPathFactory, small_hypernet: HyperNetConfig
+) -> Path:
+    """A weight generator of the skeleton C=4, N=1: two training steps on ``cifar_folder``."""
     data = get_dataset("cifar10", root=str(cifar_folder), seed=0, val_size=20)
-    generator = tmp_path / "generator.pt"
+    generator = tmp_path_factory.mktemp("nb201_generator") / "generator.pt"
     config = TrainConfig(
         dataset="cifar10", space="nb201", space_options={"channels": 4, "cells_per_stage": 1},
         steps=2, meta_batch=3, batch_size=4, snapshot_every=0, hypernet=small_hypernet,
     )  # fmt: skip
     Trainer(config, data=data).fit(generator, quiet=True)
+    return generator
+
+
+def test_nb201_search_benchmark_and_resume(
+    nb201_table: Path, cifar_folder: Path, tmp_path: Path, nb201_generator: Path
+) -> None:
+    script = _script("nb201_search")
     output = tmp_path / "search.json"
     args = ["--data-root", str(cifar_folder), "--truth", str(nb201_table), "--quiet"]
-    args += ["--work", str(tmp_path / "work"), "--output", str(output), "--seeds", "0,1"]
+    args += ["--work", str(tmp_path / "work"), "--output", str(output)]
+    args += ["--methods", "darts,itnas,entrannas,hypernet-gradient"]
+    args += ["--seeds", "0,1", "--select-seeds", ""]
     args += ["--epochs", "2", "--steps-per-epoch", "1", "--batch-size", "4", "--channels", "4"]
-    args += ["--val-size", "20", "--budget", "20", "--generator", str(generator)]
+    args += ["--val-size", "20", "--budget", "20", "--generator", str(nb201_generator)]
     args += ["--hypernet-steps-per-epoch", "1", "--hypernet-batch-size", "4"]
     script.main(args)
     out = json.loads(output.read_text())
     methods = out["methods"]
     references = {f"{name} (table, 20 look-ups)" for name in ("random", "evolution")}
-    assert set(methods) == {"darts", "itnas", "entrannas", "hypernet-gradient", *references}
+    expected = {"darts", "itnas", "entrannas", "hypernet-gradient", "largest-of-100", *references}
+    assert set(methods) == expected
     for name, method in methods.items():
         assert len(method["archs"]) == 2 and len(method["accuracy"]) == 2, name
         assert method["mean"] == pytest.approx(sum(method["accuracy"]) / 2)
@@ -303,6 +313,117 @@ def test_nb201_search_benchmark_and_resume(
     script.main(args)
     again = json.loads(output.read_text())["methods"]
     assert {k: v["archs"] for k, v in again.items()} == {k: v["archs"] for k, v in methods.items()}
+
+
+def _nb201_truth(path: Path) -> dict[str, float]:
+    import csv
+
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    return {r["ArchitectureString"]: float(r["CIFAR10TestAccuracy200Epochs"]) for r in rows}
+
+
+@pytest.mark.slow
+def test_nb201_search_through_an_evaluator_against_largest_of_100(
+    nb201_table: Path, cifar_folder: Path, tmp_path: Path, nb201_generator: Path
+) -> None:
+    script = _script("nb201_search")
+    output, work = tmp_path / "search.json", tmp_path / "work"
+    args = ["--data-root", str(cifar_folder), "--truth", str(nb201_table), "--quiet"]
+    args += ["--work", str(work), "--output", str(output), "--val-size", "20", "--channels", "4"]
+    args += ["--methods", "evolution,random", "--seeds", "1,2", "--select-seeds", "0"]
+    args += ["--evaluator-budgets", "4,6", "--population", "3", "--tournament", "2"]
+    args += ["--generator", str(nb201_generator), "--score-images", "10", "--bootstrap", "500"]
+    script.main(args)
+    text = output.read_text()
+    out = json.loads(text)
+    assert out["seeds"] == {"report": [1, 2], "select": [0]}
+    assert out["baseline"] == "largest-of-100"
+    assert out["evaluator"]["metric"] == "neg_log_loss" and out["evaluator"]["images"] == 10
+    searched = {
+        f"{searcher} ({backend}, {budget} {unit})"
+        for searcher in ("evolution", "random")
+        for budget in (4, 6)
+        for backend, unit in (("evaluator", "evaluations"), ("table", "look-ups"))
+    }
+    assert set(out["methods"]) == set(out["selection"]) == {*searched, "largest-of-100"}
+    truth = _nb201_truth(nb201_table)
+    full = get_space("nb201")
+    baseline = out["methods"]["largest-of-100"]
+    parts = [(out["seeds"]["report"], out["methods"]), (out["seeds"]["select"], out["selection"])]
+    for seeds, summaries in parts:
+        for name, method in summaries.items():
+            assert method["seeds"] == seeds, name
+            assert method["accuracy"] == [truth[a] for a in method["archs"]], name
+            assert method["params"] == [full.params(full.validate(a)) for a in method["archs"]]
+        # largest-of-100 reads no table: the largest of its seed's 100 uniform draws.
+        for seed, arch in zip(seeds, summaries["largest-of-100"]["archs"]):
+            pool = full.sample_many(100, np.random.default_rng(seed))
+            sizes = [full.params(a) for a in pool]
+            assert arch == pool[int(np.argmax(sizes))].to_string()
+            assert full.params(full.validate(arch)) == max(sizes)
+    for name, method in out["methods"].items():
+        if name == "largest-of-100":
+            assert "versus" not in method
+            continue
+        versus = method["versus"]
+        differences = np.subtract(method["accuracy"], baseline["accuracy"])
+        assert versus["differences"] == pytest.approx(differences.tolist()), name
+        assert versus["mean_difference"] == pytest.approx(differences.mean()), name
+        low, high = versus["ci95"]
+        assert min(differences) <= low <= versus["mean_difference"] <= high <= max(differences)
+        assert versus["verdict"] == ("ahead" if low > 0 else "behind" if high < 0 else "level")
+    # Every cell is scored once, whichever search asked first; the others read the cache.
+    (cache,) = work.glob("evaluator-*.jsonl")
+    scored = [
+        count
+        for summaries in (out["methods"], out["selection"])
+        for name, method in summaries.items()
+        if "evaluator" in name
+        for count in method["scored"]
+    ]
+    assert sum(scored) == len(cache.read_text().splitlines()) > 0
+    table = output.with_suffix(".md").read_text()
+    assert "| largest-of-100 |" in table and "minus largest-of-100" in table
+    assert "seeds 1,2" in table and all(name in table for name in searched)
+
+    # A re-run finds every search done and writes the same file.
+    script.main(args)
+    assert output.read_text() == text
+    # A search killed before it finished replays the cached scores: the same cell, nothing scored.
+    (killed,) = work.glob("evolution-p3-t2-evaluator6-*_s2.json")
+    killed.unlink()
+    script.main(args)
+    again = json.loads(output.read_text())["methods"]["evolution (evaluator, 6 evaluations)"]
+    assert again["archs"] == out["methods"]["evolution (evaluator, 6 evaluations)"]["archs"]
+    assert again["scored"][1] == 0
+
+
+def test_nb201_search_refuses_bad_seeds_and_budgets(tmp_path: Path) -> None:
+    script = _script("nb201_search")
+    args = ["--data-root", str(tmp_path), "--truth", str(tmp_path / "none.csv")]
+    with pytest.raises(SystemExit, match=r"seeds \[1\] are in both --seeds and --select-seeds"):
+        script.main([*args, "--seeds", "1,2", "--select-seeds", "0,1"])
+    with pytest.raises(SystemExit, match="at least --population \\(20\\)"):
+        script.main([*args, "--evaluator-budgets", "10,100"])
+    with pytest.raises(SystemExit, match="unknown methods \\['dart'\\]"):
+        script.main([*args, "--methods", "dart"])
+
+
+def test_the_paired_bootstrap_matches_scipy() -> None:
+    from scipy import stats
+
+    script = _script("nb201_search")
+    differences = [0.3, -0.1, 0.8, 0.2, 0.5]
+    low, high = script._paired_bootstrap(differences, 10000, 0)
+    reference = stats.bootstrap(
+        (differences,), np.mean, n_resamples=10000, method="percentile", random_state=0
+    ).confidence_interval
+    assert low == pytest.approx(reference.low, abs=0.03)
+    assert high == pytest.approx(reference.high, abs=0.03)
+    assert script._paired_bootstrap(differences, 10000, 0) == (low, high)
+    # Equal differences leave nothing to resample: the interval is the point.
+    assert script._paired_bootstrap([0.4] * 5, 100, 1) == pytest.approx((0.4, 0.4))
 
 
 def test_nb201_search_cost_benchmark(tmp_path: Path) -> None:
