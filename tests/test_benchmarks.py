@@ -481,3 +481,51 @@ def test_train_throughput_benchmark(tmp_path: Path) -> None:
     assert row["architectures_per_second"] == pytest.approx(8 / row["seconds_per_step"])
     with pytest.raises(SystemExit, match="unknown nb999"):
         script.main(["--setups", "nb999", "--output", str(output)])
+
+
+def test_nb201_population_scores_each_computation_once_and_resumes(
+    nb201_table: Path, cifar_folder: Path, tmp_path: Path, nb201_generator: Path
+) -> None:
+    script = _script("nb201_population")
+    output = tmp_path / "population.json"
+    args = ["--data-root", str(cifar_folder), "--truth", str(nb201_table), "--quiet"]
+    args += ["--val-size", "20", "--generator", str(nb201_generator), "--max-images", "20"]
+    args += ["--limit", "6", "--chunk", "4", "--bootstrap", "20"]
+    args += ["--work", str(tmp_path / "work"), "--output", str(output)]
+    script.main(args)
+    out = json.loads(output.read_text())
+    space = get_space("nb201")
+    keys = [space.isomorphism_key(a) for a in out["raw"]["computations"]]
+    assert out["n_computations"] == 6 and len(set(keys)) == 6
+    # Every cell of a scored computation is reported, each once.
+    assert out["n_cells"] == sum(out["raw"]["cells_per_computation"])
+    every = [space.isomorphism_key(a) for a in space.enumerate()]
+    assert out["n_cells"] == sum(k in set(keys) for k in every)
+    assert set(out["methods"]) == {"hypernet", "params", "flops"}
+    hypernet = out["methods"]["hypernet"]["computations"]
+    assert len(out["raw"]["scores"]["hypernet"]) == 6
+    assert -1 <= hypernet["kendall_tau"] <= 1 and 0 <= hypernet["p_at_top5"] <= 1
+    assert hypernet["top_k_mean"]["10"] <= hypernet["top_k_best_possible"]["10"]
+    # Two chunks stored; a re-run scores nothing again and writes the same numbers.
+    assert len(list((tmp_path / "work" / "hypernet").glob("chunk_*.json"))) == 2
+    script.main(args)
+    assert json.loads(output.read_text())["methods"] == out["methods"]
+
+
+def test_the_population_metrics_match_scipy() -> None:
+    script = _script("nb201_population")
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=200)
+    size = np.exp(rng.normal(size=200))
+    score = truth + rng.normal(size=200)
+    out = script.evaluate(score, truth, size, size, resamples=50, seed=0)
+    from scipy import stats
+
+    assert out["kendall_tau"] == pytest.approx(stats.kendalltau(score, truth).statistic)
+    assert out["spearman"] == pytest.approx(stats.spearmanr(score, truth).statistic)
+    order = np.argsort(-score)
+    assert out["top_k_mean"]["10"] == pytest.approx(truth[order[:10]].mean())
+    top = set(np.argsort(-truth)[:10].tolist())
+    assert out["p_at_top5"] == pytest.approx(len(top & set(order[:10].tolist())) / 10)
+    low, high = out["ci_tau_minus_params"]
+    assert low < out["tau_minus_params"] < high

@@ -290,3 +290,23 @@ def test_cli_space_describes_the_sized_skeleton(capsys: pytest.CaptureFixture[st
     assert info["options"]["channels"] == 8 and info["options"]["cells_per_stage"] == 1
     small = get_space("nb201", channels=8, cells_per_stage=1)
     assert info["example_params"] == small.params(info["example"]) and info["size"] == 15625
+
+
+# Rows of NATS-Bench's topology table: ArchitectureString -> UniqueString.
+UNIQUE_STRINGS = {
+    "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|"
+    "skip_connect~2|": "(0)@avg_pool_3x3+(0)@avg_pool_3x3+(0)@nor_conv_1x1+(0)@nor_conv_1x1",
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
+    "skip_connect~2|": "((0)@nor_conv_3x3)@avg_pool_3x3+(0)@nor_conv_3x3+"
+    "((0)@nor_conv_3x3)@nor_conv_3x3+0",
+    # A node of only zero inputs is "#+#", not "#": NB201 keys it as a computation of its own.
+    "|none~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|": "#+#+(#+#)@nor_conv_3x3",
+}
+
+
+def test_isomorphism_key_is_nb201s_unique_string() -> None:
+    space = get_space("nb201")
+    for arch, key in UNIQUE_STRINGS.items():
+        assert space.isomorphism_key(arch) == key
+    # NAS-Bench-201's 15,625 cells are 6,466 distinct computations.
+    assert len({space.isomorphism_key(a) for a in space.enumerate()}) == 6466

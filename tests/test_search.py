@@ -510,3 +510,44 @@ def test_numpy_integers_are_budgets_and_fractional_populations_are_not() -> None
     assert evolved.run(np.int64(6)).to_dict() == evolved.run(6).to_dict()
     with pytest.raises(AdwpError, match=r"population must be an integer, got 2\.5"):
         RegularizedEvolution(MatchBackend(), MACRO, population=2.5, tournament=1)
+
+
+# -- NB201 samplers -----------------------------------------------------------------------------
+
+
+def test_sandwich_smallest_never_proposes_the_largest_cell() -> None:
+    space = get_space("nb201")
+    sampler = get_sampler("sandwich:smallest", space)
+    draws = [a for _ in range(50) for a in sampler.sample(4, np.random.default_rng(_))]
+    assert space.largest() not in draws
+    assert sampler.sample(4, np.random.default_rng(0))[0] == space.smallest()
+    both = get_sampler("sandwich", space).sample(4, np.random.default_rng(0))
+    assert both[:2] == [space.largest(), space.smallest()]
+    with pytest.raises(AdwpError, match="smallest or largest"):
+        get_sampler("sandwich:middle", space)
+
+
+def test_distinct_sampler_draws_computations_uniformly() -> None:
+    space = get_space("nb201")
+    sampler = get_sampler("distinct", space)
+    draws = sampler.sample(20000, np.random.default_rng(0))
+    keys = [space.isomorphism_key(a) for a in draws]
+    # The all-`none` computation is 225 of the 15,625 strings (about 290 draws in 20,000 uniform
+    # over strings); uniform over the 6,466 computations it is drawn about 3 times.
+    dead = space.isomorphism_key(space.smallest())
+    assert keys.count(dead) < 20
+    assert len(set(keys)) > 6466 * 0.9
+    with pytest.raises(AdwpError, match="needs a space with enumerate"):
+        get_sampler("distinct", get_space("macro"))
+
+
+def test_stratified_sampler_spreads_draws_over_sizes() -> None:
+    space = get_space("nb201")
+    sampler = get_sampler("stratified", space)
+    assert len(sampler.strata) == 28  # (number of 3x3 convs, number of 1x1 convs) pairs
+    draws = sampler.sample(2800, np.random.default_rng(0))
+    # The largest cell is its stratum's only member: drawn about 1/28 of the time.
+    assert 60 < draws.count(space.largest()) < 145
+    assert len(get_sampler("stratified:4", space).strata) == 4
+    with pytest.raises(AdwpError, match="number of bins"):
+        get_sampler("stratified:0", space)
