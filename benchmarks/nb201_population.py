@@ -197,8 +197,8 @@ def _load_generator(args: argparse.Namespace, data: Any) -> Evaluator:
         snapshots=not args.final_weights_only,
     )
     if args.generator in list_pretrained():
-        return Evaluator.pretrained(args.generator, data=data, config=config)
-    return Evaluator.from_checkpoint(args.generator, data=data, config=config)
+        return Evaluator.pretrained(args.generator, data=data, config=config, device=args.device)
+    return Evaluator.from_checkpoint(args.generator, data=data, config=config, device=args.device)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -233,6 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=None, help="score the first N computations")
     parser.add_argument("--bootstrap", type=int, default=1000, help="resamples of the intervals")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, ...")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -255,7 +256,9 @@ def main(argv: list[str] | None = None) -> None:
             args.name, evaluator.score, rep_archs, work, args.chunk, args.quiet
         )
     for name in [p for p in args.proxies.split(",") if p]:
-        proxy = ZeroCostProxy(full, data, name, batch_size=args.proxy_batch, seed=args.seed)
+        proxy = ZeroCostProxy(
+            full, data, name, batch_size=args.proxy_batch, seed=args.seed, device=args.device
+        )
         scored[name] = _score_chunks(name, proxy.score, rep_archs, work, args.chunk, args.quiet)
     if args.synflow:
         stored = json.loads(Path(args.synflow).read_text())

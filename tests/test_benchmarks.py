@@ -529,3 +529,27 @@ def test_the_population_metrics_match_scipy() -> None:
     assert out["p_at_top5"] == pytest.approx(len(top & set(order[:10].tolist())) / 10)
     low, high = out["ci_tau_minus_params"]
     assert low < out["tau_minus_params"] < high
+
+
+@pytest.mark.slow
+def test_the_gpu_script_runs_at_toy_size_on_the_cpu(
+    nb201_table: Path, cifar_folder: Path, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+
+    output = tmp_path / "population.json"
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable, "DEVICE": "cpu", "STEPS": "2", "CHANNELS": "4", "CELLS": "1",
+        "META_BATCH": "3", "BATCH_SIZE": "4", "IMAGES": "20", "LIMIT": "3", "VAL_SIZE": "20",
+        "PROXIES": "jacob_cov", "WORK": str(tmp_path / "work"), "OUTPUT": str(output),
+        "EXTRA_TRAIN": "--embed-dim 16 --num-bases 2",
+    }  # fmt: skip
+    command = ["bash", str(BENCHMARKS / "nb201_gpu.sh"), str(cifar_folder), str(nb201_table)]
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    out = json.loads(output.read_text())
+    assert out["n_computations"] == 3
+    assert {"hypernet", "jacob_cov", "params"} <= set(out["methods"])
+    assert out["settings"]["max_images"] == 20 and out["settings"]["device"] == "cpu"
+    assert (tmp_path / "work" / "hypernet.pt").exists()
