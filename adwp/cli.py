@@ -6,6 +6,7 @@ Errors a user can cause end in a one-line message on stderr and exit status 2, n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -547,29 +548,86 @@ def _read_scores(path: str) -> tuple[dict[str, float], dict[str, float], str]:
 
 def _correlate_command(args: argparse.Namespace) -> int:
     from adwp.groundtruth import read_truth
-    from adwp.metrics import correlation_report
+    from adwp.metrics import compare_scores, correlation_report
 
     _check_output(args.output, "--output")
     _check_output(args.plot, "--plot")
+    if args.plot and len(args.scores) > 1:
+        raise AdwpError("--plot draws one scores file; give a single --scores or leave out --plot")
+    if args.bins < 2:
+        raise AdwpError(f"--bins must be at least 2 (4: quartiles), got {args.bins}")
+    if not 0 < args.top_percent <= 100:
+        raise AdwpError(f"--top-percent must be in (0, 100], got {args.top_percent:g}")
+    if args.resamples < 1:
+        raise AdwpError(f"--resamples must be at least 1, got {args.resamples}")
+    top_k = _parse_top_k(args.top_k)
     table = read_truth(args.truth, key=args.key, metric=args.metric)
-    scores, sizes, what = _read_scores(args.scores)
-    report = correlation_report(table.rows(), scores, metric=args.metric, params=sizes or None)
-    for warning in report["warnings"]:
-        print(f"warning: {warning}", file=sys.stderr)
+    files = [(path, *_read_scores(path)) for path in args.scores]
+    control, control_name = _read_control(args, files, table)
+    options = {
+        "metric": args.metric,
+        "n_resamples": args.resamples,
+        "seed": args.seed,
+        "control": control,
+        "control_name": control_name,
+        "bins": args.bins,
+        "top_k": top_k,
+        "top_percent": args.top_percent,
+    }
+    # #params belong to the architectures: one file's list serves every file.
+    sizes: dict[str, float] = {}
+    for _, _, file_sizes, _ in files:
+        sizes.update(file_sizes)
+    reports = []
+    for path, scores, _, _ in files:
+        report = correlation_report(table.rows(), scores, params=sizes or None, **options)
+        reports.append({"scores_file": path, **report})
+    comparison = None
+    if len(files) > 1:
+        labels = _file_labels(args.scores)
+        truth = table.mean()
+        if control is None:
+            # #params, as in each report, where they are known for every architecture.
+            control = {**(table.params or {}), **sizes}
+            common = set(truth).intersection(*(scores for _, scores, _, _ in files))
+            control = control if common <= set(control) else None
+        comparison = compare_scores(
+            {label: scores for label, (_, scores, _, _) in zip(labels, files)},
+            truth,
+            control=control,
+            control_name=control_name,
+            n_resamples=args.resamples,
+            seed=args.seed,
+        )
+        comparison["files"] = dict(zip(labels, args.scores))
+    for report in reports:
+        for warning in report["warnings"]:
+            prefix = f"{report['scores_file']}: " if comparison else ""
+            print(f"warning: {prefix}{warning}", file=sys.stderr)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1))
+    body = reports[0] if comparison is None else {"reports": reports, "comparison": comparison}
+    out.write_text(json.dumps(body, indent=1))
     if args.plot:
         from adwp.plots import plot_correlation
 
-        title = f"{Path(args.scores).name} vs {Path(args.truth).name}"
-        plot_correlation(report, args.plot, score_label=what, title=title)
+        title = f"{Path(args.scores[0]).name} vs {Path(args.truth).name}"
+        plot_correlation(reports[0], args.plot, score_label=files[0][3], title=title)
+    if comparison is None:
+        _print_report(reports[0])
+    else:
+        _print_comparison(reports, comparison)
+    return 0
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    """The printed summary of one ``correlate`` report."""
     ceiling = report["noise_ceiling"] or {}
     halves = report["noise_ceiling_split_half"] or {}
-
-    def fmt(value: Any) -> str:
-        return "-" if value is None else f"{value:.3f}"
-
     print(f"n={report['n']} ({len(report['unmatched'])} scored archs not in the truth)")
     print(
         "ceiling: single seed vs single seed; split-half: mean of half the seeds vs the other half"
@@ -577,13 +635,160 @@ def _correlate_command(args: argparse.Namespace) -> int:
     print(f"{'metric':<22}{'score':>8}{'ceiling':>9}{'split-half':>11}")
     for key in ("kendall_tau", "spearman", "weighted_tau", "partial_tau", "tau_within_size_bins"):
         values = (report.get(key), ceiling.get(key), halves.get(key))
-        print(f"{key:<22}{fmt(values[0]):>8}{fmt(values[1]):>9}{fmt(values[2]):>11}")
+        print(f"{key:<22}{_fmt(values[0]):>8}{_fmt(values[1]):>9}{_fmt(values[2]):>11}")
     for key in ("precision_at_k", "ndcg_at_k", "regret_at_k"):
         for k, value in report[key].items():
             name = f"{key.replace('_at_k', '')}@{k}"
             values = (value, ceiling.get(key, {}).get(k), halves.get(key, {}).get(k))
-            print(f"{name:<22}{fmt(values[0]):>8}{fmt(values[1]):>9}{fmt(values[2]):>11}")
-    return 0
+            print(f"{name:<22}{_fmt(values[0]):>8}{_fmt(values[1]):>9}{_fmt(values[2]):>11}")
+    section = report["control"]
+    name = section["name"] if section else "control"
+    if section:
+        ci = section["partial_tau_ci"]
+        interval = f"  95% CI [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+        bins = section["bins"]
+        print(f"control: {name} (Kendall tau of {name} alone: {_fmt(section['kendall_tau'])})")
+        print(f"{'partial tau given it':<22}{_fmt(section['partial_tau']):>8}{interval}")
+        per_bin = " ".join(_fmt(t) for t in bins["tau"])
+        print(
+            f"{'tau within its bins':<22}{_fmt(bins['mean']):>8}  per bin, lowest {name} first: "
+            f"{per_bin} (n {' '.join(map(str, bins['n']))})"
+        )
+    print(f"{'mean truth of top k':<22}{'score':>8}{name[:10]:>11}{'best':>9}")
+    for k, entry in report["top_k_mean"].items():
+        values = (entry["score"], entry["control"], entry["best"])
+        print(f"{'  k=' + k:<22}{_fmt(values[0]):>8}{_fmt(values[1]):>11}{_fmt(values[2]):>9}")
+    top = report["precision_at_top_percent"]
+    label = f"P@top {top['percent']:g}% (k={top['k']})"
+    print(f"{label:<22}{_fmt(top['score']):>8}{_fmt(top['control']):>11}{1.0:>9.3f}")
+
+
+def _print_comparison(reports: list[dict[str, Any]], comparison: dict[str, Any]) -> None:
+    """The printed summary of several scores files and their paired comparison."""
+    labels = list(comparison["files"])
+    width = max(len(label) for label in [*labels, "file"]) + 2
+    top = reports[0]["precision_at_top_percent"]["percent"]
+    given = (reports[0]["control"] or {}).get("name", "-")
+    print(
+        f"{'file':<{width}}{'n':>6}  {'kendall_tau [95% CI]':<24}"
+        f"{f'partial tau | {given}':<24}{f'P@top {top:g}%':>10}"
+    )
+    for label, report in zip(labels, reports):
+        section = report["control"] or {}
+
+        def with_ci(value: Any, ci: Any) -> str:
+            return _fmt(value) + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+        tau = with_ci(report["kendall_tau"], report["ci"]["kendall_tau"])
+        partial = with_ci(section.get("partial_tau"), section.get("partial_tau_ci"))
+        p_top = _fmt(report["precision_at_top_percent"]["score"])
+        print(f"{label:<{width}}{report['n']:>6}  {tau:<24}{partial:<24}{p_top:>10}")
+    given = f", partial tau given {comparison['control']}" if comparison["control"] else ""
+    print(
+        f"paired bootstrap on the {comparison['n']} architectures in every file and the truth "
+        f"({comparison['n_resamples']} resamples, seed {comparison['seed']}{given}); "
+        "ahead: the 95% interval of the difference excludes 0, level: it holds 0"
+    )
+    print(
+        f"{'statistic':<13}{'better':<{width}}{'other':<{width}}{'difference':>10}  "
+        f"{'95% CI':<18}verdict"
+    )
+    for pair in comparison["pairs"]:
+        low, high = pair["ci"]
+        print(
+            f"{pair['statistic']:<13}{pair['first']:<{width}}{pair['second']:<{width}}"
+            f"{pair['difference']:>+10.3f}  {f'[{low:+.3f}, {high:+.3f}]':<18}{pair['verdict']}"
+        )
+
+
+def _parse_top_k(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise AdwpError(
+            f"--top-k must be comma-separated positive integers (e.g. 10,50,100), got {text!r}"
+        )
+    return values
+
+
+def _file_labels(paths: Sequence[str]) -> list[str]:
+    """Short names of scores files: their file names, or their paths where names repeat."""
+    names = [Path(p).name for p in paths]
+    if len(set(paths)) < len(paths):
+        raise AdwpError("a scores file is given twice to --scores")
+    return names if len(set(names)) == len(names) else list(paths)
+
+
+_CONTROLS = ("params", "flops")
+
+
+def _read_control(
+    args: argparse.Namespace, files: Sequence[tuple[Any, ...]], table: Any
+) -> tuple[dict[str, float] | None, str]:
+    """``--control``: ``{arch: value}`` and its name; None for the default (#params where known).
+
+    ``params`` come from the scores files and the truth's params column; ``flops`` from the
+    scores files' flops lists, the space a file names, or the truth's flops column; anything
+    else names a scores file whose scores are the control.
+    """
+    choice = args.control
+    if choice is None:
+        return None, "params"
+    if choice == "params":
+        sizes = {**(table.params or {})}
+        for _, _, file_sizes, _ in files:
+            sizes.update(file_sizes)
+        return sizes, "params"
+    if choice == "flops":
+        from adwp.errors import DataError
+        from adwp.groundtruth import read_truth
+
+        flops: dict[str, float] = {}
+        # A table without a flops column is fine: the scores files may have them.
+        with contextlib.suppress(DataError):
+            flops.update(read_truth(args.truth, key=args.key, metric="flops").mean())
+        for path, scores, _, _ in files:
+            flops.update(_read_flops(path, list(scores)))
+        return flops, "flops"
+    if not Path(choice).exists():
+        raise AdwpError(
+            f"--control {choice!r}: not one of {', '.join(_CONTROLS)} and no such scores file"
+        )
+    scores, _, _ = _read_scores(choice)
+    return scores, Path(choice).name
+
+
+def _read_flops(path: str, archs: list[str]) -> dict[str, float]:
+    """FLOPs of a scores file's architectures: its ``flops`` list, or computed in the space it
+    names (``"space": NAME`` or ``{"name": NAME, "options": {...}}``); empty if neither."""
+    data = json.loads(_read_text(path, "scores file"))
+    flops = data.get("flops")
+    if flops is not None:
+        if not isinstance(flops, list) or len(flops) != len(data["archs"]):
+            raise AdwpError(f"{path}: 'flops' must be a list as long as 'archs' ({len(archs)})")
+        out = {}
+        for arch, value in zip(data["archs"], flops):
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not (number and 0 < value < math.inf):
+                raise AdwpError(f"{path}: flops of {arch!r} is not a positive number: {value!r}")
+            out[str(arch)] = float(value)
+        return out
+    named = data.get("space")
+    if named is None:
+        return {}
+    from adwp.spaces import get_space
+
+    if isinstance(named, str):
+        named = {"name": named}
+    if not isinstance(named, dict) or not isinstance(named.get("options", {}), dict):
+        raise AdwpError(f"{path}: 'space' must be a name or {{'name': ..., 'options': {{...}}}}")
+    try:
+        space = get_space(str(named.get("name")), **named.get("options", {}))
+        return {arch: float(space.flops(space.validate(arch))) for arch in archs}
+    except AdwpError as exc:
+        raise AdwpError(f"{path}: flops in its space: {exc}") from None
 
 
 def _parse_coefficients(text: str) -> list[float]:
@@ -1223,7 +1428,13 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="ground-truth table, .csv or .jsonl (adwp groundtruth's, or another benchmark's)",
     )
-    corr.add_argument("--scores", required=True, help="scores JSON as written by 'adwp rank'")
+    corr.add_argument(
+        "--scores",
+        required=True,
+        action="append",
+        help="scores JSON as written by 'adwp rank'; repeat it to compare several on the same "
+        "architectures (paired bootstrap)",
+    )
     corr.add_argument("--key", default="arch", metavar="COLUMN", help=_KEY_HELP)
     corr.add_argument("--metric", default="val_acc", metavar="COLUMN", help=_METRIC_HELP)
     corr.add_argument(
@@ -1232,6 +1443,33 @@ def build_parser() -> argparse.ArgumentParser:
     corr.add_argument(
         "--plot", default=None, help="PNG scatter of score against truth, coloured by #params"
     )
+    corr.add_argument(
+        "--control",
+        default=None,
+        metavar="params|flops|FILE",
+        help="what the partial tau and the binned tau control for: params (the default, where "
+        "#params are known), flops, or another scores file (e.g. a proxy's)",
+    )
+    corr.add_argument(
+        "--bins", type=int, default=4, help="quantile bins of the control (default 4: quartiles)"
+    )
+    corr.add_argument(
+        "--top-k",
+        default="10,50,100",
+        metavar="K,K,...",
+        help="k of the mean truth of the top k (default 10,50,100; those up to n)",
+    )
+    corr.add_argument(
+        "--top-percent",
+        type=float,
+        default=5.0,
+        metavar="P",
+        help="P@top-P%%: share of the true top P%% among the top P%% by score (default 5)",
+    )
+    corr.add_argument(
+        "--resamples", type=int, default=1000, metavar="N", help="bootstrap resamples (1000)"
+    )
+    corr.add_argument("--seed", type=_non_negative_int, default=0, help="bootstrap seed")
     corr.set_defaults(func=_correlate_command)
 
     search = sub.add_parser(
