@@ -248,6 +248,7 @@ def _rank_command(args: argparse.Namespace) -> int:
     if args.max_images is not None and args.max_images < 1:
         raise AdwpError(f"--max-images must be at least 1, got {args.max_images}")
     _check_output(args.output, "--output")
+    combine, proxy_options = _parse_combine(args)
     checkpoints = _rank_checkpoints(args)
     metric, max_images = args.score_metric, args.max_images
     if args.pretrained:
@@ -291,7 +292,23 @@ def _rank_command(args: argparse.Namespace) -> int:
     else:
         archs = given
     archs = [space.validate(a) for a in archs]
-    scores = ensemble.score(archs, progress=not args.quiet)
+    members: dict[str, Any] = {}
+    if combine:
+        from adwp.baselines import CombinedBackend
+
+        combined = CombinedBackend(
+            ensemble,
+            combine,
+            evaluator.data,
+            proxy_options=proxy_options,
+            batch_size=args.combine_batch,
+            seed=args.seed,
+            name=evaluator.train_config.model if evaluator.train_config else "evaluator",
+        )
+        members = combined.member_scores(archs, progress=not args.quiet)
+        scores = combined.score(archs)
+    else:
+        scores = ensemble.score(archs, progress=not args.quiet)
     params = [space.params(a) for a in archs]
     flops = [space.flops(a) for a in archs]
     if args.output:
@@ -310,15 +327,91 @@ def _rank_command(args: argparse.Namespace) -> int:
                     "seed": args.seed,
                     "metric": evaluator.config.metric,
                     "images": evaluator.num_images,
+                    "space": {"name": space.name, "options": space.config()},
+                    **(_combine_entry(combined, members, len(archs)) if combine else {}),
                 },
                 indent=1,
             )
         )
     order = np.argsort(-scores, kind="stable")[: args.top]
+    if combine:
+        _print_combined(order, scores, members, params, flops, archs, evaluator.config.metric)
+        return 0
     print(f"{'rank':>4}  {'score':>6}  {'params':>8}  {'MFLOPs':>8}  architecture")
     for place, i in enumerate(order, 1):
         print(f"{place:>4}  {scores[i]:6.4f}  {params[i]:>8}  {flops[i] / 1e6:8.2f}  {archs[i]}")
     return 0
+
+
+_AGGREGATION = "sum over members of log(rank / n), rank n the best, ties averaged (AZ-NAS)"
+
+
+def _parse_combine(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
+    """``--combine`` as proxy names and ``--combine-space-option`` as options of the proxies'
+    space, checked before any checkpoint or data set is loaded."""
+    if args.combine is None:
+        if args.combine_space_option or args.combine_batch != 64:
+            raise AdwpError("--combine-batch and --combine-space-option go with --combine NAMES")
+        return [], {}
+    from adwp.baselines import list_proxies
+
+    names = [part.strip() for part in args.combine.split(",") if part.strip()]
+    allowed = ", ".join(list_proxies())
+    if not names:
+        raise AdwpError(f"--combine needs proxy names, comma-separated: {allowed}")
+    for name in names:
+        if name not in list_proxies():
+            raise AdwpError(f"--combine: unknown proxy {name!r}; allowed: {allowed}")
+        if names.count(name) > 1:
+            raise AdwpError(f"--combine names {name!r} twice")
+    if args.combine_batch < 1:
+        raise AdwpError(f"--combine-batch must be at least 1, got {args.combine_batch}")
+    return names, _parse_space_options(args.combine_space_option, "--combine-space-option")
+
+
+def _combine_entry(combined: Any, members: dict[str, Any], n: int) -> dict[str, Any]:
+    """What ``rank --combine --output`` adds: each member's raw scores and how they combine."""
+    proxy_space = combined.proxy_space
+    return {
+        "combine": {
+            "members": list(members),
+            "aggregation": _AGGREGATION,
+            "relative_to": f"the {n} architectures of this file",
+            "proxy_space": {"name": proxy_space.name, "options": proxy_space.config()},
+            "proxy_batch": combined.batch_size,
+            "proxy_seed": combined.seed,
+        },
+        # -inf, a proxy's lowest possible score, has no JSON spelling: null.
+        "member_scores": {
+            name: [float(v) if math.isfinite(v) else None for v in values]
+            for name, values in members.items()
+        },
+    }
+
+
+def _print_combined(
+    order: Any,
+    scores: Any,
+    members: dict[str, Any],
+    params: list[int],
+    flops: list[int],
+    archs: list[Any],
+    metric: str,
+) -> None:
+    names = list(members)
+    print(
+        f"combined: sum of log(rank / n) over {names[0]} ({metric}), {', '.join(names[1:])}; "
+        f"rank n the best of these n = {len(archs)} architectures (relative to them), ties "
+        "averaged; 0: best on every member"
+    )
+    width = [max(9, len(name)) for name in names]
+    header = "".join(f"  {name:>{w}}" for name, w in zip(names, width))
+    print(f"{'rank':>4}  {'combined':>8}{header}  {'params':>8}  {'MFLOPs':>8}  architecture")
+    for place, i in enumerate(order, 1):
+        raw = "".join(f"  {members[n][i]:>{w}.4g}" for n, w in zip(names, width))
+        print(
+            f"{place:>4}  {scores[i]:8.3f}{raw}  {params[i]:>8}  {flops[i] / 1e6:8.2f}  {archs[i]}"
+        )
 
 
 def _rank_checkpoints(args: argparse.Namespace) -> list[str]:
@@ -399,19 +492,22 @@ def _options_like(space: Any, name: str) -> dict[str, Any]:
 def _space_options(args: argparse.Namespace) -> dict[str, Any]:
     """``--space-option NAME=VALUE`` flags as keyword options of the space; a value is read as
     JSON where it parses (``8``, ``[8,16,32]``) and as a string otherwise."""
+    return _parse_space_options(args.space_option, "--space-option")
+
+
+def _parse_space_options(items: Sequence[str] | None, flag: str) -> dict[str, Any]:
+    """``NAME=VALUE`` items of ``flag`` as keyword options of a space (see ``_space_options``)."""
     from adwp.spaces import DATA_SHAPE
 
     options: dict[str, Any] = {}
-    for item in args.space_option or []:
+    for item in items or []:
         name, sep, text = item.partition("=")
         name = name.strip().replace("-", "_")
         if not sep or not name:
-            raise AdwpError(
-                f"--space-option must look like NAME=VALUE (e.g. channels=8), got {item!r}"
-            )
+            raise AdwpError(f"{flag} must look like NAME=VALUE (e.g. channels=8), got {item!r}")
         if name in DATA_SHAPE:
             raise AdwpError(
-                f"--space-option {name}: set by the data set (--dataset, --image-size), not here"
+                f"{flag} {name}: set by the data set (--dataset, --image-size), not here"
             )
         try:
             options[name] = json.loads(text)
@@ -501,6 +597,9 @@ def _data_shape(data: Any) -> dict[str, int]:
 
 def _describe_scores(data: dict[str, Any]) -> str:
     """What a scores file says its scores are, for axis labels; "score" when it says nothing."""
+    combined = data.get("combine")
+    if isinstance(combined, dict) and isinstance(combined.get("members"), list):
+        return f"rank combination of {', '.join(map(str, combined['members']))}"
     if isinstance(data.get("metric"), str):
         return data["metric"]
     split = f" on the {data['split']} split" if isinstance(data.get("split"), str) else ""
@@ -1381,6 +1480,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of on-disk data sets (default: the folder the checkpoint was trained on)",
     )
     rank.add_argument("--device", default="auto")
+    rank.add_argument(
+        "--combine",
+        default=None,
+        metavar="PROXY,...",
+        help="rank by the checkpoint's ranking combined with these zero-cost proxies' (AZ-NAS's "
+        "sum of log(rank / n)): e.g. synflow,jacob_cov; the scores are relative to the "
+        "architectures ranked together",
+    )
+    rank.add_argument(
+        "--combine-batch",
+        type=int,
+        default=64,
+        metavar="N",
+        help="training images in the proxies' one batch (default 64)",
+    )
+    rank.add_argument(
+        "--combine-space-option",
+        action="append",
+        metavar="NAME=VALUE",
+        help="option of the proxies' network, repeatable (default: the checkpoint's kind of space "
+        "at its default options, e.g. NB201's C=16, N=5)",
+    )
     rank.set_defaults(func=_rank_command)
 
     truth = sub.add_parser(
