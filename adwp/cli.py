@@ -839,6 +839,11 @@ def _read_control(
         sizes = {**(table.params or {})}
         for _, _, file_sizes, _ in files:
             sizes.update(file_sizes)
+        if not sizes:
+            raise AdwpError(
+                f"--control params: no #params in the scores files (a 'params' list) nor in "
+                f"{args.truth} (a 'params' column)"
+            )
         return sizes, "params"
     if choice == "flops":
         from adwp.errors import DataError
@@ -850,6 +855,11 @@ def _read_control(
             flops.update(read_truth(args.truth, key=args.key, metric="flops").mean())
         for path, scores, _, _ in files:
             flops.update(_read_flops(path, list(scores)))
+        if not flops:
+            raise AdwpError(
+                f"--control flops: no FLOPs in the scores files (a 'flops' list, as rank writes, "
+                f"or a 'space' to compute them in) nor in {args.truth} (a 'flops' column)"
+            )
         return flops, "flops"
     if not Path(choice).exists():
         raise AdwpError(

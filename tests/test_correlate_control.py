@@ -337,7 +337,8 @@ def test_correlate_compares_several_scores_files_with_a_paired_bootstrap(tmp_pat
         (["--top-k", "10,x"], "--top-k must be comma-separated positive integers"),
         (["--top-k", "0"], "--top-k must be comma-separated positive integers"),
         (["--resamples", "0"], "--resamples must be at least 1"),
-        (["--control", "flops"], "flops lacks 40 of the 40 matched architectures"),
+        (["--control", "flops"], "--control flops: no FLOPs in the scores files"),
+        (["--control", "{partial}"], "partial.json lacks 20 of the 40 matched architectures"),
         (["--plot", "x.png", "--scores", "{scores}"], "--plot draws one scores file"),
     ],
 )
@@ -346,7 +347,8 @@ def test_bad_correlate_flags_are_one_line_errors(tmp_path, capsys, flags, needle
     scores = _scores(tmp_path / "s.json", GOOD)
     other = _scores(tmp_path / "t.json", POOR)
     out = tmp_path / "r.json"
-    flags = [f.replace("{scores}", other) for f in flags]
+    partial = _write(tmp_path / "partial.json", {"archs": ARCHS[:20], "scores": POOR[:20].tolist()})
+    flags = [f.replace("{scores}", other).replace("{partial}", partial) for f in flags]
     args = ["correlate", "--truth", truth, "--scores", scores, "--output", str(out), *flags]
     err = _one_line_error(main(args), capsys.readouterr().err)
     assert needle in err
