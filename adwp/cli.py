@@ -6,6 +6,7 @@ Errors a user can cause end in a one-line message on stderr and exit status 2, n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -247,6 +248,7 @@ def _rank_command(args: argparse.Namespace) -> int:
     if args.max_images is not None and args.max_images < 1:
         raise AdwpError(f"--max-images must be at least 1, got {args.max_images}")
     _check_output(args.output, "--output")
+    combine, proxy_options = _parse_combine(args)
     checkpoints = _rank_checkpoints(args)
     metric, max_images = args.score_metric, args.max_images
     if args.pretrained:
@@ -290,7 +292,23 @@ def _rank_command(args: argparse.Namespace) -> int:
     else:
         archs = given
     archs = [space.validate(a) for a in archs]
-    scores = ensemble.score(archs, progress=not args.quiet)
+    members: dict[str, Any] = {}
+    if combine:
+        from adwp.baselines import CombinedBackend
+
+        combined = CombinedBackend(
+            ensemble,
+            combine,
+            evaluator.data,
+            proxy_options=proxy_options,
+            batch_size=args.combine_batch,
+            seed=args.seed,
+            name=evaluator.train_config.model if evaluator.train_config else "evaluator",
+        )
+        members = combined.member_scores(archs, progress=not args.quiet)
+        scores = combined.score(archs)
+    else:
+        scores = ensemble.score(archs, progress=not args.quiet)
     params = [space.params(a) for a in archs]
     flops = [space.flops(a) for a in archs]
     if args.output:
@@ -309,15 +327,91 @@ def _rank_command(args: argparse.Namespace) -> int:
                     "seed": args.seed,
                     "metric": evaluator.config.metric,
                     "images": evaluator.num_images,
+                    "space": {"name": space.name, "options": space.config()},
+                    **(_combine_entry(combined, members, len(archs)) if combine else {}),
                 },
                 indent=1,
             )
         )
     order = np.argsort(-scores, kind="stable")[: args.top]
+    if combine:
+        _print_combined(order, scores, members, params, flops, archs, evaluator.config.metric)
+        return 0
     print(f"{'rank':>4}  {'score':>6}  {'params':>8}  {'MFLOPs':>8}  architecture")
     for place, i in enumerate(order, 1):
         print(f"{place:>4}  {scores[i]:6.4f}  {params[i]:>8}  {flops[i] / 1e6:8.2f}  {archs[i]}")
     return 0
+
+
+_AGGREGATION = "sum over members of log(rank / n), rank n the best, ties averaged (AZ-NAS)"
+
+
+def _parse_combine(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
+    """``--combine`` as proxy names and ``--combine-space-option`` as options of the proxies'
+    space, checked before any checkpoint or data set is loaded."""
+    if args.combine is None:
+        if args.combine_space_option or args.combine_batch != 64:
+            raise AdwpError("--combine-batch and --combine-space-option go with --combine NAMES")
+        return [], {}
+    from adwp.baselines import list_proxies
+
+    names = [part.strip() for part in args.combine.split(",") if part.strip()]
+    allowed = ", ".join(list_proxies())
+    if not names:
+        raise AdwpError(f"--combine needs proxy names, comma-separated: {allowed}")
+    for name in names:
+        if name not in list_proxies():
+            raise AdwpError(f"--combine: unknown proxy {name!r}; allowed: {allowed}")
+        if names.count(name) > 1:
+            raise AdwpError(f"--combine names {name!r} twice")
+    if args.combine_batch < 1:
+        raise AdwpError(f"--combine-batch must be at least 1, got {args.combine_batch}")
+    return names, _parse_space_options(args.combine_space_option, "--combine-space-option")
+
+
+def _combine_entry(combined: Any, members: dict[str, Any], n: int) -> dict[str, Any]:
+    """What ``rank --combine --output`` adds: each member's raw scores and how they combine."""
+    proxy_space = combined.proxy_space
+    return {
+        "combine": {
+            "members": list(members),
+            "aggregation": _AGGREGATION,
+            "relative_to": f"the {n} architectures of this file",
+            "proxy_space": {"name": proxy_space.name, "options": proxy_space.config()},
+            "proxy_batch": combined.batch_size,
+            "proxy_seed": combined.seed,
+        },
+        # -inf, a proxy's lowest possible score, has no JSON spelling: null.
+        "member_scores": {
+            name: [float(v) if math.isfinite(v) else None for v in values]
+            for name, values in members.items()
+        },
+    }
+
+
+def _print_combined(
+    order: Any,
+    scores: Any,
+    members: dict[str, Any],
+    params: list[int],
+    flops: list[int],
+    archs: list[Any],
+    metric: str,
+) -> None:
+    names = list(members)
+    print(
+        f"combined: sum of log(rank / n) over {names[0]} ({metric}), {', '.join(names[1:])}; "
+        f"rank n the best of these n = {len(archs)} architectures (relative to them), ties "
+        "averaged; 0: best on every member"
+    )
+    width = [max(9, len(name)) for name in names]
+    header = "".join(f"  {name:>{w}}" for name, w in zip(names, width))
+    print(f"{'rank':>4}  {'combined':>8}{header}  {'params':>8}  {'MFLOPs':>8}  architecture")
+    for place, i in enumerate(order, 1):
+        raw = "".join(f"  {members[n][i]:>{w}.4g}" for n, w in zip(names, width))
+        print(
+            f"{place:>4}  {scores[i]:8.3f}{raw}  {params[i]:>8}  {flops[i] / 1e6:8.2f}  {archs[i]}"
+        )
 
 
 def _rank_checkpoints(args: argparse.Namespace) -> list[str]:
@@ -398,19 +492,22 @@ def _options_like(space: Any, name: str) -> dict[str, Any]:
 def _space_options(args: argparse.Namespace) -> dict[str, Any]:
     """``--space-option NAME=VALUE`` flags as keyword options of the space; a value is read as
     JSON where it parses (``8``, ``[8,16,32]``) and as a string otherwise."""
+    return _parse_space_options(args.space_option, "--space-option")
+
+
+def _parse_space_options(items: Sequence[str] | None, flag: str) -> dict[str, Any]:
+    """``NAME=VALUE`` items of ``flag`` as keyword options of a space (see ``_space_options``)."""
     from adwp.spaces import DATA_SHAPE
 
     options: dict[str, Any] = {}
-    for item in args.space_option or []:
+    for item in items or []:
         name, sep, text = item.partition("=")
         name = name.strip().replace("-", "_")
         if not sep or not name:
-            raise AdwpError(
-                f"--space-option must look like NAME=VALUE (e.g. channels=8), got {item!r}"
-            )
+            raise AdwpError(f"{flag} must look like NAME=VALUE (e.g. channels=8), got {item!r}")
         if name in DATA_SHAPE:
             raise AdwpError(
-                f"--space-option {name}: set by the data set (--dataset, --image-size), not here"
+                f"{flag} {name}: set by the data set (--dataset, --image-size), not here"
             )
         try:
             options[name] = json.loads(text)
@@ -500,6 +597,9 @@ def _data_shape(data: Any) -> dict[str, int]:
 
 def _describe_scores(data: dict[str, Any]) -> str:
     """What a scores file says its scores are, for axis labels; "score" when it says nothing."""
+    combined = data.get("combine")
+    if isinstance(combined, dict) and isinstance(combined.get("members"), list):
+        return f"rank combination of {', '.join(map(str, combined['members']))}"
     if isinstance(data.get("metric"), str):
         return data["metric"]
     split = f" on the {data['split']} split" if isinstance(data.get("split"), str) else ""
@@ -547,29 +647,86 @@ def _read_scores(path: str) -> tuple[dict[str, float], dict[str, float], str]:
 
 def _correlate_command(args: argparse.Namespace) -> int:
     from adwp.groundtruth import read_truth
-    from adwp.metrics import correlation_report
+    from adwp.metrics import compare_scores, correlation_report
 
     _check_output(args.output, "--output")
     _check_output(args.plot, "--plot")
+    if args.plot and len(args.scores) > 1:
+        raise AdwpError("--plot draws one scores file; give a single --scores or leave out --plot")
+    if args.bins < 2:
+        raise AdwpError(f"--bins must be at least 2 (4: quartiles), got {args.bins}")
+    if not 0 < args.top_percent <= 100:
+        raise AdwpError(f"--top-percent must be in (0, 100], got {args.top_percent:g}")
+    if args.resamples < 1:
+        raise AdwpError(f"--resamples must be at least 1, got {args.resamples}")
+    top_k = _parse_top_k(args.top_k)
     table = read_truth(args.truth, key=args.key, metric=args.metric)
-    scores, sizes, what = _read_scores(args.scores)
-    report = correlation_report(table.rows(), scores, metric=args.metric, params=sizes or None)
-    for warning in report["warnings"]:
-        print(f"warning: {warning}", file=sys.stderr)
+    files = [(path, *_read_scores(path)) for path in args.scores]
+    control, control_name = _read_control(args, files, table)
+    options = {
+        "metric": args.metric,
+        "n_resamples": args.resamples,
+        "seed": args.seed,
+        "control": control,
+        "control_name": control_name,
+        "bins": args.bins,
+        "top_k": top_k,
+        "top_percent": args.top_percent,
+    }
+    # #params belong to the architectures: one file's list serves every file.
+    sizes: dict[str, float] = {}
+    for _, _, file_sizes, _ in files:
+        sizes.update(file_sizes)
+    reports = []
+    for path, scores, _, _ in files:
+        report = correlation_report(table.rows(), scores, params=sizes or None, **options)
+        reports.append({"scores_file": path, **report})
+    comparison = None
+    if len(files) > 1:
+        labels = _file_labels(args.scores)
+        truth = table.mean()
+        if control is None:
+            # #params, as in each report, where they are known for every architecture.
+            control = {**(table.params or {}), **sizes}
+            common = set(truth).intersection(*(scores for _, scores, _, _ in files))
+            control = control if common <= set(control) else None
+        comparison = compare_scores(
+            {label: scores for label, (_, scores, _, _) in zip(labels, files)},
+            truth,
+            control=control,
+            control_name=control_name,
+            n_resamples=args.resamples,
+            seed=args.seed,
+        )
+        comparison["files"] = dict(zip(labels, args.scores))
+    for report in reports:
+        for warning in report["warnings"]:
+            prefix = f"{report['scores_file']}: " if comparison else ""
+            print(f"warning: {prefix}{warning}", file=sys.stderr)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1))
+    body = reports[0] if comparison is None else {"reports": reports, "comparison": comparison}
+    out.write_text(json.dumps(body, indent=1))
     if args.plot:
         from adwp.plots import plot_correlation
 
-        title = f"{Path(args.scores).name} vs {Path(args.truth).name}"
-        plot_correlation(report, args.plot, score_label=what, title=title)
+        title = f"{Path(args.scores[0]).name} vs {Path(args.truth).name}"
+        plot_correlation(reports[0], args.plot, score_label=files[0][3], title=title)
+    if comparison is None:
+        _print_report(reports[0])
+    else:
+        _print_comparison(reports, comparison)
+    return 0
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    """The printed summary of one ``correlate`` report."""
     ceiling = report["noise_ceiling"] or {}
     halves = report["noise_ceiling_split_half"] or {}
-
-    def fmt(value: Any) -> str:
-        return "-" if value is None else f"{value:.3f}"
-
     print(f"n={report['n']} ({len(report['unmatched'])} scored archs not in the truth)")
     print(
         "ceiling: single seed vs single seed; split-half: mean of half the seeds vs the other half"
@@ -577,13 +734,170 @@ def _correlate_command(args: argparse.Namespace) -> int:
     print(f"{'metric':<22}{'score':>8}{'ceiling':>9}{'split-half':>11}")
     for key in ("kendall_tau", "spearman", "weighted_tau", "partial_tau", "tau_within_size_bins"):
         values = (report.get(key), ceiling.get(key), halves.get(key))
-        print(f"{key:<22}{fmt(values[0]):>8}{fmt(values[1]):>9}{fmt(values[2]):>11}")
+        print(f"{key:<22}{_fmt(values[0]):>8}{_fmt(values[1]):>9}{_fmt(values[2]):>11}")
     for key in ("precision_at_k", "ndcg_at_k", "regret_at_k"):
         for k, value in report[key].items():
             name = f"{key.replace('_at_k', '')}@{k}"
             values = (value, ceiling.get(key, {}).get(k), halves.get(key, {}).get(k))
-            print(f"{name:<22}{fmt(values[0]):>8}{fmt(values[1]):>9}{fmt(values[2]):>11}")
-    return 0
+            print(f"{name:<22}{_fmt(values[0]):>8}{_fmt(values[1]):>9}{_fmt(values[2]):>11}")
+    section = report["control"]
+    name = section["name"] if section else "control"
+    if section:
+        ci = section["partial_tau_ci"]
+        interval = f"  95% CI [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+        bins = section["bins"]
+        print(f"control: {name} (Kendall tau of {name} alone: {_fmt(section['kendall_tau'])})")
+        print(f"{'partial tau given it':<22}{_fmt(section['partial_tau']):>8}{interval}")
+        per_bin = " ".join(_fmt(t) for t in bins["tau"])
+        print(
+            f"{'tau within its bins':<22}{_fmt(bins['mean']):>8}  per bin, lowest {name} first: "
+            f"{per_bin} (n {' '.join(map(str, bins['n']))})"
+        )
+    print(f"{'mean truth of top k':<22}{'score':>8}{name[:10]:>11}{'best':>9}")
+    for k, entry in report["top_k_mean"].items():
+        values = (entry["score"], entry["control"], entry["best"])
+        print(f"{'  k=' + k:<22}{_fmt(values[0]):>8}{_fmt(values[1]):>11}{_fmt(values[2]):>9}")
+    top = report["precision_at_top_percent"]
+    label = f"P@top {top['percent']:g}% (k={top['k']})"
+    print(f"{label:<22}{_fmt(top['score']):>8}{_fmt(top['control']):>11}{1.0:>9.3f}")
+
+
+def _print_comparison(reports: list[dict[str, Any]], comparison: dict[str, Any]) -> None:
+    """The printed summary of several scores files and their paired comparison."""
+    labels = list(comparison["files"])
+    width = max(len(label) for label in [*labels, "file"]) + 2
+    top = reports[0]["precision_at_top_percent"]["percent"]
+    given = (reports[0]["control"] or {}).get("name", "-")
+    print(
+        f"{'file':<{width}}{'n':>6}  {'kendall_tau [95% CI]':<24}"
+        f"{f'partial tau | {given}':<24}{f'P@top {top:g}%':>10}"
+    )
+    for label, report in zip(labels, reports):
+        section = report["control"] or {}
+
+        def with_ci(value: Any, ci: Any) -> str:
+            return _fmt(value) + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+        tau = with_ci(report["kendall_tau"], report["ci"]["kendall_tau"])
+        partial = with_ci(section.get("partial_tau"), section.get("partial_tau_ci"))
+        p_top = _fmt(report["precision_at_top_percent"]["score"])
+        print(f"{label:<{width}}{report['n']:>6}  {tau:<24}{partial:<24}{p_top:>10}")
+    given = f", partial tau given {comparison['control']}" if comparison["control"] else ""
+    print(
+        f"paired bootstrap on the {comparison['n']} architectures in every file and the truth "
+        f"({comparison['n_resamples']} resamples, seed {comparison['seed']}{given}); "
+        "ahead: the 95% interval of the difference excludes 0, level: it holds 0"
+    )
+    print(
+        f"{'statistic':<13}{'better':<{width}}{'other':<{width}}{'difference':>10}  "
+        f"{'95% CI':<18}verdict"
+    )
+    for pair in comparison["pairs"]:
+        low, high = pair["ci"]
+        print(
+            f"{pair['statistic']:<13}{pair['first']:<{width}}{pair['second']:<{width}}"
+            f"{pair['difference']:>+10.3f}  {f'[{low:+.3f}, {high:+.3f}]':<18}{pair['verdict']}"
+        )
+
+
+def _parse_top_k(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise AdwpError(
+            f"--top-k must be comma-separated positive integers (e.g. 10,50,100), got {text!r}"
+        )
+    return values
+
+
+def _file_labels(paths: Sequence[str]) -> list[str]:
+    """Short names of scores files: their file names, or their paths where names repeat."""
+    names = [Path(p).name for p in paths]
+    if len(set(paths)) < len(paths):
+        raise AdwpError("a scores file is given twice to --scores")
+    return names if len(set(names)) == len(names) else list(paths)
+
+
+_CONTROLS = ("params", "flops")
+
+
+def _read_control(
+    args: argparse.Namespace, files: Sequence[tuple[Any, ...]], table: Any
+) -> tuple[dict[str, float] | None, str]:
+    """``--control``: ``{arch: value}`` and its name; None for the default (#params where known).
+
+    ``params`` come from the scores files and the truth's params column; ``flops`` from the
+    scores files' flops lists, the space a file names, or the truth's flops column; anything
+    else names a scores file whose scores are the control.
+    """
+    choice = args.control
+    if choice is None:
+        return None, "params"
+    if choice == "params":
+        sizes = {**(table.params or {})}
+        for _, _, file_sizes, _ in files:
+            sizes.update(file_sizes)
+        if not sizes:
+            raise AdwpError(
+                f"--control params: no #params in the scores files (a 'params' list) nor in "
+                f"{args.truth} (a 'params' column)"
+            )
+        return sizes, "params"
+    if choice == "flops":
+        from adwp.errors import DataError
+        from adwp.groundtruth import read_truth
+
+        flops: dict[str, float] = {}
+        # A table without a flops column is fine: the scores files may have them.
+        with contextlib.suppress(DataError):
+            flops.update(read_truth(args.truth, key=args.key, metric="flops").mean())
+        for path, scores, _, _ in files:
+            flops.update(_read_flops(path, list(scores)))
+        if not flops:
+            raise AdwpError(
+                f"--control flops: no FLOPs in the scores files (a 'flops' list, as rank writes, "
+                f"or a 'space' to compute them in) nor in {args.truth} (a 'flops' column)"
+            )
+        return flops, "flops"
+    if not Path(choice).exists():
+        raise AdwpError(
+            f"--control {choice!r}: not one of {', '.join(_CONTROLS)} and no such scores file"
+        )
+    scores, _, _ = _read_scores(choice)
+    return scores, Path(choice).name
+
+
+def _read_flops(path: str, archs: list[str]) -> dict[str, float]:
+    """FLOPs of a scores file's architectures: its ``flops`` list, or computed in the space it
+    names (``"space": NAME`` or ``{"name": NAME, "options": {...}}``); empty if neither."""
+    data = json.loads(_read_text(path, "scores file"))
+    flops = data.get("flops")
+    if flops is not None:
+        if not isinstance(flops, list) or len(flops) != len(data["archs"]):
+            raise AdwpError(f"{path}: 'flops' must be a list as long as 'archs' ({len(archs)})")
+        out = {}
+        for arch, value in zip(data["archs"], flops):
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not (number and 0 < value < math.inf):
+                raise AdwpError(f"{path}: flops of {arch!r} is not a positive number: {value!r}")
+            out[str(arch)] = float(value)
+        return out
+    named = data.get("space")
+    if named is None:
+        return {}
+    from adwp.spaces import get_space
+
+    if isinstance(named, str):
+        named = {"name": named}
+    if not isinstance(named, dict) or not isinstance(named.get("options", {}), dict):
+        raise AdwpError(f"{path}: 'space' must be a name or {{'name': ..., 'options': {{...}}}}")
+    try:
+        space = get_space(str(named.get("name")), **named.get("options", {}))
+        return {arch: float(space.flops(space.validate(arch))) for arch in archs}
+    except AdwpError as exc:
+        raise AdwpError(f"{path}: flops in its space: {exc}") from None
 
 
 def _parse_coefficients(text: str) -> list[float]:
@@ -1176,6 +1490,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of on-disk data sets (default: the folder the checkpoint was trained on)",
     )
     rank.add_argument("--device", default="auto")
+    rank.add_argument(
+        "--combine",
+        default=None,
+        metavar="PROXY,...",
+        help="rank by the checkpoint's ranking combined with these zero-cost proxies' (AZ-NAS's "
+        "sum of log(rank / n)): e.g. synflow,jacob_cov; the scores are relative to the "
+        "architectures ranked together",
+    )
+    rank.add_argument(
+        "--combine-batch",
+        type=int,
+        default=64,
+        metavar="N",
+        help="training images in the proxies' one batch (default 64)",
+    )
+    rank.add_argument(
+        "--combine-space-option",
+        action="append",
+        metavar="NAME=VALUE",
+        help="option of the proxies' network, repeatable (default: the checkpoint's kind of space "
+        "at its default options, e.g. NB201's C=16, N=5)",
+    )
     rank.set_defaults(func=_rank_command)
 
     truth = sub.add_parser(
@@ -1223,7 +1559,13 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="ground-truth table, .csv or .jsonl (adwp groundtruth's, or another benchmark's)",
     )
-    corr.add_argument("--scores", required=True, help="scores JSON as written by 'adwp rank'")
+    corr.add_argument(
+        "--scores",
+        required=True,
+        action="append",
+        help="scores JSON as written by 'adwp rank'; repeat it to compare several on the same "
+        "architectures (paired bootstrap)",
+    )
     corr.add_argument("--key", default="arch", metavar="COLUMN", help=_KEY_HELP)
     corr.add_argument("--metric", default="val_acc", metavar="COLUMN", help=_METRIC_HELP)
     corr.add_argument(
@@ -1232,6 +1574,33 @@ def build_parser() -> argparse.ArgumentParser:
     corr.add_argument(
         "--plot", default=None, help="PNG scatter of score against truth, coloured by #params"
     )
+    corr.add_argument(
+        "--control",
+        default=None,
+        metavar="params|flops|FILE",
+        help="what the partial tau and the binned tau control for: params (the default, where "
+        "#params are known), flops, or another scores file (e.g. a proxy's)",
+    )
+    corr.add_argument(
+        "--bins", type=int, default=4, help="quantile bins of the control (default 4: quartiles)"
+    )
+    corr.add_argument(
+        "--top-k",
+        default="10,50,100",
+        metavar="K,K,...",
+        help="k of the mean truth of the top k (default 10,50,100; those up to n)",
+    )
+    corr.add_argument(
+        "--top-percent",
+        type=float,
+        default=5.0,
+        metavar="P",
+        help="P@top-P%%: share of the true top P%% among the top P%% by score (default 5)",
+    )
+    corr.add_argument(
+        "--resamples", type=int, default=1000, metavar="N", help="bootstrap resamples (1000)"
+    )
+    corr.add_argument("--seed", type=_non_negative_int, default=0, help="bootstrap seed")
     corr.set_defaults(func=_correlate_command)
 
     search = sub.add_parser(

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from adwp.baselines import ZeroCostProxy
+from adwp.baselines import ZeroCostProxy, aggregate_ranks
 from adwp.data import get_dataset
 from adwp.errors import AdwpError
 from adwp.evaluator import Evaluator, EvaluatorConfig
@@ -265,12 +265,6 @@ def _proxy(
     return result
 
 
-def _aggregate(members: list[np.ndarray]) -> np.ndarray:
-    """AZ-NAS's non-linear rank aggregation: sum of log(rank / n), rank n the best."""
-    n = len(members[0])
-    return np.sum([np.log(stats.rankdata(m) / n) for m in members], axis=0)
-
-
 def _tau(scores: list[float], truth: list[float]) -> float | None:
     """Kendall tau-b, None where it is undefined (constant scores)."""
     value = float(stats.kendalltau(scores, truth).statistic)
@@ -398,7 +392,7 @@ def main(argv: list[str] | None = None) -> None:
             raw[name] = {
                 "compute_seconds": sum(raw[m]["compute_seconds"] for m in members),
                 **{
-                    part: _aggregate([np.asarray(raw[m][part]) for m in members]).tolist()
+                    part: aggregate_ranks([raw[m][part] for m in members]).tolist()
                     for part in ("report", "select")
                 },
             }

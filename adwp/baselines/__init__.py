@@ -1,17 +1,21 @@
-"""Baseline ranking backends: model size, short training and zero-cost proxies.
+"""Baseline ranking backends: model size, short training and zero-cost proxies; and the
+combination of any backend's ranking with proxies' (:class:`CombinedBackend`).
 
 Every class implements :class:`adwp.backend.RankingBackend` and reports ``compute_seconds``.
 """
 
 from __future__ import annotations
 
+from adwp.baselines.combined import CombinedBackend, aggregate_ranks
 from adwp.baselines.proxies import ZeroCostProxy, list_proxies
 from adwp.baselines.simple import FlopsBackend, ParamsBackend, ShortTrainingBackend
 
 __all__ = [
+    "CombinedBackend",
     "FlopsBackend",
     "ParamsBackend",
     "ShortTrainingBackend",
     "ZeroCostProxy",
+    "aggregate_ranks",
     "list_proxies",
 ]
