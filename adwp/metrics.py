@@ -29,6 +29,7 @@ from adwp.errors import AdwpError
 
 __all__ = [
     "TOP_K",
+    "bootstrap_ci",
     "bootstrap_verdict",
     "compare_scores",
     "correlation_report",
@@ -497,14 +498,21 @@ def _few_pairs_warning(n: int, ci: list[float] | None) -> str:
     )
 
 
-def _bootstrap_ci(
-    statistic: Any, arrays: Sequence[np.ndarray], n_resamples: int, seed: int
+def bootstrap_ci(
+    statistic: Any, arrays: Sequence[np.ndarray], n_resamples: int = 1000, seed: int = 0
 ) -> list[float] | None:
+    """95% percentile bootstrap interval of ``statistic(*arrays)``, resampling rows together.
+
+    Resamples on which the statistic is undefined (constant values) count as NaN.
+
+    Returns:
+        ``[low, high]``, or None where the interval is not finite.
+    """
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         result = stats.bootstrap(
             tuple(arrays),
-            statistic,
+            _safe(statistic),
             paired=True,
             vectorized=False,
             n_resamples=n_resamples,
@@ -760,13 +768,13 @@ def correlation_report(
     report = rank_metrics(s, t, z)
     arrays = [s, t] if z is None else [s, t, np.log(z)]
     ci = {
-        "kendall_tau": _bootstrap_ci(_safe(kendall_tau), arrays[:2], n_resamples, seed),
-        "spearman": _bootstrap_ci(
+        "kendall_tau": bootstrap_ci(_safe(kendall_tau), arrays[:2], n_resamples, seed),
+        "spearman": bootstrap_ci(
             lambda a, b: stats.spearmanr(a, b).statistic, arrays[:2], n_resamples, seed
         ),
     }
     if z is not None:
-        ci["partial_tau"] = _bootstrap_ci(_safe(partial_tau), arrays, n_resamples, seed)
+        ci["partial_tau"] = bootstrap_ci(_safe(partial_tau), arrays, n_resamples, seed)
     report["ci"] = ci
     report["metric"] = metric
     matched = {k: per_seed[k] for k in keys}
@@ -838,7 +846,7 @@ def _control_section(
         "partial_tau_ci": (
             None
             if math.isnan(partial)
-            else known_ci or _bootstrap_ci(_safe(partial_tau), [s, t, c], n_resamples, seed)
+            else known_ci or bootstrap_ci(_safe(partial_tau), [s, t, c], n_resamples, seed)
         ),
         "bins": tau_within_bins(s, t, c, bins),
         "values": c.tolist(),

@@ -8,7 +8,7 @@ inherited region of the layer-assignment search) register with :func:`register_s
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -131,7 +131,11 @@ class SandwichSampler:
         AdwpError: If the argument is another word.
     """
 
-    _ENDS = {"": ("largest", "smallest"), "smallest": ("smallest",), "largest": ("largest",)}
+    _ENDS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "": ("largest", "smallest"),
+        "smallest": ("smallest",),
+        "largest": ("largest",),
+    }
 
     def __init__(self, space: Any, argument: str | None = None) -> None:
         if (argument or "") not in self._ENDS:

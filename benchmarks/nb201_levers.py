@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from scipy import stats
 
+from adwp.baselines import aggregate_ranks
 from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.groundtruth import read_truth
 from adwp.metrics import partial_tau, tau_within_size_bins
@@ -37,7 +38,6 @@ from adwp.spaces.nb201 import OPERATIONS, CellArchitecture
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nb201 import add_data_arguments, cifar10, write_json  # the sibling script's helpers
-from nb201_population import _aggregate
 
 
 def neighbours_of_largest(space: Any) -> list[str]:
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
             "hypernet": selection_metrics(raw["hypernet"], truth, size),
         }
         if {"synflow", "jacob_cov"} <= set(raw):
-            combined = _aggregate(
+            combined = aggregate_ranks(
                 [np.asarray(raw[m]) for m in ("hypernet", "synflow", "jacob_cov")]
             )
             entry["hypernet+synflow+jacob_cov"] = selection_metrics(combined.tolist(), truth, size)

@@ -42,10 +42,18 @@ import torch
 from scipy import stats
 from tqdm import tqdm
 
-from adwp.baselines import ZeroCostProxy
+from adwp.baselines import ZeroCostProxy, aggregate_ranks
 from adwp.errors import AdwpError
 from adwp.evaluator import Evaluator, EvaluatorConfig
-from adwp.metrics import partial_tau, tau_within_size_bins
+from adwp.metrics import (
+    bootstrap_ci,
+    kendall_tau,
+    paired_bootstrap_difference,
+    partial_tau,
+    precision_at_top_percent,
+    tau_within_bins,
+    top_k_mean,
+)
 from adwp.pretrained import list_pretrained
 from adwp.spaces import get_space
 
@@ -126,23 +134,11 @@ def _score_chunks(
     return {"scores": scores, "seconds": seconds}
 
 
-def _aggregate(members: list[np.ndarray]) -> np.ndarray:
-    """AZ-NAS's non-linear rank aggregation: sum of log(rank / n), rank n the best."""
-    n = len(members[0])
-    return np.sum([np.log(stats.rankdata(m) / n) for m in members], axis=0)
-
-
 def _partial_tau(score: np.ndarray, truth: np.ndarray, control: np.ndarray) -> float | None:
     try:
         return partial_tau(score, truth, control)
     except AdwpError:  # the control ranks the scores perfectly (#params given #params)
         return None
-
-
-def _top_order(score: np.ndarray, tiebreak: np.random.Generator) -> np.ndarray:
-    # Isomorphic cells share a score: a seeded random tie-break keeps "top k" from meaning "the
-    # first k in enumeration order".
-    return np.lexsort((tiebreak.random(len(score)), -score))
 
 
 def evaluate(
@@ -156,36 +152,26 @@ def evaluate(
     """Every population metric of one method; ``reference`` (#params) for the paired interval."""
     # Ranks, so that -inf (a proxy's "no signal") is simply the lowest score.
     score = stats.rankdata(score)
-    rng = np.random.default_rng(seed)
-    order = _top_order(score, rng)
-    best = np.sort(truth)[::-1]
-    k5 = max(1, round(0.05 * len(score)))
-    true_top = set(np.argsort(-truth, kind="stable")[:k5].tolist())
     out: dict[str, Any] = {
         "n": len(score),
-        "kendall_tau": float(stats.kendalltau(score, truth).statistic),
+        "kendall_tau": kendall_tau(score, truth),
         "spearman": float(stats.spearmanr(score, truth).statistic),
         "partial_tau_params": _partial_tau(score, truth, np.log(size)),
-        "tau_within_params_quartiles": tau_within_size_bins(score, truth, np.log(size)),
-        "top_k_mean": {str(k): float(truth[order[:k]].mean()) for k in TOP_KS},
-        "top_k_best_possible": {str(k): float(best[:k].mean()) for k in TOP_KS},
-        "p_at_top5": len(true_top & set(order[:k5].tolist())) / k5,
+        "tau_within_params_quartiles": tau_within_bins(score, truth, size)["mean"],
+        "top_k_mean": {str(k): top_k_mean(score, truth, k) for k in TOP_KS if k <= len(score)},
+        "top_k_best_possible": {
+            str(k): top_k_mean(truth, truth, k) for k in TOP_KS if k <= len(score)
+        },
+        "p_at_top5": precision_at_top_percent(score, truth, 5.0),
     }
-    taus, diffs = [], []
-    boot = np.random.default_rng(seed)
-    for _ in range(resamples):
-        pick = boot.integers(len(score), size=len(score))
-        tau = stats.kendalltau(score[pick], truth[pick]).statistic
-        taus.append(tau)
-        if reference is not None:
-            diffs.append(tau - stats.kendalltau(reference[pick], truth[pick]).statistic)
     if resamples:
-        out["ci_kendall_tau"] = np.percentile(taus, [2.5, 97.5]).tolist()
-        if reference is not None:
-            out["tau_minus_params"] = out["kendall_tau"] - float(
-                stats.kendalltau(reference, truth).statistic
-            )
-            out["ci_tau_minus_params"] = np.percentile(diffs, [2.5, 97.5]).tolist()
+        out["ci_kendall_tau"] = bootstrap_ci(kendall_tau, [score, truth], resamples, seed)
+    if resamples and reference is not None:
+        diff, interval = paired_bootstrap_difference(
+            kendall_tau, score, stats.rankdata(reference), truth, resamples, seed
+        )
+        out["tau_minus_params"] = diff
+        out["ci_tau_minus_params"] = list(interval)
     return out
 
 
@@ -274,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, members in COMBINATIONS.items():
         if all(m in scored for m in members):
             scored[name] = {
-                "scores": _aggregate([np.asarray(scored[m]["scores"]) for m in members]).tolist(),
+                "scores": aggregate_ranks([scored[m]["scores"] for m in members]).tolist(),
                 "seconds": sum(scored[m]["seconds"] for m in members),
             }
 
@@ -352,7 +338,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {name} | {fmt(c['kendall_tau'])} [{fmt(ci[0])}, {fmt(ci[1])}] "
             f"| {fmt(c['spearman'])} | {fmt(d['kendall_tau'])} | {fmt(c['partial_tau_params'])} "
             f"| {fmt(c['tau_within_params_quartiles'])} "
-            f"| {fmt(d['top_k_mean']['10'], 2)} / {fmt(d['top_k_mean']['100'], 2)} "
+            f"| {fmt(d['top_k_mean'].get('10'), 2)} / {fmt(d['top_k_mean'].get('100'), 2)} "
             f"| {fmt(c['p_at_top5'])} | {fmt(c.get('tau_minus_params'))} "
             f"[{fmt(diff[0])}, {fmt(diff[1])}] | {m['compute_seconds']:.0f} |"
         )
