@@ -556,3 +556,37 @@ def test_the_gpu_script_runs_at_toy_size_on_the_cpu(
     assert {"hypernet", "jacob_cov", "params"} <= set(out["methods"])
     assert out["settings"]["max_images"] == 20 and out["settings"]["device"] == "cpu"
     assert (tmp_path / "work" / "hypernet.pt").exists()
+
+
+def test_compare_methods_reads_both_result_shapes(tmp_path: Path) -> None:
+    script = _script("compare_methods")
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=60)
+    good, noise = truth + rng.normal(0, 0.3, 60), rng.normal(size=60)
+    params = np.exp(truth + rng.normal(size=60))
+    sample = {
+        "truth": {"report": truth.tolist()},
+        "raw": {n: {"report": v.tolist()} for n, v in
+                (("good", good), ("noise", noise), ("params", params))},
+    }  # fmt: skip
+    population = {"raw": {"truth": truth.tolist(), "scores": {n: r["report"] for n, r in
+                                                               sample["raw"].items()}}}  # fmt: skip
+    outputs = []
+    for name, data in (("sample", sample), ("population", population)):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(data))
+        output = tmp_path / f"{name}_out.json"
+        script.main([str(path), "--methods", "good,noise,params", "--output", str(output)])
+        outputs.append(json.loads(output.read_text())["pairs"])
+    assert outputs[0] == outputs[1]
+    first = outputs[0][0]
+    from scipy import stats
+
+    expected = stats.kendalltau(good, truth).statistic - stats.kendalltau(noise, truth).statistic
+    assert (first["a"], first["b"]) == ("good", "noise")
+    assert first["tau_difference"] == pytest.approx(expected)
+    assert first["verdict"] == "ahead" and "partial_tau_difference" in first
+    assert outputs[0][1]["b"] == "params" and "partial_tau_difference" not in outputs[0][1]
+    assert script.verdict([-0.3, -0.1]) == "behind" and script.verdict([-0.1, 0.1]) == "level"
+    with pytest.raises(SystemExit, match="unknown methods"):
+        script.main([str(tmp_path / "sample.json"), "--methods", "good,bad"])
