@@ -8,8 +8,8 @@ Reads a result of ``benchmarks/nb201.py`` (``raw[method]["report"]`` and ``truth
 of ``benchmarks/nb201_population.py`` (``raw["scores"][method]`` and ``raw["truth"]``, the
 computations) and, for every pair of the given methods, reports the difference in Kendall tau
 (and in partial tau given log #params where the file's ``params`` scores are there) with its
-paired bootstrap 95% interval, and the verdict: "ahead" when the interval excludes 0, else
-"level" (A "ahead" of B or "behind" it otherwise). A claim that one method ranks ahead of another in the docs cites this table.
+paired bootstrap 95% interval, and the verdict: "level" when the interval holds 0, else A "ahead"
+of B or "behind" it. A claim that one method ranks ahead of another in the docs cites this table.
 """
 
 from __future__ import annotations
