@@ -23,14 +23,18 @@ Reported per method, over all 15,625 cells (truth: each cell's own table accurac
 interval, Spearman, partial tau given log #params, tau within #params quartiles, the mean true
 accuracy of the top 10 / 50 / 100, P@top5% (the share of the true top 5% among the method's top
 5%), and for every method the paired bootstrap interval of its Kendall tau minus #params'.
-Scores are stored under ``--work`` a chunk (``--chunk`` computations) at a time, atomically, so
-a killed run re-run with the same command continues, and writes the same numbers.
+The computations are scored in an order shuffled with ``--seed``, so the first ``--limit`` of them
+(or a run cut short) are a uniform sample of the 6,466. Scores are stored under ``--work`` a chunk
+(``--chunk`` computations) at a time, atomically, in a folder named by the method, its weights'
+digest and its settings, so a killed run re-run with the same command continues and writes the
+same numbers.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import sys
 import time
@@ -54,7 +58,7 @@ from adwp.metrics import (
     tau_within_bins,
     top_k_mean,
 )
-from adwp.pretrained import list_pretrained
+from adwp.pretrained import check_pretrained, get_pretrained, list_pretrained
 from adwp.spaces import get_space
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -82,8 +86,12 @@ ANCHORS = {
 TOP_KS = (10, 50, 100)
 
 
-def read_population(path: str, key: str, metric: str, space: Any) -> dict[str, Any]:
-    """The table's cells in ``space.enumerate()`` order, their truth and their computations."""
+def read_population(path: str, key: str, metric: str, space: Any, seed: int = 0) -> dict[str, Any]:
+    """The table's cells in ``space.enumerate()`` order, their truth and their computations.
+
+    ``reps`` lists one cell per computation (its first in enumeration order), in an order shuffled
+    with ``seed``; ``group`` gives each cell the position of its computation in ``reps``.
+    """
     with open(path, newline="") as handle:
         rows = {r[key]: r for r in csv.DictReader(handle)}
     cells = [a.to_string() for a in space.enumerate()]
@@ -98,21 +106,36 @@ def read_population(path: str, key: str, metric: str, space: Any) -> dict[str, A
     first: dict[str, int] = {}
     for i, k in enumerate(keys):
         first.setdefault(k, i)
-    reps = sorted(first.values())
+    # A seeded shuffle: any prefix of the computations is a uniform sample of them, so a run cut
+    # short (--limit, or the chunks done so far) still reports an unbiased estimate.
+    reps = [int(i) for i in np.random.default_rng(seed).permutation(sorted(first.values()))]
     group = {k: j for j, k in enumerate(keys[i] for i in reps)}
     return {
         "cells": cells,
         "truth": np.array([float(rows[c][metric]) for c in cells]),
-        "reps": reps,  # index into cells of each computation's representative
+        "reps": reps,  # index into cells of each computation's representative, shuffled
         "group": np.array([group[k] for k in keys]),  # each cell's computation
     }
 
 
+def _file_tag(path: Path) -> str:
+    """The first 10 hex digits of the file's SHA-256: stored scores are keyed by the weights."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:10]
+
+
 def _score_chunks(
-    name: str, score: Any, archs: list[str], work: Path, chunk: int, quiet: bool
+    name: str, key: str, score: Any, archs: list[str], work: Path, chunk: int, quiet: bool
 ) -> dict[str, Any]:
-    """Scores ``archs`` a chunk at a time, each chunk stored atomically; resumes from them."""
-    folder = work / name
+    """Scores ``archs`` a chunk at a time, each chunk stored atomically; resumes from them.
+
+    ``key`` names everything the scores depend on (weights, settings), so chunks of another
+    generator or setting in the same ``work`` are never taken for these.
+    """
+    folder = work / f"{name}-{key}"
     folder.mkdir(parents=True, exist_ok=True)
     scores: list[float] = []
     seconds = 0.0
@@ -227,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     work = Path(args.work)
     full = get_space("nb201")
-    pop = read_population(args.truth, args.key, args.metric, full)
+    pop = read_population(args.truth, args.key, args.metric, full, args.seed)
     reps = pop["reps"][: args.limit] if args.limit else pop["reps"]
     rep_archs = [pop["cells"][i] for i in reps]
     data = cifar10(args)
@@ -238,14 +261,25 @@ def main(argv: list[str] | None = None) -> None:
         if not args.quiet:
             print(f"{args.name}: {args.generator}, {evaluator.num_snapshots} weight set(s), "
                   f"{evaluator.num_images} images", file=sys.stderr)  # fmt: skip
+        path = (
+            check_pretrained(get_pretrained(args.generator))
+            if args.generator in list_pretrained()
+            else Path(args.generator)
+        )
+        key = f"{_file_tag(Path(path))}-{args.score_metric}-{args.max_images}-" + (
+            "final" if args.final_weights_only else "snapshots"
+        )
         scored[args.name] = _score_chunks(
-            args.name, evaluator.score, rep_archs, work, args.chunk, args.quiet
+            args.name, key, evaluator.score, rep_archs, work, args.chunk, args.quiet
         )
     for name in [p for p in args.proxies.split(",") if p]:
         proxy = ZeroCostProxy(
             full, data, name, batch_size=args.proxy_batch, seed=args.seed, device=args.device
         )
-        scored[name] = _score_chunks(name, proxy.score, rep_archs, work, args.chunk, args.quiet)
+        key = f"batch{args.proxy_batch}-seed{args.seed}"
+        scored[name] = _score_chunks(
+            name, key, proxy.score, rep_archs, work, args.chunk, args.quiet
+        )
     if args.synflow:
         stored = json.loads(Path(args.synflow).read_text())
         every = stored["synflow"]["scores"]

@@ -507,9 +507,10 @@ def test_nb201_population_scores_each_computation_once_and_resumes(
     assert -1 <= hypernet["kendall_tau"] <= 1 and 0 <= hypernet["p_at_top5"] <= 1
     assert hypernet["top_k_mean"] == {}  # no top 10 among 6 computations
     cells = out["methods"]["hypernet"]["cells"]
-    assert cells["top_k_mean"]["10"] <= cells["top_k_best_possible"]["10"]
+    for k, mean in cells["top_k_mean"].items():
+        assert mean <= cells["top_k_best_possible"][k] + 1e-9
     # Two chunks stored; a re-run scores nothing again and writes the same numbers.
-    assert len(list((tmp_path / "work" / "hypernet").glob("chunk_*.json"))) == 2
+    assert len(list((tmp_path / "work").glob("hypernet-*/chunk_*.json"))) == 2
     script.main(args)
     assert json.loads(output.read_text())["methods"] == out["methods"]
 
