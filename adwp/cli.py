@@ -296,8 +296,7 @@ def _rank_command(args: argparse.Namespace) -> int:
         # the space is reported before the (possibly large) checkpoints and data load.
         for path in checkpoints:
             given = _parse_archs(raw, _checkpoint_space(path))
-    source_name = f"pretrained {args.pretrained}" if args.pretrained else ", ".join(checkpoints)
-    _status(f"loading {source_name} and the images it scores on", args.quiet)
+    _reading_status(args, _checkpoint_dataset(checkpoints[0]), args.quiet)
     ensemble = checkpoint_ensemble(
         checkpoints,
         data_root=args.data_root,
@@ -421,16 +420,38 @@ def _status(message: str, quiet: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+def _reading_status(args: argparse.Namespace, dataset: dict[str, Any], quiet: bool) -> None:
+    """Says that a data set is read from a folder (seconds to a minute with no progress bar).
+
+    ``dataset`` is a checkpoint's ``dataset`` entry, or one like it; ``--data-root`` overrides
+    its folder. Nothing is said for the embedded data sets or a folder that is not there, which
+    ends in a one-line error instead.
+    """
+    root = getattr(args, "data_root", None) or dataset.get("root")
+    if root is None or not Path(root).is_dir():
+        return
+    name = dataset.get("name", "the data set")
+    cached = getattr(args, "data_cache", None) or (dataset.get("options") or {}).get("cache_dir")
+    hint = ""
+    if name == "cifar10" and not cached and hasattr(args, "data_cache"):
+        hint = "; image folders take a while to decode (--data-cache DIR keeps them decoded)"
+    _status(f"reading {name} images from {root}{hint}", quiet)
+
+
+def _checkpoint_dataset(path: str) -> dict[str, Any]:
+    """A checkpoint's ``dataset`` entry, read without its tensors."""
+    from adwp.checkpoint import read_checkpoint_header
+
+    dataset = read_checkpoint_header(path).get("dataset")
+    return dataset if isinstance(dataset, dict) else {}
+
+
 def _load_data(args: argparse.Namespace, dataset: str, seed: int, quiet: bool) -> Any:
     """The data set of a command's data flags; says so first when it is read from a folder."""
     from adwp.data import get_dataset
     from adwp.errors import DataNotFoundError
 
-    if args.data_root is not None:
-        hint = ""
-        if dataset == "cifar10" and args.data_cache is None:
-            hint = "; image folders take a while to decode (--data-cache DIR keeps them decoded)"
-        _status(f"reading {dataset} from {args.data_root}{hint}", quiet)
+    _reading_status(args, {"name": dataset, "root": args.data_root}, quiet)
     download = getattr(args, "download", False)
     try:
         return get_dataset(
@@ -927,7 +948,7 @@ def _hypernet_gradient_command(args: argparse.Namespace) -> int:
         if given is not None and given != own:
             raise AdwpError(f"{flag} {given}: the generator {args.generator} was trained on {own}")
     cache = {"cache_dir": args.data_cache} if args.data_cache else {}
-    _status(f"reading the {state['dataset']['name']} images of {args.generator}", args.quiet)
+    _reading_status(args, state["dataset"], args.quiet)
     data = checkpoint_data(state, path, args.data_root, **cache)
     truth = None
     if args.truth:

@@ -246,14 +246,19 @@ def test_rank_names_its_score_column_by_the_metric(capsys: pytest.CaptureFixture
 
 
 def test_rank_says_what_it_does_before_the_silent_steps_unless_quiet(
-    capsys: pytest.CaptureFixture[str],
+    cifar_folder_with_val: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    base = ["rank", "--checkpoint", str(CHECKPOINT), "--sample", "2"]
+    base = ["rank", "--pretrained", "nb201-cifar10", "--data-root", str(cifar_folder_with_val)]
+    base += ["--sample", "2", "--max-images", "8"]
     assert main(base) == 0
     err = capsys.readouterr().err
-    assert "loading" in err and "scoring 2 architectures" in err and "BatchNorm" in err
+    assert f"reading cifar10 images from {cifar_folder_with_val}" in err
+    assert "scoring 2 architectures on 8 images" in err and "BatchNorm" in err
     assert main([*base, "--quiet"]) == 0
     assert capsys.readouterr().err == ""
+    # An embedded data set is read at once: no line before the scoring one.
+    assert main(["rank", "--checkpoint", str(CHECKPOINT), "--sample", "2"]) == 0
+    assert capsys.readouterr().err.startswith("scoring 2 architectures")
 
 
 def test_the_truth_axis_counts_seeds_only_where_the_table_has_them() -> None:
