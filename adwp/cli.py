@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,13 +21,35 @@ __all__ = ["build_parser", "main"]
 
 
 def _non_negative_int(text: str) -> int:
-    """argparse type: seeds and thread counts (numpy refuses negative seeds deep in a run)."""
+    """argparse type: seeds (numpy refuses negative seeds deep in a run)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: counts that must be at least 1 (``--threads``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _share(text: str) -> float:
+    """argparse type: a share in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share in [0, 1], got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share in [0, 1], got {value}")
     return value
 
 
@@ -161,15 +184,7 @@ def _train(args: argparse.Namespace, quiet: bool) -> int:
         **{name: value for name, value in given.items() if value is not None},
         hypernet=HyperNetConfig(**{k: v for k, v in capacity.items() if v is not None}),
     )
-    from adwp.data import get_dataset
-
-    data = get_dataset(
-        args.dataset,
-        root=args.data_root,
-        download=args.download,
-        seed=config.data_seed,
-        **_data_options(args),
-    )
+    data = _load_data(args, args.dataset, config.data_seed, quiet)
     trainer = Trainer(
         config,
         data=data,
@@ -205,7 +220,9 @@ def _train(args: argparse.Namespace, quiet: bool) -> int:
     return 0
 
 
-def _read_archs_file(path: str) -> list[Any]:
+def _read_archs_file(path: str) -> list[tuple[str, Any]]:
+    """The architectures of an ``--archs`` file, each with where it stands (``FILE:LINE``, or
+    ``FILE: item N`` of a JSON list), so a bad one is named by its place."""
     text = _read_text(path, "architecture file")
     if text.lstrip().startswith(("[", "{")):
         try:
@@ -216,21 +233,30 @@ def _read_archs_file(path: str) -> list[Any]:
             data = data.get("archs")
         if not isinstance(data, list):
             raise AdwpError(f'{path}: expected a JSON list of architectures or {{"archs": [...]}}')
-        return data
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        return [(f"{path}: item {i}", item) for i, item in enumerate(data, 1)]
+    return [
+        (f"{path}:{number}", line.strip())
+        for number, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.startswith("#")
+    ]
 
 
-def _parse_archs(raw: Sequence[Any], space: Any) -> list[Any]:
-    """Architectures of ``space`` from canonical strings or JSON objects (as read by
-    ``_read_archs_file``)."""
+def _parse_archs(raw: Sequence[tuple[str, Any]], space: Any) -> list[Any]:
+    """Architectures of ``space`` from ``(place, canonical string or JSON object)`` pairs (as
+    read by ``_read_archs_file``); a bad one is reported with its place."""
     archs = []
-    for item in raw:
-        if isinstance(item, dict):
-            kind = type(space.smallest())
-            if not hasattr(kind, "from_dict"):
-                raise AdwpError(f"{space.name} architectures are given as strings, got {item!r}")
-            item = kind.from_dict(item)
-        archs.append(space.validate(item))
+    for place, item in raw:
+        try:
+            if isinstance(item, dict):
+                kind = type(space.smallest())
+                if not hasattr(kind, "from_dict"):
+                    raise AdwpError(
+                        f"{space.name} architectures are given as strings, got {item!r}"
+                    )
+                item = kind.from_dict(item)
+            archs.append(space.validate(item))
+        except AdwpError as exc:
+            raise type(exc)(f"{place}: {exc}") from None
     return archs
 
 
@@ -262,13 +288,16 @@ def _rank_command(args: argparse.Namespace) -> int:
     if args.sample is None:
         if args.space_option:
             raise AdwpError("--space-option shapes the space of --sample; give --sample N")
-        raw = _read_archs_file(args.archs) if args.archs else args.arch
+        raw = (
+            _read_archs_file(args.archs) if args.archs else [("--arch", a) for a in args.arch or []]
+        )
         if not raw:
             raise AdwpError("no architectures given")
         # Against each checkpoint's space, read without its weights: an architecture outside
         # the space is reported before the (possibly large) checkpoints and data load.
         for path in checkpoints:
             given = _parse_archs(raw, _checkpoint_space(path))
+    _reading_status(args, _checkpoint_dataset(checkpoints[0]), args.quiet)
     ensemble = checkpoint_ensemble(
         checkpoints,
         data_root=args.data_root,
@@ -292,6 +321,12 @@ def _rank_command(args: argparse.Namespace) -> int:
     else:
         archs = given
     archs = [space.validate(a) for a in archs]
+    passes = sum(member.num_snapshots for member in ensemble.members)
+    _status(
+        f"scoring {len(archs)} architectures on {evaluator.num_images} images, once per weight "
+        f"snapshot ({passes}), each pass after recomputing the network's BatchNorm statistics",
+        args.quiet,
+    )
     members: dict[str, Any] = {}
     if combine:
         from adwp.baselines import CombinedBackend
@@ -337,9 +372,13 @@ def _rank_command(args: argparse.Namespace) -> int:
     if combine:
         _print_combined(order, scores, members, params, flops, archs, evaluator.config.metric)
         return 0
-    print(f"{'rank':>4}  {'score':>6}  {'params':>8}  {'MFLOPs':>8}  architecture")
+    # The column is named by what a score is: an accuracy, or minus a log loss.
+    label = evaluator.config.metric
+    width = max(len(label), 7)
+    print(f"{'rank':>4}  {label:>{width}}  {'params':>8}  {'MFLOPs':>8}  architecture")
     for place, i in enumerate(order, 1):
-        print(f"{place:>4}  {scores[i]:6.4f}  {params[i]:>8}  {flops[i] / 1e6:8.2f}  {archs[i]}")
+        row = f"{place:>4}  {scores[i]:{width}.4f}  {params[i]:>8}  {flops[i] / 1e6:8.2f}"
+        print(f"{row}  {archs[i]}")
     return 0
 
 
@@ -468,6 +507,58 @@ def _data_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _status(message: str, quiet: bool) -> None:
+    """A line on stderr before a long step that shows no progress bar."""
+    if not quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _reading_status(args: argparse.Namespace, dataset: dict[str, Any], quiet: bool) -> None:
+    """Says that a data set is read from a folder (seconds to a minute with no progress bar).
+
+    ``dataset`` is a checkpoint's ``dataset`` entry, or one like it; ``--data-root`` overrides
+    its folder. Nothing is said for the embedded data sets or a folder that is not there, which
+    ends in a one-line error instead.
+    """
+    root = getattr(args, "data_root", None) or dataset.get("root")
+    if root is None or not Path(root).is_dir():
+        return
+    name = dataset.get("name", "the data set")
+    cached = getattr(args, "data_cache", None) or (dataset.get("options") or {}).get("cache_dir")
+    hint = ""
+    if name == "cifar10" and not cached and hasattr(args, "data_cache"):
+        hint = "; image folders take a while to decode (--data-cache DIR keeps them decoded)"
+    _status(f"reading {name} images from {root}{hint}", quiet)
+
+
+def _checkpoint_dataset(path: str) -> dict[str, Any]:
+    """A checkpoint's ``dataset`` entry, read without its tensors."""
+    from adwp.checkpoint import read_checkpoint_header
+
+    dataset = read_checkpoint_header(path).get("dataset")
+    return dataset if isinstance(dataset, dict) else {}
+
+
+def _load_data(args: argparse.Namespace, dataset: str, seed: int, quiet: bool) -> Any:
+    """The data set of a command's data flags; says so first when it is read from a folder."""
+    from adwp.data import get_dataset
+    from adwp.errors import DataNotFoundError
+
+    _reading_status(args, {"name": dataset, "root": args.data_root}, quiet)
+    download = getattr(args, "download", False)
+    try:
+        return get_dataset(
+            dataset, root=args.data_root, download=download, seed=seed, **_data_options(args)
+        )
+    except DataNotFoundError as exc:
+        if not hasattr(args, "download"):
+            raise
+        # Only the commands that have the flag suggest it.
+        raise DataNotFoundError(
+            f"{exc}; --download fetches torchvision's copy into it (needs network access)"
+        ) from None
+
+
 def _rank_sources(paths: list[str], evaluators: list[Any]) -> dict[str, Any]:
     """What ``rank --output`` says about where its scores come from."""
     if len(paths) == 1:
@@ -532,9 +623,7 @@ def _parse_shard(text: str) -> tuple[int, int]:
 
 def _groundtruth_command(args: argparse.Namespace) -> int:
     import numpy as np
-    import torch
 
-    from adwp.data import get_dataset
     from adwp.device import resolve_device
     from adwp.groundtruth import Recipe, merge_tables, run_groundtruth
     from adwp.spaces import get_space
@@ -554,15 +643,7 @@ def _groundtruth_command(args: argparse.Namespace) -> int:
     if args.seeds < 1 or args.epochs < 1:
         raise AdwpError("--seeds and --epochs must be at least 1")
     shard = _parse_shard(args.shard)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    data = get_dataset(
-        args.dataset,
-        root=args.data_root,
-        download=args.download,
-        seed=args.data_seed,
-        **_data_options(args),
-    )
+    data = _load_data(args, args.dataset, args.data_seed, args.quiet)
     space = get_space(args.space, **_data_shape(data), **_space_options(args))
     if args.sample is not None:
         if args.sample < 1:
@@ -677,6 +758,9 @@ def _correlate_command(args: argparse.Namespace) -> int:
     sizes: dict[str, float] = {}
     for _, _, file_sizes, _ in files:
         sizes.update(file_sizes)
+    for _, scores, _, _ in files:
+        # Before any work: a truth missing many of the scored architectures is the wrong table.
+        table.check_covers(scores, args.max_unmatched)
     reports = []
     for path, scores, _, _ in files:
         report = correlation_report(table.rows(), scores, params=sizes or None, **options)
@@ -711,7 +795,9 @@ def _correlate_command(args: argparse.Namespace) -> int:
         from adwp.plots import plot_correlation
 
         title = f"{Path(args.scores[0]).name} vs {Path(args.truth).name}"
-        plot_correlation(reports[0], args.plot, score_label=files[0][3], title=title)
+        plot_correlation(
+            reports[0], args.plot, score_label=files[0][3], title=title, seeded=table.seeded
+        )
     if comparison is None:
         _print_report(reports[0])
     else:
@@ -934,9 +1020,7 @@ def _search_backend_and_space(args: argparse.Namespace) -> tuple[Any, Any]:
             base = get_space(name, **_space_options(args))
         else:
             # Proxies (and tables given --dataset) carry no space: shape it like the data set.
-            from adwp.data import get_dataset
-
-            data = get_dataset(dataset, root=args.data_root, **_data_options(args))
+            data = _load_data(args, dataset, 0, args.quiet)
             base = get_space(name, **_data_shape(data), **_space_options(args))
     context = BackendContext(
         space=base,
@@ -1098,7 +1182,6 @@ def _write_output(output: str, out: dict[str, Any]) -> Path:
 
 def _differentiable_command(args: argparse.Namespace) -> int:
     """``adwp search darts|itnas|entrannas``: a bi-level search trained here, no backend."""
-    from adwp.data import get_dataset
     from adwp.device import resolve_device
     from adwp.groundtruth import read_truth
     from adwp.search.differentiable import DifferentiableConfig, DifferentiableSearch
@@ -1126,9 +1209,7 @@ def _differentiable_command(args: argparse.Namespace) -> int:
     if args.truth:
         table = read_truth(args.truth, key=args.key or "arch", metric=args.metric or "val_acc")
         truth = table.mean()
-    data = get_dataset(
-        args.dataset or "cifar10", root=args.data_root, seed=args.seed, **_data_options(args)
-    )
+    data = _load_data(args, args.dataset or "cifar10", args.seed, args.quiet)
     space = get_space(args.space or "nb201", **_data_shape(data), **_space_options(args))
     search = DifferentiableSearch(space, data, args.method, config, resolve_device(args.device))
     result = search.run(checkpoint=args.checkpoint, truth=truth, progress=not args.quiet)
@@ -1139,7 +1220,7 @@ def _differentiable_command(args: argparse.Namespace) -> int:
         "operations": list(space.decisions()[0].choices),
         **result.to_dict(),
     }
-    return _finish_differentiable(args, out)
+    return _finish_differentiable(args, out, truth)
 
 
 def _hypernet_gradient_command(args: argparse.Namespace) -> int:
@@ -1184,6 +1265,7 @@ def _hypernet_gradient_command(args: argparse.Namespace) -> int:
         if given is not None and given != own:
             raise AdwpError(f"{flag} {given}: the generator {args.generator} was trained on {own}")
     cache = {"cache_dir": args.data_cache} if args.data_cache else {}
+    _reading_status(args, state["dataset"], args.quiet)
     data = checkpoint_data(state, path, args.data_root, **cache)
     truth = None
     if args.truth:
@@ -1199,16 +1281,28 @@ def _hypernet_gradient_command(args: argparse.Namespace) -> int:
         "operations": list(stored.space.decisions()[0].choices),
         **result.to_dict(),
     }
-    return _finish_differentiable(args, out)
+    return _finish_differentiable(args, out, truth)
 
 
-def _finish_differentiable(args: argparse.Namespace, out: dict[str, Any]) -> int:
+def _table_reference(truth: dict[str, float] | None) -> dict[str, float] | None:
+    """The --truth table's best and median value, drawn beside a search's found cells."""
+    if not truth:
+        return None
+    import numpy as np
+
+    values = np.array(list(truth.values()), float)
+    return {"table's best": float(values.max()), "table's median": float(np.median(values))}
+
+
+def _finish_differentiable(
+    args: argparse.Namespace, out: dict[str, Any], truth: dict[str, float] | None
+) -> int:
     """Writes a differentiable search's JSON (and plot) and reports what it found."""
     path = _write_output(args.output, out)
     if args.plot:
         from adwp.plots import plot_differentiable_search
 
-        plot_differentiable_search(out, args.plot)
+        plot_differentiable_search(out, args.plot, reference=_table_reference(truth))
     if not args.quiet:
         found = f" ({out['truth']} in the table)" if out["truth"] is not None else ""
         print(f"{args.method}: {out['arch']}{found}; wrote {path}")
@@ -1261,6 +1355,9 @@ def _search_command(args: argparse.Namespace) -> int:
     return 0
 
 
+_DEVICE_HELP = "auto (CUDA when present; the default), cpu, cuda or cuda:N"
+_DATASET_HELP = "mnist5k (default), digits, cifar10, cifar100 or imagefolder"
+_SPACE_HELP = "search space: macro (default), layer-assignment or nb201"
 _TRAIN_SIZE_HELP = (
     "cifar10/cifar100: train on a stratified, seeded subset of N training images (recorded in "
     "the checkpoint)"
@@ -1300,6 +1397,25 @@ def _add_data_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-cache", default=None, metavar="DIR", help=_DATA_CACHE_HELP)
 
 
+def _add_threads_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="CPU threads of PyTorch's operations (default: PyTorch's, one per core); on cores "
+        "shared with other jobs, fewer threads than cores is often faster",
+    )
+
+
+def _set_threads(args: argparse.Namespace) -> None:
+    """Applies ``--threads`` before any work, for the commands that have it."""
+    if getattr(args, "threads", None) is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser of the ``adwp`` command."""
     parser = argparse.ArgumentParser(
@@ -1308,7 +1424,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     space = sub.add_parser("space", help="describe a search space")
-    space.add_argument("--space", default="macro")
+    space.add_argument("--space", default="macro", help=_SPACE_HELP)
     space.add_argument(
         "--space-option", action="append", metavar="NAME=VALUE", help=_SPACE_OPTION_HELP
     )
@@ -1325,16 +1441,18 @@ def build_parser() -> argparse.ArgumentParser:
         "adwp.training.TrainConfig and adwp.hypernet.HyperNetConfig: the settings we rank with "
         "(README, 'The settings we rank with').",
     )
-    train.add_argument("--dataset", default="mnist5k")
+    train.add_argument("--dataset", default="mnist5k", help=_DATASET_HELP)
     train.add_argument("--data-root", default=None, help="folder of on-disk data sets")
     train.add_argument("--download", action="store_true", help="download the data set if missing")
     _add_data_flags(train)
-    train.add_argument("--space", default="macro")
+    train.add_argument("--space", default="macro", help="search space to train on")
     train.add_argument(
         "--space-option", action="append", metavar="NAME=VALUE", help=_SPACE_OPTION_HELP
     )
-    train.add_argument("--steps", type=int, default=None)
-    train.add_argument("--seed", type=_non_negative_int, default=0)
+    train.add_argument("--steps", type=int, default=None, help="optimisation steps (default 300)")
+    train.add_argument(
+        "--seed", type=_non_negative_int, default=0, help="seed of every random choice of the run"
+    )
     train.add_argument(
         "--data-seed",
         type=_non_negative_int,
@@ -1351,7 +1469,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--meta-batch", type=int, default=None, help="architectures per step")
     train.add_argument("--batch-size", type=int, default=None, help="images per architecture")
-    train.add_argument("--optimizer", choices=["adamw", "sgd"], default=None)
+    train.add_argument(
+        "--optimizer", choices=["adamw", "sgd"], default=None, help="optimiser (default adamw)"
+    )
     train.add_argument("--lr", type=float, default=None, help="peak learning rate")
     train.add_argument(
         "--lr-cycles",
@@ -1386,7 +1506,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="in-place distillation (BigNAS): the step's other architectures learn with weight W "
         "from its largest one's predictions, 1 - W from the labels (0: off)",
     )
-    train.add_argument("--checkpoint-every", type=int, default=None)
+    train.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="steps between checkpoint writes (default 100; also written at every snapshot step "
+        "and at the end)",
+    )
     train.add_argument(
         "--snapshot-every",
         type=int,
@@ -1421,7 +1548,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="hypernet",
         help="weight generator: the hypernetwork, or the SPOS supernet baseline",
     )
-    train.add_argument("--device", default="auto")
+    train.add_argument("--device", default="auto", help=_DEVICE_HELP)
+    _add_threads_flag(train)
     train.add_argument(
         "--channels-last",
         action="store_true",
@@ -1460,11 +1588,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="option of the space --sample draws from (default: the checkpoint's); repeatable",
     )
-    rank.add_argument("--seed", type=_non_negative_int, default=0)
+    rank.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=0,
+        help="seed of --sample and of the BatchNorm calibration images",
+    )
     rank.add_argument("--top", type=int, default=10, help="rows of the printed table")
     rank.add_argument("--quiet", action="store_true", help="no progress bar")
     rank.add_argument("--output", default=None, help="JSON file with archs and scores")
-    rank.add_argument("--split", choices=["val", "test"], default="val")
+    rank.add_argument(
+        "--split", choices=["val", "test"], default="val", help="split to score on (default val)"
+    )
     rank.add_argument(
         "--max-images",
         type=int,
@@ -1489,7 +1624,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="folder of on-disk data sets (default: the folder the checkpoint was trained on)",
     )
-    rank.add_argument("--device", default="auto")
+    rank.add_argument("--device", default="auto", help=_DEVICE_HELP)
+    _add_threads_flag(rank)
     rank.add_argument(
         "--combine",
         default=None,
@@ -1521,36 +1657,50 @@ def build_parser() -> argparse.ArgumentParser:
         "--epochs E --seed S --output GT.jsonl [--shard I/N]; or: adwp groundtruth merge "
         "SHARD.jsonl ... --output GT.jsonl. Training seeds are 0..R-1; --seed draws the sample.",
     )
-    truth.add_argument("action", nargs="?", choices=["run", "merge"], default="run")
+    truth.add_argument(
+        "action",
+        nargs="?",
+        choices=["run", "merge"],
+        default="run",
+        help="run (train and record; the default) or merge (join shard tables)",
+    )
     truth.add_argument("inputs", nargs="*", help="shard tables (merge only)")
-    truth.add_argument("--dataset", default="mnist5k")
-    truth.add_argument("--data-root", default=None)
-    truth.add_argument("--download", action="store_true")
+    truth.add_argument("--dataset", default="mnist5k", help=_DATASET_HELP)
+    truth.add_argument("--data-root", default=None, help="folder of on-disk data sets")
+    truth.add_argument("--download", action="store_true", help="download the data set if missing")
     _add_data_flags(truth)
     truth.add_argument(
         "--data-seed", type=_non_negative_int, default=0, help="seed of the data split"
     )
-    truth.add_argument("--space", default="macro")
+    truth.add_argument("--space", default="macro", help="search space of the architectures")
     truth.add_argument(
         "--space-option", action="append", metavar="NAME=VALUE", help=_SPACE_OPTION_HELP
     )
-    truth.add_argument("--sample", type=int, default=None)
-    truth.add_argument("--archs", default=None)
+    truth.add_argument(
+        "--sample", type=int, default=None, help="train N distinct sampled architectures"
+    )
+    truth.add_argument(
+        "--archs", default=None, help="file: one architecture string per line, or a JSON list"
+    )
     truth.add_argument("--seeds", type=int, default=2, help="training seeds per architecture")
-    truth.add_argument("--epochs", type=int, default=3)
+    truth.add_argument(
+        "--epochs", type=int, default=3, help="passes over the training split per run (default 3)"
+    )
     truth.add_argument("--seed", type=_non_negative_int, default=0, help="seed of --sample")
-    truth.add_argument("--output", default=None)
+    truth.add_argument(
+        "--output",
+        default=None,
+        help="JSONL table (needed); rows already present are skipped, so a rerun resumes",
+    )
     truth.add_argument(
         "--shard",
         default="0/1",
         help="I/N: this run's share of the work; auto: from a scheduler's array job "
         "(SLURM_ARRAY_TASK_ID and _COUNT, or ADWP_SHARD_INDEX and _COUNT)",
     )
-    truth.add_argument(
-        "--threads", type=_non_negative_int, default=0, help="torch threads (0: default)"
-    )
-    truth.add_argument("--device", default="auto")
-    truth.add_argument("--quiet", action="store_true")
+    _add_threads_flag(truth)
+    truth.add_argument("--device", default="auto", help=_DEVICE_HELP)
+    truth.add_argument("--quiet", action="store_true", help="no progress bar or status lines")
     truth.set_defaults(func=_groundtruth_command)
 
     corr = sub.add_parser("correlate", help="rank correlation of scores against ground truth")
@@ -1601,6 +1751,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--resamples", type=int, default=1000, metavar="N", help="bootstrap resamples (1000)"
     )
     corr.add_argument("--seed", type=_non_negative_int, default=0, help="bootstrap seed")
+    corr.add_argument(
+        "--max-unmatched",
+        type=_share,
+        default=0.01,
+        metavar="SHARE",
+        help="largest share of the scored architectures that may be missing from the truth "
+        "(default 0.01); more is refused (exit 2), as from a truncated table or another --key",
+    )
     corr.set_defaults(func=_correlate_command)
 
     search = sub.add_parser(
@@ -1625,23 +1783,35 @@ def build_parser() -> argparse.ArgumentParser:
             *_DIFFERENTIABLE,
             "hypernet-gradient",
         ],
+        help="the searcher; each group of flags below says which method it is for",
     )
     search.add_argument(
-        "--backend", default=None, help="KIND:ARGUMENT, e.g. hypernet:run.pt (not for darts, ...)"
+        "--backend",
+        default=None,
+        help="required by layer-assignment, importance-sampling, random and evolution: "
+        "KIND:ARGUMENT, e.g. hypernet:run.pt",
     )
-    search.add_argument("--seed", type=_non_negative_int, default=0)
+    search.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=0,
+        help="seed of every random choice; the same seed gives the same output",
+    )
     search.add_argument("--output", required=True, help="result JSON")
     search.add_argument("--plot", default=None, help="PNG figure")
-    search.add_argument("--quiet", action="store_true")
+    search.add_argument(
+        "--quiet", action="store_true", help="no progress bar, status lines or summary"
+    )
     search.add_argument(
         "--dataset",
         default=None,
         help="data set of proxy backends (default mnist5k); table: backends read no images and "
         "load it only when given, to shape the space (#params, FLOPs) like its images",
     )
-    search.add_argument("--data-root", default=None)
+    search.add_argument("--data-root", default=None, help="folder of on-disk data sets")
     _add_data_flags(search)
-    search.add_argument("--device", default="auto")
+    search.add_argument("--device", default="auto", help=_DEVICE_HELP)
+    _add_threads_flag(search)
     search.add_argument("--space", default=None, help="space to search (default: the backend's)")
     search.add_argument(
         "--space-option", action="append", metavar="NAME=VALUE", help=_SPACE_OPTION_HELP
@@ -1706,8 +1876,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--generator",
         default=None,
         metavar="CKPT|NAME",
-        help="trained weight generator: a checkpoint of adwp train or a shipped evaluator's "
-        "name (nb201-cifar10); its data set is searched on (give --data-root)",
+        help="required by hypernet-gradient: the trained weight generator, a checkpoint of "
+        "adwp train or a shipped evaluator's name (nb201-cifar10); its data set is searched on "
+        "(give --data-root)",
     )
     through.add_argument(
         "--estimator",
@@ -1725,9 +1896,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-depth",
         type=int,
         default=None,
-        help="start total depth (other methods: limits a layer-assignment --space)",
+        help="required by layer-assignment: start total depth (other methods: limits a "
+        "layer-assignment --space)",
     )
-    layer.add_argument("--max-depth", type=int, default=None, help="last total depth")
+    layer.add_argument(
+        "--max-depth", type=int, default=None, help="required by layer-assignment: last total depth"
+    )
     layer.add_argument("--beam", type=int, default=1, help="assignments kept per depth")
     layer.add_argument(
         "--exhaustive",
@@ -1735,10 +1909,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="architecture-dataset mode: score every assignment of every depth",
     )
     sampling = search.add_argument_group("importance-sampling")
-    sampling.add_argument("--coefficients", default=None, help="e.g. 0,0.1,0.3")
-    sampling.add_argument("--iterations", type=int, default=None)
+    sampling.add_argument(
+        "--coefficients",
+        default=None,
+        help="required by importance-sampling: the complexity coefficients eps, one "
+        "distribution each, e.g. 0,0.1,0.3",
+    )
+    sampling.add_argument(
+        "--iterations",
+        type=int,
+        default=None,
+        help="required by importance-sampling: ASNG iterations (each scores --samples "
+        "architectures per coefficient)",
+    )
     sampling.add_argument("--samples", type=int, default=4, help="lambda per distribution")
-    sampling.add_argument("--complexity", choices=["params", "flops"], default="params")
+    sampling.add_argument(
+        "--complexity",
+        choices=["params", "flops"],
+        default="params",
+        help="complexity measure of the objective: #params (default) or FLOPs, min-max "
+        "normalised over the space",
+    )
     sampling.add_argument(
         "--pick",
         choices=["best", "mode"],
@@ -1753,9 +1944,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="no importance sampling: K independent single-distribution runs (the baseline)",
     )
     budget = search.add_argument_group("random and evolution")
-    budget.add_argument("--budget", type=int, default=None, help="architectures to propose")
-    budget.add_argument("--population", type=int, default=20)
-    budget.add_argument("--tournament", type=int, default=5)
+    budget.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        help="required by random and evolution: architectures to propose",
+    )
+    budget.add_argument(
+        "--population",
+        type=int,
+        default=20,
+        help="evolution: population size, the architectures kept alive (default 20)",
+    )
+    budget.add_argument(
+        "--tournament",
+        type=int,
+        default=5,
+        help="evolution: architectures drawn from the population to pick each parent, the "
+        "best of them (default 5)",
+    )
     search.set_defaults(func=_search_command)
     return parser
 
@@ -1771,6 +1978,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
+        _set_threads(args)
         return args.func(args)
     except AdwpError as exc:
         print("adwp: error: " + " ".join(str(exc).split()), file=sys.stderr)
@@ -1778,6 +1986,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("adwp: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of the output went away (``adwp rank ... | head -3``): nothing to report.
+        # Python would complain again when it flushes stdout at exit, so that goes nowhere.
+        # Without a file descriptor behind stdout (replaced in-process) nothing is left to flush.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a process killed by SIGPIPE, what `set -o pipefail` expects
     except OSError as exc:
         # The file system refusing (full disk, no permission): the user's to fix, not a bug.
         print(f"adwp: error: {exc}", file=sys.stderr)

@@ -7,7 +7,7 @@ into a one-line message and a non-zero exit code without a traceback.
 
 from __future__ import annotations
 
-__all__ = ["AdwpError", "ArchitectureError", "CheckpointError", "DataError"]
+__all__ = ["AdwpError", "ArchitectureError", "CheckpointError", "DataError", "DataNotFoundError"]
 
 
 class AdwpError(Exception):
@@ -24,3 +24,7 @@ class CheckpointError(AdwpError):
 
 class DataError(AdwpError):
     """A data set is unknown, missing on disk, or malformed."""
+
+
+class DataNotFoundError(DataError):
+    """A data set's files are not in the folder given (and were not asked to be downloaded)."""

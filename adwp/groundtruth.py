@@ -483,6 +483,37 @@ class TruthTable:
         """``{key: #params}`` where the table has a ``params`` column, else None."""
         return dict(self.sizes) or None
 
+    def check_covers(self, keys: Iterable[str], max_missing: float = 0.01) -> list[str]:
+        """Checks that the table holds (nearly) all of the given architecture keys.
+
+        A table cut short (a truncated download or copy) or keyed by another column otherwise
+        still correlates, on whatever part of the scores it happens to hold.
+
+        Args:
+            keys: The scored architectures' keys.
+            max_missing: The largest share of ``keys`` that may be missing, in [0, 1].
+
+        Returns:
+            The keys missing from the table, in input order.
+
+        Raises:
+            DataError: If more than ``max_missing`` of the keys are missing (naming how many of
+                how many, and one of them), or ``max_missing`` is not in [0, 1].
+        """
+        if not (_is_number(max_missing) and 0 <= max_missing <= 1):
+            raise DataError(f"max_missing must be a share in [0, 1], got {max_missing!r}")
+        keys = [str(k) for k in keys]
+        missing = [k for k in keys if k not in self.values]
+        if keys and len(missing) > max_missing * len(keys):
+            raise DataError(
+                f"{len(missing)} of {len(keys)} scored architectures "
+                f"({len(missing) / len(keys):.1%}) are not in the truth {self.path}, e.g. "
+                f"{missing[0]!r}; more than the {max_missing:.1%} allowed: is the table complete, "
+                f"and are its keys in column {self.key!r}? (--max-unmatched / max_missing accepts "
+                "a larger share)"
+            )
+        return missing
+
     def rows(self) -> list[dict[str, Any]]:
         """One row per (key, seed), shaped as :func:`adwp.metrics.correlation_report` takes them.
 

@@ -59,10 +59,12 @@ def _log_ticks(low: float, high: float) -> list[float]:
     return [low, math.sqrt(low * high), high]
 
 
-def _truth_label(report: Mapping[str, Any]) -> str:
+def _truth_label(report: Mapping[str, Any], seeded: bool = True) -> str:
     metric = report.get("metric") or "value"
     seeds = sorted(set(report.get("seeds") or []))
-    if not seeds:
+    if not seeds or not seeded:
+        # Without a seed column a row is whatever the table reports (NATS-Bench: already a mean
+        # over its seeds), so its count says nothing about seeds.
         return f"ground truth: {metric}"
     if seeds == [1]:
         return f"ground truth: {metric} (1 seed)"
@@ -70,23 +72,45 @@ def _truth_label(report: Mapping[str, Any]) -> str:
     return f"ground truth: mean {metric} over {count} seeds"
 
 
+def _ceiling_text(report: Mapping[str, Any]) -> str:
+    """The noise ceiling a score against the truth's mean compares with, as a title line."""
+    halves = report.get("noise_ceiling_split_half") or {}
+    single = (report.get("noise_ceiling") or {}).get("kendall_tau")
+    if halves.get("kendall_tau") is not None:
+        # The score is against the mean of all seeds; one seed against another understates
+        # how far such a mean can be trusted.
+        per_half = halves.get("seeds_per_half")
+        line = f"\nnoise ceiling {halves['kendall_tau']:.3f} (split-half"
+        line += f": mean of {per_half} seeds vs {per_half} others)" if per_half else ")"
+        if single is not None:
+            line += f"; one seed vs another {single:.3f}"
+        return line
+    if single is not None:
+        return f"\nnoise ceiling {single:.3f} (one seed vs another)"
+    return ""
+
+
 def plot_correlation(
     report: Mapping[str, Any],
     path: str | os.PathLike[str],
     score_label: str = "score",
     title: str = "",
+    seeded: bool = True,
 ) -> None:
     """Scatter of predicted score against ground truth, coloured by #params on a log scale.
 
-    The corner says Kendall tau (with its bootstrap 95% interval), Spearman, n and the
-    seed-to-seed tau of the truth; without #params the points are one colour and there is no
-    colour bar.
+    The title says Kendall tau (with its bootstrap 95% interval), Spearman, n and the noise
+    ceiling of the truth: the split-half ceiling where the truth has 4 seeds or more (the
+    reference for a mean over seeds), else the single-seed one; without #params the points are
+    one colour and there is no colour bar.
 
     Args:
         report: Output of :func:`adwp.metrics.correlation_report`.
         path: PNG file to write.
         score_label: What the scores are (e.g. a checkpoint name); "score" says nothing more.
         title: Figure title, e.g. the file names compared.
+        seeded: Whether the truth table has a seed column; without one the truth axis names no
+            count of seeds.
     """
     import numpy as np
     from matplotlib.colors import LogNorm
@@ -122,14 +146,12 @@ def plot_correlation(
     stats += f", Spearman {report['spearman']:.3f}, n = {report['n']}"
     if report.get("warnings"):
         stats += " (too few)"
-    ceiling = report.get("noise_ceiling") or {}
-    if ceiling.get("kendall_tau") is not None:
-        stats += f"\nseed-to-seed tau of the truth {ceiling['kendall_tau']:.3f}"
+    stats += _ceiling_text(report)
     # Above the axes rather than in a corner, where the points of some table would sit.
     ax.set_title(f"{title}\n{stats}" if title else stats, fontsize=8)
     what = "" if score_label in ("", "score") else f": {score_label}"
     ax.set_xlabel(f"predicted score{what}")
-    ax.set_ylabel(_truth_label(report))
+    ax.set_ylabel(_truth_label(report, seeded))
     _save(plt, fig, path)
 
 
@@ -564,13 +586,22 @@ def plot_tau_vs_compute(
     _save(plt, fig, path)
 
 
-def plot_differentiable_search(result: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+def plot_differentiable_search(
+    result: Mapping[str, Any],
+    path: str | os.PathLike[str],
+    reference: Mapping[str, float] | None = None,
+) -> None:
     """The derived architecture's table value and every edge's operation weights, per epoch.
 
+    The table-value axis spans the ``reference`` values too (e.g. the table's best and median),
+    so a change of 0.1 points between cells near the top looks as small as it is; without them
+    it spans at least 1% of the values' size (about 1 point of a percentage near 94).
+
     Args:
-        result: The JSON of ``adwp search darts|itnas|entrannas`` (``history`` with ``epoch``,
-            ``weights`` and ``truth`` per epoch).
+        result: The JSON of ``adwp search darts|itnas|entrannas|hypernet-gradient``
+            (``history`` with ``epoch``, ``weights`` and ``truth`` per epoch).
         path: PNG file.
+        reference: ``{label: table value}`` drawn as dashed lines on the table-value axis.
     """
     import numpy as np
 
@@ -581,22 +612,42 @@ def plot_differentiable_search(result: Mapping[str, Any], path: str | os.PathLik
     weights = [h["weights"][0] if isinstance(h["weights"][0][0], list) else h["weights"]
                for h in history]  # fmt: skip
     edges, ops = len(weights[0]), len(weights[0][0])
-    fig, axes = plt.subplots(1, edges + 1, figsize=(2.4 * (edges + 1), 2.8), dpi=110)
-    truth = [np.nan if h["truth"] is None else h["truth"] for h in history]
-    axes[0].plot(epochs, truth, marker="o", ms=3)
-    axes[0].set_title("table value of the derived cell", fontsize=8)
-    axes[0].set_xlabel("epoch")
+    # The table value on the left, two rows of edge panels beside it: a readable shape for
+    # NB201's 6 edges, where one row of 7 panels made a strip.
+    columns = (edges + 1) // 2
+    fig = plt.figure(figsize=(2.3 * (columns + 1.4), 4.8), dpi=110)
+    grid = fig.add_gridspec(2, columns + 1, width_ratios=[1.4] + [1] * columns)
+    value_ax = fig.add_subplot(grid[:, 0])
+    truth = np.array([np.nan if h["truth"] is None else h["truth"] for h in history], float)
+    value_ax.plot(epochs, truth, marker="o", ms=3, label="derived cell")
+    shown = [v for v in truth if np.isfinite(v)]
+    for (label, value), style in zip((reference or {}).items(), ("--", ":", "-.")):
+        value_ax.axhline(value, color="grey", ls=style, lw=1, label=label)
+        shown.append(float(value))
+    if shown:
+        low, high = min(shown), max(shown)
+        span = max(high - low, 0.01 * max(abs(low), abs(high)))
+        middle = (low + high) / 2
+        value_ax.set_ylim(middle - 0.6 * span, middle + 0.6 * span)
+    if reference:
+        value_ax.legend(fontsize=6, loc="lower right")
+    value_ax.set_title("table value of the derived cell", fontsize=8)
+    value_ax.tick_params(labelsize=7)
+    value_ax.set_xlabel("epoch")
     names = result.get("operations") or [f"op {k}" for k in range(ops)]
+    axes = [value_ax]
     for edge in range(edges):
-        ax = axes[edge + 1]
+        ax = fig.add_subplot(grid[edge // columns, 1 + edge % columns])
         for op in range(ops):
             ax.plot(epochs, [w[edge][op] for w in weights], label=names[op])
         ax.set_title(f"edge {edge}", fontsize=8)
-        ax.set_xlabel("epoch")
         ax.set_ylim(bottom=0)
+        ax.tick_params(labelsize=7)
+        if edge // columns == 1 or edge + columns >= edges:
+            ax.set_xlabel("epoch", fontsize=8)
+        axes.append(ax)
     axes[-1].legend(fontsize=6)
     fig.suptitle(f"{result.get('method', '')}: {result.get('arch', '')}", fontsize=8)
     for ax in axes:
         _integer_ticks(ax.xaxis)
-    fig.tight_layout()
     _save(plt, fig, path)

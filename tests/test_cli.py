@@ -72,9 +72,10 @@ def assert_one_line_error(status: int, err: str) -> str:
 
 
 def table_rows(out: str) -> list[list[str]]:
-    """Splits the printed ranking table into rows of ``[rank, score, params, MFLOPs, arch]``."""
+    """Splits the printed ranking table into rows of ``[rank, score, params, MFLOPs, arch]``
+    (the score column is named by the metric, by default accuracy)."""
     lines = out.strip().splitlines()
-    assert lines[0].split() == ["rank", "score", "params", "MFLOPs", "architecture"]
+    assert lines[0].split() == ["rank", "accuracy", "params", "MFLOPs", "architecture"]
     rows = [line.split() for line in lines[1:]]
     assert all(len(row) == 5 for row in rows), out
     return rows

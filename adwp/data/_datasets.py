@@ -16,7 +16,7 @@ from torch.utils.data import Subset, TensorDataset
 
 from adwp.data import _cifar_folders
 from adwp.data._registry import DataSplits, register_dataset
-from adwp.errors import DataError
+from adwp.errors import DataError, DataNotFoundError
 
 if TYPE_CHECKING:
     from torchvision.datasets import ImageFolder
@@ -360,14 +360,19 @@ def _read_cifar_pickles(
             raise
         if download:
             message = f"{name} is still missing or corrupted in {folder} after downloading"
+            raise DataError(message) from exc
+        if not root.exists():
+            message = f"{name}: the data folder {root} does not exist (--data-root)"
         elif name == "cifar10" and not folder.exists():
             message = (
                 f"cifar10: {root} holds neither torchvision's {cls.base_folder}/ nor "
-                f"{_cifar_folders.FOLDER_LAYOUT}; {_CIFAR_FETCH} into --data-root"
+                f"{_cifar_folders.FOLDER_LAYOUT} (--data-root)"
             )
+        elif not folder.exists():
+            message = f"{name}: {root} holds no torchvision {cls.base_folder}/ (--data-root)"
         else:
-            message = f"{name} not found or corrupted in {folder}; {_CIFAR_FETCH} into --data-root"
-        raise DataError(message) from exc
+            raise DataError(f"{name}: {folder} is incomplete or corrupted") from exc
+        raise DataNotFoundError(message) from exc
     except OSError as exc:
         # Network failures (urllib's URLError is an OSError) and unreadable folders.
         reason = str(exc).replace("\n", " ")
@@ -383,10 +388,6 @@ def _read_cifar_pickles(
             np.asarray(test_raw.targets, dtype=np.int64),
         ),
     )
-
-
-# rank and search cannot download, so the hint names the commands that can.
-_CIFAR_FETCH = "adwp train or adwp groundtruth with --download fetches it"
 
 
 @register_dataset("cifar10")
@@ -440,9 +441,7 @@ def load_cifar10(
     """
     seed = _seed_int(seed)
     if root is None:
-        raise DataError(
-            f"cifar10 needs a data folder (--data-root, none was given); {_CIFAR_FETCH}"
-        )
+        raise DataNotFoundError("cifar10 needs a data folder (--data-root, none was given)")
     if cache_dir is not None and not isinstance(cache_dir, (str, Path)):
         raise DataError(f"cifar10: cache_dir must be a folder path, got {cache_dir!r}")
     if not (root / "cifar-10-batches-py").is_dir() and _cifar_folders.has_folder_layout(root):
@@ -485,9 +484,7 @@ def load_cifar100(
     """
     seed = _seed_int(seed)
     if root is None:
-        raise DataError(
-            f"cifar100 needs a data folder (--data-root, none was given); {_CIFAR_FETCH}"
-        )
+        raise DataNotFoundError("cifar100 needs a data folder (--data-root, none was given)")
     train, test = _read_cifar_pickles("cifar100", root, download)
     return _cifar_splits("cifar100", root, 100, train, None, test, seed, val_size, train_size)
 

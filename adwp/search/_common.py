@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 
 from adwp.backend import checked_scores
+from adwp.checkpoint import check_intact
 from adwp.errors import AdwpError, CheckpointError
 from adwp.spaces import Architecture
 
@@ -324,6 +326,8 @@ def read_search_checkpoint(
         CheckpointError: If it is unreadable, of another kind, or of a search with other
             settings (naming the first that differs).
     """
+    if zipfile.is_zipfile(path):
+        check_intact(path, "search checkpoint")
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:

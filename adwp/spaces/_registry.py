@@ -8,7 +8,14 @@ from typing import Any, TypeVar
 
 from adwp.errors import AdwpError
 
-__all__ = ["DATA_SHAPE", "get_space", "list_spaces", "register_space", "space_options"]
+__all__ = [
+    "DATA_SHAPE",
+    "get_space",
+    "list_spaces",
+    "parse_in_space",
+    "register_space",
+    "space_options",
+]
 
 _SPACES: dict[str, Callable[..., Any]] = {}
 # Space options that a data set sets (its images' channels and size, its classes), never a user.
@@ -88,3 +95,46 @@ def space_options(name: str) -> dict[str, Any]:
 def list_spaces() -> list[str]:
     """Returns the registered space names, sorted."""
     return sorted(_SPACES)
+
+
+def parse_in_space(text: str, parse: Callable[[str], Any], space: Any) -> Any:
+    """Parses an architecture string of ``space``; a string of another space is named as such.
+
+    A string of another space fails in the parser's own terms (an NB201 cell is an "empty stage"
+    to the macro parser); when the architectures of other registered spaces read the string, the
+    error names those spaces.
+
+    Args:
+        text: The string.
+        parse: ``space``'s string parser.
+        space: The space the string should belong to (its ``name`` and an example are shown).
+
+    Returns:
+        What ``parse`` returns.
+
+    Raises:
+        ArchitectureError: The parser's error, or one naming the spaces the string belongs to.
+    """
+    from adwp.errors import ArchitectureError
+
+    try:
+        return parse(text)
+    except ArchitectureError:
+        own = type(space.smallest())
+        others = []
+        for name in list_spaces():
+            # Spaces sharing this space's kind of architecture read strings alike.
+            kind = type(get_space(name).smallest())
+            if kind is own or not hasattr(kind, "from_string"):
+                continue
+            try:
+                kind.from_string(text)
+            except AdwpError:
+                continue
+            others.append(name)
+        if not others:
+            raise
+        raise ArchitectureError(
+            f"{text!r} is an architecture string of the {' or '.join(others)} space, not of "
+            f"this {space.name} space (whose strings look like {space.smallest().to_string()!r})"
+        ) from None

@@ -22,7 +22,7 @@ import numpy as np
 
 from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
-from adwp.spaces._registry import register_space
+from adwp.spaces._registry import parse_in_space, register_space
 from adwp.spaces._sampling import draw_many
 from adwp.spaces.architecture import Architecture, Layer
 from adwp.spaces.protocol import Cut, Decision, DecisionGroup, WeightSlot
@@ -301,7 +301,7 @@ class MacroSpace:
             ArchitectureError: Naming the offending field and the allowed values.
         """
         if isinstance(arch, str):
-            arch = Architecture.from_string(arch)
+            arch = parse_in_space(arch, Architecture.from_string, self)
         if not isinstance(arch, Architecture):
             raise ArchitectureError(
                 f"expected an Architecture or string, got {type(arch).__name__}"

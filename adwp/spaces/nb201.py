@@ -23,7 +23,7 @@ import numpy as np
 
 from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
-from adwp.spaces._registry import register_space
+from adwp.spaces._registry import parse_in_space, register_space
 from adwp.spaces._sampling import draw_many
 from adwp.spaces.protocol import Cut, Decision, DecisionGroup, WeightSlot
 
@@ -271,7 +271,7 @@ class NB201Space:
                 the allowed operations.
         """
         if isinstance(arch, str):
-            return CellArchitecture.from_string(arch)
+            return parse_in_space(arch, CellArchitecture.from_string, self)
         if not isinstance(arch, CellArchitecture):
             raise ArchitectureError(
                 f"expected a CellArchitecture or NB201 string, got {type(arch).__name__}"
