@@ -211,7 +211,7 @@ def _train_generator(
     curve = _Curve(work / f"{run}_curve.jsonl", archs, data, scoring)
     trainer = Trainer(config, data=data)
     checkpoint = work / f"{run}.pt"
-    trainer.fit(checkpoint, resume=True, quiet=args.quiet, callbacks=[curve])
+    trainer.fit(checkpoint, resume=True, quiet=args.quiet, callbacks=[curve] if args.curve else [])
     start = time.perf_counter()
     evaluator = Evaluator.from_checkpoint(checkpoint, data=data, config=scoring)
     scores = evaluator.score(archs, progress=not args.quiet)
@@ -224,7 +224,7 @@ def _train_generator(
         # Rows from before curves recorded their metric were scored by accuracy.
         "curve_metric": rows[0].get("metric", "accuracy") if rows else None,
         "snapshots": evaluator.num_snapshots,
-        "train_seconds": curve.train_seconds,
+        "train_seconds": curve.train_seconds if args.curve else _train_seconds(checkpoint),
         # Scoring cost grows with the number of architectures: the reported sample's share.
         "score_seconds": score_seconds * n / len(archs),
         "report": [float(s) for s in scores[:n]],
@@ -242,6 +242,13 @@ def _train_generator(
     }
     write_json(done, result)
     return result
+
+
+def _train_seconds(checkpoint: Path) -> float:
+    """Training seconds up to the last step, from the run's metrics log (no curve to time it)."""
+    log = checkpoint.with_suffix(".metrics.jsonl")
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return float(rows[-1]["seconds"]) if rows else 0.0
 
 
 def _proxy(
@@ -324,6 +331,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sampler", default="sandwich")
     parser.add_argument("--num-bases", type=int, default=8)
     parser.add_argument("--eval-every", type=int, default=500, help="steps between curve points")
+    parser.add_argument(
+        "--no-curve",
+        dest="curve",
+        action="store_false",
+        help="skip the curve (scoring both samples at every checkpoint): halves a lever run's "
+        "scoring when the final weights are scored anyway",
+    )
     parser.add_argument("--snapshot-every", type=int, default=250)
     parser.add_argument("--snapshots", type=int, default=6)
     parser.add_argument("--max-images", type=int, default=1000, help="validation images scored")
@@ -418,7 +432,7 @@ def main(argv: list[str] | None = None) -> None:
         summary[name] = entry
     curves = {}
     for name in GENERATORS:
-        if name in raw:
+        if name in raw and raw[name]["curve"]:
             curves[name] = [
                 {
                     "step": point["step"],

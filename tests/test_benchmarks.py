@@ -591,3 +591,21 @@ def test_compare_methods_reads_both_result_shapes(tmp_path: Path) -> None:
     assert script.verdict([-0.3, -0.1]) == "behind" and script.verdict([-0.1, 0.1]) == "level"
     with pytest.raises(SystemExit, match="unknown methods"):
         script.main([str(tmp_path / "sample.json"), "--methods", "good,bad"])
+
+
+@pytest.mark.slow
+def test_nb201_benchmark_without_the_curve_times_training_from_its_log(
+    nb201_table: Path, cifar_folder: Path, tmp_path: Path
+) -> None:
+    script = _script("nb201")
+    output = tmp_path / "nb201.json"
+    args = ["--data-root", str(cifar_folder), "--truth", str(nb201_table), "--quiet"]
+    args += ["--work", str(tmp_path / "work"), "--output", str(output), "--no-curve"]
+    args += ["--val-size", "20", "--sample", "8", "--select", "4", "--channels", "4"]
+    args += ["--steps", "4", "--snapshot-every", "0", "--meta-batch", "3", "--batch-size", "8"]
+    args += ["--max-images", "20", "--methods", "hypernet", "--bootstrap", "20"]
+    script.main(args)
+    out = json.loads(output.read_text())
+    assert out["curves"] == {}
+    assert out["methods"]["hypernet"]["compute_seconds"] > 0
+    assert not (tmp_path / "work" / "hypernet_curve.jsonl").exists()
