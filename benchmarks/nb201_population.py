@@ -348,7 +348,45 @@ def main(argv: list[str] | None = None) -> None:
     }
     output = Path(args.output)
     write_json(output, out)
+    plot(out, output.with_suffix(".png"), args.name)
     print(markdown(out))
+
+
+def plot(results: dict[str, Any], path: Path, generator: str) -> None:
+    """Kendall tau over the cells per method, beside the published anchors; and the generator's
+    score rank against the truth over the computations."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = sorted(results["methods"].items(), key=lambda m: m[1]["cells"]["kendall_tau"])
+    fig, (bars, scatter) = plt.subplots(1, 2, figsize=(11, 5.6), dpi=110)
+    names = [name for name, _ in methods]
+    taus = [m["cells"]["kendall_tau"] for _, m in methods]
+    colors = ["tab:blue" if generator in name else "0.55" for name in names]
+    bars.barh(names, taus, color=colors)
+    anchors = results["anchors_kendall_tau_all_cells"].items()
+    for (label, value), color in zip(anchors, plt.get_cmap("tab10").colors[1:]):
+        bars.axvline(value, color=color, lw=1.0, ls="--", label=f"{label}: {value:.3f}")
+    bars.set_xlabel(f"Kendall tau over {results['n_cells']:,} cells (lines: published, all cells)")
+    bars.set_xlim(0, 1)
+    bars.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    bars.tick_params(axis="y", labelsize=7)
+    raw = results["raw"]
+    if generator in raw["scores"]:
+        rank = stats.rankdata(raw["scores"][generator])
+        scatter.hexbin(rank, raw["truth"], gridsize=40, bins="log", cmap="Blues", mincnt=1)
+        scatter.set_xlabel(f"{generator} score rank among {len(rank):,} computations")
+        scatter.set_ylabel("true accuracy (%, mean over the computation's cells)")
+        scatter.set_ylim(max(min(raw["truth"]), 60), max(raw["truth"]) + 1)
+    fig.suptitle(
+        f"NAS-Bench-201 CIFAR-10: {results['n_computations']:,} of 6,466 computations scored",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def markdown(results: dict[str, Any]) -> str:
