@@ -1480,7 +1480,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="cosine learning-rate cycles with warm restarts (pair with --snapshot-every)",
     )
     train.add_argument(
-        "--sampler", default=None, help="architecture sampler: sandwich, uniform, inherited:A-B"
+        "--sampler",
+        default=None,
+        help="architecture sampler: sandwich[:smallest|:largest], uniform, distinct, "
+        "stratified[:BINS], inherited:A-B",
     )
     train.add_argument("--num-bases", type=int, default=None, help="hypernetwork kernel bases")
     train.add_argument("--embed-dim", type=int, default=None, help="hypernetwork embedding width")
