@@ -30,6 +30,7 @@ continues where it stopped and writes the same numbers (the times are those of t
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -78,6 +79,16 @@ def write_json(path: Path, data: Any, indent: int | None = 1) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=indent))
     os.replace(tmp, path)
+
+
+def file_tag(path: Path) -> str:
+    """The first 10 hex digits of a file's SHA-256: names stored results by the weights they
+    come from, not by the file's path."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:10]
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:

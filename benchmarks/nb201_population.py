@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import sys
 import time
@@ -63,7 +62,7 @@ from adwp.pretrained import check_pretrained, get_pretrained, list_pretrained
 from adwp.spaces import get_space
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201 import add_data_arguments, cifar10, write_json  # the sibling script's helpers
+from nb201 import add_data_arguments, cifar10, file_tag, write_json  # the sibling script's helpers
 
 COMBINATIONS = {
     "hypernet+synflow+jacob_cov": ("hypernet", "synflow", "jacob_cov"),
@@ -117,15 +116,6 @@ def read_population(path: str, key: str, metric: str, space: Any, seed: int = 0)
         "reps": reps,  # index into cells of each computation's representative, shuffled
         "group": np.array([group[k] for k in keys]),  # each cell's computation
     }
-
-
-def _file_tag(path: Path) -> str:
-    """The first 10 hex digits of the file's SHA-256: stored scores are keyed by the weights."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:10]
 
 
 def _score_chunks(
@@ -267,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.generator in list_pretrained()
             else Path(args.generator)
         )
-        key = f"{_file_tag(Path(path))}-{args.score_metric}-{args.max_images}-" + (
+        key = f"{file_tag(Path(path))}-{args.score_metric}-{args.max_images}-" + (
             "final" if args.final_weights_only else "snapshots"
         )
         scored[args.name] = _score_chunks(

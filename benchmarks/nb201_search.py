@@ -39,7 +39,6 @@ scored itself (``scored``), not those an earlier search had scored.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -62,7 +61,7 @@ from adwp.search.hypernet_gradient import HypernetGradientConfig, HypernetGradie
 from adwp.spaces import get_space
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201 import add_data_arguments, cifar10, write_json  # the sibling script's helpers
+from nb201 import add_data_arguments, cifar10, file_tag, write_json  # the sibling script's helpers
 
 # Test accuracy of the found cell on NB201 CIFAR-10 (mean +- sd over runs, as published).
 PUBLISHED = {
@@ -136,15 +135,6 @@ def _generator_file(name: str) -> Path:
             f"({', '.join(list_pretrained())})"
         )
     return path
-
-
-def _file_tag(path: Path) -> str:
-    """The first 10 hex digits of the file's SHA-256: names results by the weights, not the path."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:10]
 
 
 def _gradient_search(
@@ -470,7 +460,7 @@ def main(argv: list[str] | None = None) -> None:
     full = get_space("nb201")
     work = Path(args.work)
     uses_generator = GRADIENT in methods or any(m in BACKEND_SEARCHERS for m in methods)
-    tag = _file_tag(_generator_file(args.generator)) if uses_generator else ""
+    tag = file_tag(_generator_file(args.generator)) if uses_generator else ""
     scoring = _Scoring(args, data, work, tag)
     table = TableBackend(args.truth, args.metric, key=args.key)
     all_seeds = {"report": seeds, "select": select}
