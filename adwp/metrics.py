@@ -323,6 +323,19 @@ def bootstrap_verdict(interval: Sequence[float]) -> str:
     return "ahead" if low > 0 or high < 0 else "level"
 
 
+def _control_array(
+    control: Mapping[str, float], keys: Sequence[str], name: str, which: str
+) -> np.ndarray:
+    """The control's values of ``keys``, in order; every key must have one."""
+    lacking = [k for k in keys if k not in control]
+    if lacking:
+        raise AdwpError(
+            f"{name} lacks {len(lacking)} of the {len(keys)} {which} architectures "
+            f"(e.g. {lacking[0]!r})"
+        )
+    return np.array([control[k] for k in keys], float)
+
+
 def compare_scores(
     scores: Mapping[str, Mapping[str, float]],
     truth: Mapping[str, float],
@@ -371,13 +384,7 @@ def compare_scores(
     statistics: dict[str, Callable[..., float]] = {"kendall_tau": kendall_tau}
     z = None
     if control is not None:
-        lacking = [k for k in keys if k not in control]
-        if lacking:
-            raise AdwpError(
-                f"{control_name} lacks {len(lacking)} of the {len(keys)} common architectures "
-                f"(e.g. {lacking[0]!r})"
-            )
-        z = np.array([control[k] for k in keys], float)
+        z = _control_array(control, keys, control_name, "common")
         statistics["partial_tau"] = partial_tau
     values: dict[str, dict[str, float | None]] = {}
     for m in names:
@@ -789,13 +796,7 @@ def correlation_report(
         control, control_name = matched_sizes, "params"
     c = None
     if control is not None:
-        lacking = [k for k in keys if k not in control]
-        if lacking:
-            raise AdwpError(
-                f"{control_name} lacks {len(lacking)} of the {len(keys)} matched architectures "
-                f"(e.g. {lacking[0]!r})"
-            )
-        c = np.array([control[k] for k in keys], float)
+        c = _control_array(control, keys, control_name, "matched")
         if not np.all(np.isfinite(c)):
             raise AdwpError(f"{control_name} holds NaN or infinity")
         # #params as the control: the interval is the one already drawn for ``ci``.
