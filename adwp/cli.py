@@ -11,7 +11,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,37 +20,25 @@ from adwp.errors import AdwpError
 __all__ = ["build_parser", "main"]
 
 
-def _non_negative_int(text: str) -> int:
-    """argparse type: seeds (numpy refuses negative seeds deep in a run)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
+def _number_type(convert: Callable[[str], Any], ok: Callable[[Any], bool], what: str) -> Any:
+    """An argparse type: ``convert`` the text, then refuse it unless ``ok``, naming ``what``."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        return value
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    """argparse type: counts that must be at least 1 (``--threads``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _share(text: str) -> float:
-    """argparse type: a share in [0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a share in [0, 1], got {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a share in [0, 1], got {value}")
-    return value
+# Seeds (numpy refuses negative seeds deep in a run), counts such as --threads, and shares.
+_non_negative_int = _number_type(int, lambda v: v >= 0, "a non-negative integer")
+_positive_int = _number_type(int, lambda v: v >= 1, "a positive integer")
+_share = _number_type(float, lambda v: 0 <= v <= 1, "a share in [0, 1]")
 
 
 def _read_text(path: str, what: str) -> str:
