@@ -429,8 +429,13 @@ def test_sandwich_sampler_puts_the_extremes_in_every_meta_batch() -> None:
         ("inherited:3-7:1.5", r"share must be in \[0, 1\]"),
         ("inherited:3-20", r"must lie within \[3, 12\]"),
         ("uniform:3", "takes no argument"),
-        ("sandwich:2", "takes no argument"),
-        ("greedy", "unknown sampler 'greedy'; available: inherited, sandwich, uniform"),
+        ("sandwich:2", "must be smallest or largest"),
+        ("uniform:2", "takes no argument"),
+        (
+            "greedy",
+            "unknown sampler 'greedy'; available: distinct, inherited, sandwich, stratified, "
+            "uniform",
+        ),
     ],
 )
 def test_sampler_spec_errors(spec: str, message: str) -> None:
