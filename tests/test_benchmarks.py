@@ -577,7 +577,17 @@ def test_compare_methods_reads_both_result_shapes(tmp_path: Path) -> None:
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(data))
         output = tmp_path / f"{name}_out.json"
-        script.main([str(path), "--methods", "good,noise,params", "--output", str(output)])
+        script.main(
+            [
+                str(path),
+                "--methods",
+                "good,noise,params",
+                "--resamples",
+                "200",
+                "--output",
+                str(output),
+            ]
+        )
         outputs.append(json.loads(output.read_text())["pairs"])
     assert outputs[0] == outputs[1]
     first = outputs[0][0]
