@@ -152,6 +152,17 @@ class SandwichSampler:
         return [*ends, *self.uniform.sample(n - len(ends), rng)]
 
 
+def _draw_grouped(
+    groups: list[list[Architecture]], n: int, rng: np.random.Generator
+) -> list[Architecture]:
+    """``n`` draws of a group uniformly, then of one of its members uniformly."""
+    out = []
+    for _ in range(n):
+        group = groups[rng.integers(len(groups))]
+        out.append(group[rng.integers(len(group))])
+    return out
+
+
 @register_sampler("distinct")
 class DistinctComputationSampler:
     """Draws a distinct computation uniformly, then one of its architectures uniformly.
@@ -184,11 +195,7 @@ class DistinctComputationSampler:
 
     def sample(self, n: int, rng: np.random.Generator) -> list[Architecture]:
         """Returns ``n`` proposals, each of a computation drawn uniformly."""
-        out = []
-        for _ in range(n):
-            group = self.groups[rng.integers(len(self.groups))]
-            out.append(group[rng.integers(len(group))])
-        return out
+        return _draw_grouped(self.groups, n, rng)
 
 
 @register_sampler("stratified")
@@ -232,11 +239,7 @@ class SizeStratifiedSampler:
 
     def sample(self, n: int, rng: np.random.Generator) -> list[Architecture]:
         """Returns ``n`` proposals, each from a stratum drawn uniformly."""
-        out = []
-        for _ in range(n):
-            members = self.strata[rng.integers(len(self.strata))]
-            out.append(members[rng.integers(len(members))])
-        return out
+        return _draw_grouped(self.strata, n, rng)
 
 
 @register_sampler("inherited")
