@@ -49,6 +49,7 @@ from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.groundtruth import read_truth
 from adwp.hypernet import HyperNetConfig
 from adwp.metrics import correlation_report
+from adwp.pretrained import get_pretrained, list_pretrained
 from adwp.spaces import get_space
 from adwp.training import TrainConfig, Trainer
 
@@ -89,6 +90,27 @@ def file_tag(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:10]
+
+
+def generator_file(name: str) -> Path:
+    """The checkpoint a ``--generator`` flag names: a shipped evaluator's file or a path."""
+    if name in list_pretrained():
+        return get_pretrained(name).path
+    path = Path(name)
+    if not path.is_file():
+        raise SystemExit(
+            f"--generator {name}: no such file, and not a shipped evaluator "
+            f"({', '.join(list_pretrained())})"
+        )
+    return path
+
+
+def load_evaluator(name: str, data: Any, config: EvaluatorConfig, device: Any) -> Evaluator:
+    """The evaluator a ``--generator`` flag names (a shipped name or a checkpoint path)."""
+    options = {"data": data, "config": config, "device": device}
+    if name in list_pretrained():
+        return Evaluator.pretrained(name, **options)
+    return Evaluator.from_checkpoint(name, **options)
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:

@@ -32,12 +32,16 @@ from adwp.baselines import aggregate_ranks
 from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.groundtruth import read_truth
 from adwp.metrics import partial_tau, tau_within_size_bins
-from adwp.pretrained import check_pretrained, get_pretrained, list_pretrained
 from adwp.spaces import get_space
 from adwp.spaces.nb201 import OPERATIONS, CellArchitecture
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201 import add_data_arguments, cifar10, write_json  # the sibling script's helpers
+from nb201 import (
+    add_data_arguments,
+    cifar10,
+    generator_file,
+    write_json,
+)  # the sibling script's helpers
 
 
 def neighbours_of_largest(space: Any) -> list[str]:
@@ -111,9 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     for extra in args.extra:
         name, result_path, checkpoint = extra.split("=")
-        if checkpoint in list_pretrained():
-            checkpoint = str(check_pretrained(get_pretrained(checkpoint)))
-        runs[name] = (Path(result_path), Path(checkpoint))
+        runs[name] = (Path(result_path), generator_file(checkpoint))
     for tag, (result_path, checkpoint) in runs.items():
         result = json.loads(result_path.read_text())
         select = result["samples"]["select"]
@@ -135,9 +137,8 @@ def main(argv: list[str] | None = None) -> None:
             entry["hypernet+synflow+jacob_cov"] = selection_metrics(combined.tolist(), truth, size)
         entry["probe"] = probe(checkpoint, data, table, args.max_images)
         summary[tag] = entry
-    params = selection_metrics(
-        [space.params(a) for a in select], truth, [space.params(a) for a in select]
-    ) if summary else None  # fmt: skip
+    # Every run shares the selection sample: #params on it, from the last run's arrays.
+    params = selection_metrics(size, truth, size) if summary else None
     out = {
         "command": "python benchmarks/nb201_levers.py "
         + " ".join(argv if argv is not None else sys.argv[1:]),

@@ -58,11 +58,17 @@ from adwp.metrics import (
     tau_within_bins,
     top_k_mean,
 )
-from adwp.pretrained import check_pretrained, get_pretrained, list_pretrained
 from adwp.spaces import get_space
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201 import add_data_arguments, cifar10, file_tag, write_json  # the sibling script's helpers
+from nb201 import (  # the sibling script's helpers
+    add_data_arguments,
+    cifar10,
+    file_tag,
+    generator_file,
+    load_evaluator,
+    write_json,
+)  # the sibling script's helpers
 
 COMBINATIONS = {
     "hypernet+synflow+jacob_cov": ("hypernet", "synflow", "jacob_cov"),
@@ -196,9 +202,7 @@ def _load_generator(args: argparse.Namespace, data: Any) -> Evaluator:
         metric=args.score_metric,
         snapshots=not args.final_weights_only,
     )
-    if args.generator in list_pretrained():
-        return Evaluator.pretrained(args.generator, data=data, config=config, device=args.device)
-    return Evaluator.from_checkpoint(args.generator, data=data, config=config, device=args.device)
+    return load_evaluator(args.generator, data, config, args.device)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -252,13 +256,9 @@ def main(argv: list[str] | None = None) -> None:
         if not args.quiet:
             print(f"{args.name}: {args.generator}, {evaluator.num_snapshots} weight set(s), "
                   f"{evaluator.num_images} images", file=sys.stderr)  # fmt: skip
-        path = (
-            check_pretrained(get_pretrained(args.generator))
-            if args.generator in list_pretrained()
-            else Path(args.generator)
-        )
-        key = f"{file_tag(Path(path))}-{args.score_metric}-{args.max_images}-" + (
-            "final" if args.final_weights_only else "snapshots"
+        key = (
+            f"{file_tag(generator_file(args.generator))}-{args.score_metric}-{args.max_images}-"
+            + ("final" if args.final_weights_only else "snapshots")
         )
         scored[args.name] = _score_chunks(
             args.name, key, evaluator.score, rep_archs, work, args.chunk, args.quiet

@@ -52,16 +52,23 @@ import torch
 
 from adwp.backend import CachedBackend, TableBackend
 from adwp.device import resolve_device
-from adwp.evaluator import METRICS, Evaluator, EvaluatorConfig
+from adwp.evaluator import METRICS, EvaluatorConfig
 from adwp.groundtruth import read_truth
-from adwp.pretrained import get_pretrained, list_pretrained
+from adwp.pretrained import list_pretrained
 from adwp.search import RandomSearch, RegularizedEvolution
 from adwp.search.differentiable import DifferentiableConfig, DifferentiableSearch, list_searchers
 from adwp.search.hypernet_gradient import HypernetGradientConfig, HypernetGradientSearch
 from adwp.spaces import get_space
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201 import add_data_arguments, cifar10, file_tag, write_json  # the sibling script's helpers
+from nb201 import (  # the sibling script's helpers
+    add_data_arguments,
+    cifar10,
+    file_tag,
+    generator_file,
+    load_evaluator,
+    write_json,
+)  # the sibling script's helpers
 
 # Test accuracy of the found cell on NB201 CIFAR-10 (mean +- sd over runs, as published).
 PUBLISHED = {
@@ -122,19 +129,6 @@ def _stored(path: Path, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     if not path.exists():
         write_json(path, run())
     return json.loads(path.read_text())
-
-
-def _generator_file(name: str) -> Path:
-    """The checkpoint ``--generator`` names: a shipped evaluator's file or a path."""
-    if name in list_pretrained():
-        return get_pretrained(name).path
-    path = Path(name)
-    if not path.is_file():
-        raise SystemExit(
-            f"--generator {name}: no such file, and not a shipped evaluator "
-            f"({', '.join(list_pretrained())})"
-        )
-    return path
 
 
 def _gradient_search(
@@ -211,11 +205,7 @@ class _Scoring:
     def backend(self) -> CachedBackend:
         if self._backend is None:
             args = self.args
-            options = {"config": self.config, "device": self.device, "data": self.data}
-            if args.generator in list_pretrained():
-                evaluator = Evaluator.pretrained(args.generator, **options)
-            else:
-                evaluator = Evaluator.from_checkpoint(args.generator, **options)
+            evaluator = load_evaluator(args.generator, self.data, self.config, self.device)
             if evaluator.space.name != "nb201":
                 raise SystemExit(
                     f"--generator {args.generator} scores the {evaluator.space.name} space, "
@@ -460,7 +450,7 @@ def main(argv: list[str] | None = None) -> None:
     full = get_space("nb201")
     work = Path(args.work)
     uses_generator = GRADIENT in methods or any(m in BACKEND_SEARCHERS for m in methods)
-    tag = file_tag(_generator_file(args.generator)) if uses_generator else ""
+    tag = file_tag(generator_file(args.generator)) if uses_generator else ""
     scoring = _Scoring(args, data, work, tag)
     table = TableBackend(args.truth, args.metric, key=args.key)
     all_seeds = {"report": seeds, "select": select}
