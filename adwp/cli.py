@@ -329,7 +329,7 @@ def _rank_command(args: argparse.Namespace) -> int:
             name=evaluator.train_config.model if evaluator.train_config else "evaluator",
         )
         members = combined.member_scores(archs, progress=not args.quiet)
-        scores = combined.score(archs)
+        scores = combined.combine(members)
     else:
         scores = ensemble.score(archs, progress=not args.quiet)
     params = [space.params(a) for a in archs]

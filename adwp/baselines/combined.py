@@ -134,13 +134,13 @@ class CombinedBackend:
             if space is None:
                 raise AdwpError("the backend has no space: give proxy_space, the proxies' network")
             proxy_space = _proxy_space(space, proxy_options)
+        # An ensemble's data and device are its members'.
+        first = (getattr(backend, "members", None) or [backend])[0]
         if data is None:
-            first = (getattr(backend, "members", None) or [backend])[0]
             data = getattr(backend, "data", None) or getattr(first, "data", None)
             if data is None:
                 raise AdwpError("the backend has no data: give data, for the proxies' batch")
         if device is None:
-            first = (getattr(backend, "members", None) or [backend])[0]
             device = getattr(first, "device", "cpu")
         self.backend = backend
         self.space = space
@@ -208,8 +208,25 @@ class CombinedBackend:
             AdwpError: Fewer than 2 architectures (a rank among one says nothing).
         """
         if len(archs) < 2:
-            raise AdwpError(
-                f"a combined score ranks architectures against each other: score at least 2 "
-                f"together, got {len(archs)}"
-            )
-        return aggregate_ranks(list(self.member_scores(archs, **options).values()))
+            raise _too_few(len(archs))
+        return self.combine(self.member_scores(archs, **options))
+
+    @staticmethod
+    def combine(member_scores: Mapping[str, Sequence[float]]) -> np.ndarray:
+        """The combined scores of :meth:`member_scores`' output, without scoring again.
+
+        Raises:
+            AdwpError: Fewer than 2 architectures.
+        """
+        members = list(member_scores.values())
+        n = len(members[0]) if members else 0
+        if n < 2:
+            raise _too_few(n)
+        return aggregate_ranks(members)
+
+
+def _too_few(n: int) -> AdwpError:
+    return AdwpError(
+        f"a combined score ranks architectures against each other: score at least 2 together, "
+        f"got {n}"
+    )
