@@ -759,7 +759,7 @@ def _correlate_command(args: argparse.Namespace) -> int:
         truth = table.mean()
         if control is None:
             # #params, as in each report, where they are known for every architecture.
-            control = {**(table.params or {}), **sizes}
+            control = _known_sizes(files, table)
             common = set(truth).intersection(*(scores for _, scores, _, _ in files))
             control = control if common <= set(control) else None
         comparison = compare_scores(
@@ -894,6 +894,14 @@ def _file_labels(paths: Sequence[str]) -> list[str]:
     return names if len(set(names)) == len(names) else list(paths)
 
 
+def _known_sizes(files: Sequence[tuple[Any, ...]], table: Any) -> dict[str, float]:
+    """#params from the truth's params column, overridden by the scores files' params lists."""
+    sizes = dict(table.params or {})
+    for _, _, file_sizes, _ in files:
+        sizes.update(file_sizes)
+    return sizes
+
+
 _CONTROLS = ("params", "flops")
 
 
@@ -910,9 +918,7 @@ def _read_control(
     if choice is None:
         return None, "params"
     if choice == "params":
-        sizes = {**(table.params or {})}
-        for _, _, file_sizes, _ in files:
-            sizes.update(file_sizes)
+        sizes = _known_sizes(files, table)
         if not sizes:
             raise AdwpError(
                 f"--control params: no #params in the scores files (a 'params' list) nor in "
