@@ -9,8 +9,9 @@
 # Sizes come from the environment, so the same script runs at toy size on a CPU (the tests do):
 #   STEPS (3000), CHANNELS (16), CELLS (5), META_BATCH (8), BATCH_SIZE (64), IMAGES (5000),
 #   LIMIT (empty: every computation), DEVICE (cuda), WORK (runs/nb201_gpu), PYTHON (python),
-#   VAL_SIZE (empty: 5,000 held out), OUTPUT (benchmarks/results/nb201_gpu_population.json), EXTRA_TRAIN (more `adwp train` flags,
-#   e.g. "--channels-last --compile"), PROXIES (jacob_cov,naswot).
+#   VAL_SIZE (empty: 5,000 held out), OUTPUT (benchmarks/results/nb201_gpu_population.json),
+#   EXTRA_TRAIN (more `adwp train` flags, e.g. "--channels-last --compile"),
+#   PROXIES (jacob_cov,naswot).
 set -euo pipefail
 DATA_ROOT=${1:?usage: nb201_gpu.sh CIFAR10_FOLDERS NB201_TABLE}
 TRUTH=${2:?usage: nb201_gpu.sh CIFAR10_FOLDERS NB201_TABLE}
