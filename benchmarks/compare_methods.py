@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from adwp.metrics import bootstrap_verdict, kendall_tau, paired_bootstrap_difference, partial_tau
+from adwp.metrics import kendall_tau, paired_bootstrap_difference, partial_tau
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201 import write_json  # the sibling script's helpers
+from nb201 import verdict, write_json  # the sibling script's helpers
 
 
 def read_scores(path: Path, part: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -40,13 +40,6 @@ def read_scores(path: Path, part: str) -> tuple[dict[str, np.ndarray], np.ndarra
         scores = {name: r[part] for name, r in raw.items()}
         truth = data["truth"][part]
     return {k: stats.rankdata(v) for k, v in scores.items()}, np.asarray(truth, float)
-
-
-def verdict(interval: tuple[float, float] | list[float]) -> str:
-    """ "ahead" (A over B), "behind", or "level" when the 95% interval holds 0."""
-    if bootstrap_verdict(interval) == "level":
-        return "level"
-    return "ahead" if interval[0] > 0 else "behind"
 
 
 def compare(

@@ -35,6 +35,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -48,7 +49,7 @@ from adwp.errors import AdwpError
 from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.groundtruth import read_truth
 from adwp.hypernet import HyperNetConfig
-from adwp.metrics import correlation_report
+from adwp.metrics import bootstrap_verdict, correlation_report
 from adwp.pretrained import get_pretrained, list_pretrained
 from adwp.spaces import get_space
 from adwp.training import TrainConfig, Trainer
@@ -111,6 +112,13 @@ def load_evaluator(name: str, data: Any, config: EvaluatorConfig, device: Any) -
     if name in list_pretrained():
         return Evaluator.pretrained(name, **options)
     return Evaluator.from_checkpoint(name, **options)
+
+
+def verdict(interval: Sequence[float]) -> str:
+    """A difference A - B by its 95% interval: A "ahead", "behind", or "level" when it holds 0."""
+    if bootstrap_verdict(interval) == "level":
+        return "level"
+    return "ahead" if interval[0] > 0 else "behind"
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:

@@ -67,6 +67,7 @@ from nb201 import (  # the sibling script's helpers
     file_tag,
     generator_file,
     load_evaluator,
+    verdict,
     write_json,
 )  # the sibling script's helpers
 
@@ -305,11 +306,10 @@ def _versus(
         return None
     differences = np.subtract(method["accuracy"], baseline["accuracy"])
     low, high = _paired_bootstrap(differences, resamples, seed)
-    verdict = "ahead" if low > 0 else "behind" if high < 0 else "level"
     return {
         "mean_difference": float(differences.mean()),
         "ci95": [low, high],
-        "verdict": verdict,
+        "verdict": verdict((low, high)),
         "differences": differences.tolist(),
     }
 
