@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from adwp.errors import AdwpError
+from adwp.errors import AdwpError, ArchitectureError
 
 __all__ = [
     "DATA_SHAPE",
@@ -115,8 +115,6 @@ def parse_in_space(text: str, parse: Callable[[str], Any], space: Any) -> Any:
     Raises:
         ArchitectureError: The parser's error, or one naming the spaces the string belongs to.
     """
-    from adwp.errors import ArchitectureError
-
     try:
         return parse(text)
     except ArchitectureError:
