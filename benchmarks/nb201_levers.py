@@ -100,6 +100,9 @@ def main(argv: list[str] | None = None) -> None:
         help="another run: a benchmarks/nb201.py result and its checkpoint (or a shipped name)",
     )
     parser.add_argument("--max-images", type=int, default=1000)
+    parser.add_argument(
+        "--refresh", action="store_true", help="recompute the levers already in --output"
+    )
     parser.add_argument("--output", default="benchmarks/results/nb201_levers/summary.json")
     args = parser.parse_args(argv)
     if args.threads:
@@ -107,6 +110,11 @@ def main(argv: list[str] | None = None) -> None:
     table = read_truth(args.truth, key=args.key, metric=args.metric).mean()
     data = cifar10(args)
     space = get_space("nb201")
+    # A lever already in --output keeps its entry (its checkpoint may be gone); --refresh
+    # recomputes every one.
+    previous = {}
+    if Path(args.output).is_file() and not args.refresh:
+        previous = json.loads(Path(args.output).read_text())["levers"]
     summary: dict[str, Any] = {}
     runs = {
         tag: (Path(args.results) / f"{tag}.json", Path(args.work) / f"hypernet_{tag}.pt")
@@ -121,6 +129,9 @@ def main(argv: list[str] | None = None) -> None:
         select = result["samples"]["select"]
         truth = [table[a] for a in select]
         size = [space.params(a) for a in select]
+        if tag in previous:
+            summary[tag] = previous[tag]
+            continue
         raw = {name: r["select"] for name, r in result["raw"].items()}
         entry = {
             "settings": {
