@@ -619,3 +619,29 @@ def test_nb201_benchmark_without_the_curve_times_training_from_its_log(
     assert out["curves"] == {}
     assert out["methods"]["hypernet"]["compute_seconds"] > 0
     assert not (tmp_path / "work" / "hypernet_curve.jsonl").exists()
+
+
+def test_nb201_top_end_counts_each_edge_operation(tmp_path: Path) -> None:
+    script = _script("nb201_top_end")
+    space = get_space("nb201")
+    cells = [a.to_string() for a in space.sample_many(40, np.random.default_rng(0))]
+    truth = np.arange(40, dtype=float)
+    # The method's top is the table's bottom: it shares no computation with the true top.
+    population = {"raw": {"computations": cells, "truth": truth.tolist()}}
+    population["raw"]["scores"] = {"reversed": (-truth).tolist()}
+    source = tmp_path / "population.json"
+    source.write_text(json.dumps(population))
+    output = tmp_path / "top_end.json"
+    args = ["--population", str(source), "--methods", "reversed", "--output", str(output)]
+    script.main([*args, "--percent", "10"])
+    out = json.loads(output.read_text())
+    assert out["top_size"] == 4 and out["computations"] == 40
+    first_edge = out["edges"]["1<-0"]
+    assert sum(row["count"] for row in first_edge.values()) == 40
+    for name in ("table", "reversed"):
+        assert sum(row[f"share_in_top_{name}"] for row in first_edge.values()) == pytest.approx(1)
+    top_ops = [space.from_string(c).ops[0] for c in cells[-4:]]
+    for op, row in first_edge.items():
+        assert row["share_in_top_table"] == pytest.approx(top_ops.count(op) / 4)
+    with pytest.raises(SystemExit, match="not in"):
+        script.main(["--population", str(source), "--methods", "hypernet", "--output", str(output)])
