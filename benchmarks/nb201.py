@@ -243,6 +243,7 @@ def _train_generator(
         snapshots=args.snapshots,
         sampler=args.sampler,
         max_mix=args.max_mix,
+        distill=args.distill,
         hypernet=HyperNetConfig(num_bases=args.num_bases)
         if kind == "hypernet"
         else HyperNetConfig(),
@@ -389,6 +390,12 @@ def main(argv: list[str] | None = None) -> None:
         help="the weight generators' score (accuracy re-scores with its own result file)",
     )
     parser.add_argument("--max-mix", type=float, default=0.3, help="stochastic encoding strength")
+    parser.add_argument(
+        "--distill",
+        type=float,
+        default=0.0,
+        help="in-place distillation weight: a step's architectures learn from its largest (0: off)",
+    )
     parser.add_argument("--proxy-batch", type=int, default=64)
     parser.add_argument("--proxy-channels", type=int, default=16, help="proxies' network's C")
     parser.add_argument("--proxy-cells", type=int, default=5, help="proxies' network's N")

@@ -640,8 +640,12 @@ def test_nb201_top_end_counts_each_edge_operation(tmp_path: Path) -> None:
     assert sum(row["count"] for row in first_edge.values()) == 40
     for name in ("table", "reversed"):
         assert sum(row[f"share_in_top_{name}"] for row in first_edge.values()) == pytest.approx(1)
-    top_ops = [space.from_string(c).ops[0] for c in cells[-4:]]
+    from adwp.spaces.nb201 import CellArchitecture
+
+    top_ops = [CellArchitecture.from_string(c).ops[0] for c in cells[-4:]]
+    bottom_ops = [CellArchitecture.from_string(c).ops[0] for c in cells[:4]]
     for op, row in first_edge.items():
         assert row["share_in_top_table"] == pytest.approx(top_ops.count(op) / 4)
+        assert row["share_in_top_reversed"] == pytest.approx(bottom_ops.count(op) / 4)
     with pytest.raises(SystemExit, match="not in"):
         script.main(["--population", str(source), "--methods", "hypernet", "--output", str(output)])
