@@ -18,9 +18,9 @@ import torch
 
 from adwp.data import DataSplits, get_dataset
 from adwp.errors import AdwpError, CheckpointError, DataError
-from adwp.hypernet import HyperNetConfig, HyperNetwork
+from adwp.hypernet import HyperNetConfig
+from adwp.registry import GENERATORS
 from adwp.spaces import DATA_SHAPE, get_space, space_options
-from adwp.supernet import SuperNet
 
 __all__ = [
     "WEIGHT_GENERATORS",
@@ -32,10 +32,8 @@ __all__ = [
 ]
 
 # Modules that map (encoding, archs) to weight dicts; the trainer and evaluator take any of them.
-WEIGHT_GENERATORS: dict[str, type[torch.nn.Module]] = {
-    "hypernet": HyperNetwork,
-    "supernet": SuperNet,
-}
+# The registry itself, under the name this module has always exported it by.
+WEIGHT_GENERATORS = GENERATORS
 
 # Settings added after the first checkpoint format, with the training they stood for before each
 # existed; see HyperNetConfig.from_dict. Defaults may change (docs/decisions.md); these may not.
@@ -51,7 +49,7 @@ _BEFORE_IT_EXISTED: dict[str, Any] = {
 
 def build_model(space: Any, config: TrainConfig) -> torch.nn.Module:
     """Builds the weight generator a training configuration names."""
-    return WEIGHT_GENERATORS[config.model](space, config.hypernet)
+    return GENERATORS.get(config.model)(space, config.hypernet)
 
 
 @dataclass(frozen=True)
@@ -129,8 +127,8 @@ class TrainConfig:
         object.__setattr__(self, "space_options", _own_options(self.space, self.space_options))
         if self.optimizer not in ("adamw", "sgd"):
             raise AdwpError(f"optimizer must be 'adamw' or 'sgd', got {self.optimizer!r}")
-        if self.model not in WEIGHT_GENERATORS:
-            raise AdwpError(f"model must be one of {sorted(WEIGHT_GENERATORS)}, got {self.model!r}")
+        if self.model not in GENERATORS:
+            raise AdwpError(f"model must be one of {GENERATORS.list()}, got {self.model!r}")
         names = ("steps", "meta_batch", "batch_size", "checkpoint_every", "snapshots", "lr_cycles")
         for name in names:
             if getattr(self, name) < 1:

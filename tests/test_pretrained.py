@@ -66,7 +66,7 @@ def test_pretrained_needs_its_data_and_refuses_another_data_set(shipped: Path) -
     with pytest.raises(AdwpError, match="scores on cifar10, got data set digits"):
         Evaluator.pretrained("nb201-cifar10", data=get_dataset("digits"))
     with pytest.raises(
-        AdwpError, match="no pretrained evaluator 'nb201'; available: nb201-cifar10"
+        AdwpError, match="unknown pretrained evaluator 'nb201'; available: nb201-cifar10"
     ):
         get_pretrained("nb201")
 

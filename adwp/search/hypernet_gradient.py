@@ -8,7 +8,8 @@ moves the logits down the gradient of the loss. Gradients reach the logits by tw
 mixing weights of the relaxed network, and the encoding the weights were predicted from. The
 generator is frozen; the derived architecture is the row-wise argmax of the logits.
 
-Estimators (:attr:`HypernetGradientConfig.estimator`):
+Estimators (:attr:`HypernetGradientConfig.estimator`; more register in
+:data:`adwp.registry.GRADIENT_ESTIMATORS` as ``estimator(logits, temperature, noise)``):
 
 - ``"soft"`` (the default): the softmax of the logits itself, without noise (DARTS's relaxation
   on frozen, predicted weights). Every operation of every edge runs.
@@ -37,7 +38,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -52,15 +53,43 @@ from adwp.checkpoint import load_checkpoint, save_checkpoint
 from adwp.data import DataSplits, as_tensors
 from adwp.errors import AdwpError
 from adwp.generator import StoredGenerator, checkpoint_data, generator_from_checkpoint
+from adwp.registry import GRADIENT_ESTIMATORS
 from adwp.search._common import read_search_checkpoint
 from adwp.search.differentiable import DifferentiableResult
 from adwp.spaces import MixedGeneratorSpace
 
 __all__ = ["ESTIMATORS", "HypernetGradientConfig", "HypernetGradientSearch"]
 
-ESTIMATORS = ("soft", "gumbel", "straight-through")
 _FORMAT = 1
 METHOD = "hypernet-gradient"
+# Noise for the Gumbel draws: called only by the estimators that draw, so "soft" consumes none.
+GumbelNoise = Callable[[], torch.Tensor]
+
+
+@GRADIENT_ESTIMATORS.register("soft")
+def _soft(logits: torch.Tensor, temperature: float, noise: GumbelNoise) -> torch.Tensor:
+    """The softmax of the logits, without noise: every operation of every edge runs."""
+    return F.softmax(logits / temperature, dim=-1)
+
+
+@GRADIENT_ESTIMATORS.register("gumbel")
+def _gumbel(logits: torch.Tensor, temperature: float, noise: GumbelNoise) -> torch.Tensor:
+    """A soft Gumbel-softmax draw mixing every operation."""
+    return F.softmax((logits + noise()) / temperature, dim=-1)
+
+
+@GRADIENT_ESTIMATORS.register("straight-through")
+def _straight_through(logits: torch.Tensor, temperature: float, noise: GumbelNoise) -> torch.Tensor:
+    """A Gumbel-max draw, one-hot forward, the Gumbel-softmax's gradient backward (GDAS)."""
+    soft = _gumbel(logits, temperature, noise)
+    hard = F.one_hot(soft.argmax(dim=-1), soft.shape[-1]).to(soft.dtype)
+    # Exactly one-hot forward (the relaxed network skips the zero operations); the soft
+    # draw's gradient backward.
+    return hard - soft.detach() + soft
+
+
+#: The built-in estimators, in the order the module describes them.
+ESTIMATORS = ("soft", "gumbel", "straight-through")
 
 
 @dataclass(frozen=True)
@@ -94,10 +123,10 @@ class HypernetGradientConfig:
             counts=("epochs", "steps_per_epoch", "batch_size"),
             positives=("lr", "temperature"),
         )
-        if self.estimator not in ESTIMATORS:
+        if self.estimator not in GRADIENT_ESTIMATORS:
             raise AdwpError(
-                f"HypernetGradientConfig.estimator must be one of {', '.join(ESTIMATORS)}, "
-                f"got {self.estimator!r}"
+                "HypernetGradientConfig.estimator must be one of "
+                f"{', '.join(GRADIENT_ESTIMATORS.list())}, got {self.estimator!r}"
             )
 
 
@@ -255,18 +284,13 @@ class HypernetGradientSearch:
     def decision_weights(self, generator: torch.Generator | None = None) -> torch.Tensor:
         """The ``[decisions, choices]`` weights of one step, drawn with ``generator``'s noise
         (the estimator's draw; ``"soft"`` draws nothing)."""
-        c = self.config
-        if c.estimator == "soft":
-            return F.softmax(self.logits / c.temperature, dim=-1)
-        uniform = torch.rand(self.logits.shape, generator=generator).to(self.device)
-        gumbel = -torch.log((-torch.log(uniform.clamp_min(1e-10))).clamp_min(1e-10))
-        soft = F.softmax((self.logits + gumbel) / c.temperature, dim=-1)
-        if c.estimator == "gumbel":
-            return soft
-        hard = F.one_hot(soft.argmax(dim=-1), soft.shape[-1]).to(soft.dtype)
-        # Exactly one-hot forward (the relaxed network skips the zero operations); the soft
-        # draw's gradient backward.
-        return hard - soft.detach() + soft
+
+        def noise() -> torch.Tensor:
+            uniform = torch.rand(self.logits.shape, generator=generator).to(self.device)
+            return -torch.log((-torch.log(uniform.clamp_min(1e-10))).clamp_min(1e-10))
+
+        estimator = GRADIENT_ESTIMATORS.get(self.config.estimator)
+        return estimator(self.logits, self.config.temperature, noise)
 
     def loss(
         self, weights: torch.Tensor, x: torch.Tensor, y: torch.Tensor, snapshot: int = 0
