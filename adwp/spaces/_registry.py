@@ -26,7 +26,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 def register_space(name: str, **options: Any) -> Callable[[_F], _F]:
     """Class or factory decorator that makes a search space available by name.
 
-    The space must keep the contract of :class:`adwp.spaces.SearchSpace`.
+    The space must keep the contract of :class:`adwp.spaces.SearchSpace`, which
+    :func:`adwp.testing.check_space` checks rule by rule.
 
     Args:
         name: Registry key, e.g. ``"macro"``.
