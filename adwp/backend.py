@@ -197,10 +197,10 @@ class CachedBackend:
     """
 
     def __init__(self, backend: Any, path: str | os.PathLike[str], key: str) -> None:
-        import json
         from pathlib import Path
 
         from adwp.errors import DataError
+        from adwp.io import read_jsonl
 
         self.backend = backend
         self.space = getattr(backend, "space", None)
@@ -210,18 +210,11 @@ class CachedBackend:
         self.key = key
         self.scores: dict[str, float] = {}
         if self.path.exists():
-            raw = self.path.read_bytes()
-            complete = raw[: raw.rfind(b"\n") + 1]
-            if len(complete) < len(raw):  # a write cut off by a kill: drop the partial row
-                with self.path.open("r+b") as handle:
-                    handle.truncate(len(complete))
-            for number, line in enumerate(complete.decode().splitlines(), 1):
-                if not line.strip():
-                    continue
+            # A write cut off by a kill leaves a partial last row: it is dropped.
+            for number, row in read_jsonl(self.path, repair_tail=True, what="score cache"):
                 try:
-                    row = json.loads(line)
                     arch, score, owner = str(row["arch"]), float(row["score"]), row["backend"]
-                except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                except (KeyError, TypeError, ValueError):
                     raise DataError(f"{self.path}:{number}: corrupt score row") from None
                 if owner != key:
                     raise AdwpError(
@@ -237,7 +230,7 @@ class CachedBackend:
 
         A NaN of a backend with ``missing == "skip"`` is returned but not stored.
         """
-        import json
+        from adwp.io import append_jsonl
 
         keys = [_key(a) for a in archs]
         todo: dict[str, int] = {}  # first position of every architecture not yet stored
@@ -253,15 +246,13 @@ class CachedBackend:
             except AdwpError as exc:
                 # A stored NaN would be replayed by every resumed search.
                 raise AdwpError(f"{self.key!r}: {exc}; none were written to {self.path}") from None
-            with self.path.open("a") as handle:
-                for i, value in zip(todo.values(), fresh):
-                    if np.isnan(value):
-                        continue
-                    self.scores[keys[i]] = float(value)
-                    row = {"backend": self.key, "arch": keys[i], "score": float(value)}
-                    handle.write(json.dumps(row) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+            rows = []
+            for i, value in zip(todo.values(), fresh):
+                if np.isnan(value):
+                    continue
+                self.scores[keys[i]] = float(value)
+                rows.append({"backend": self.key, "arch": keys[i], "score": float(value)})
+            append_jsonl(self.path, rows)
         return np.array([self.scores.get(k, np.nan) for k in keys], dtype=np.float64)
 
 

@@ -347,26 +347,22 @@ def _rank_command(args: argparse.Namespace) -> int:
     params = [space.params(a) for a in archs]
     flops = [space.flops(a) for a in archs]
     if args.output:
-        out = Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(
-            json.dumps(
-                {
-                    "archs": [a.to_string() for a in archs],
-                    "scores": [float(s) for s in scores],
-                    "params": params,
-                    "flops": flops,
-                    **_rank_sources(checkpoints, ensemble.members),
-                    **({"pretrained": args.pretrained} if args.pretrained else {}),
-                    "split": args.split,
-                    "seed": args.seed,
-                    "metric": evaluator.config.metric,
-                    "images": evaluator.num_images,
-                    "space": {"name": space.name, "options": space.config()},
-                    **(_combine_entry(combined, members, len(archs)) if combine else {}),
-                },
-                indent=1,
-            )
+        _write_output(
+            args.output,
+            {
+                "archs": [a.to_string() for a in archs],
+                "scores": [float(s) for s in scores],
+                "params": params,
+                "flops": flops,
+                **_rank_sources(checkpoints, ensemble.members),
+                **({"pretrained": args.pretrained} if args.pretrained else {}),
+                "split": args.split,
+                "seed": args.seed,
+                "metric": evaluator.config.metric,
+                "images": evaluator.num_images,
+                "space": {"name": space.name, "options": space.config()},
+                **(_combine_entry(combined, members, len(archs)) if combine else {}),
+            },
         )
     order = np.argsort(-scores, kind="stable")[: args.top]
     if combine:
@@ -785,10 +781,8 @@ def _correlate_command(args: argparse.Namespace) -> int:
         for warning in report["warnings"]:
             prefix = f"{report['scores_file']}: " if comparison else ""
             print(f"warning: {prefix}{warning}", file=sys.stderr)
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
     body = reports[0] if comparison is None else {"reports": reports, "comparison": comparison}
-    out.write_text(json.dumps(body, indent=1))
+    _write_output(args.output, body)
     if args.plot:
         from adwp.plots import plot_correlation
 
@@ -1156,16 +1150,10 @@ _GENERATOR_GRADIENT = "hypernet-gradient"
 
 
 def _write_output(output: str, out: dict[str, Any]) -> Path:
-    """Writes a search's JSON atomically: a kill leaves the previous file or the new one."""
-    path = Path(output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(out, indent=1))
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Writes a command's JSON atomically: a kill leaves the previous file or the new one."""
+    from adwp.io import write_json
+
+    return write_json(output, out)
 
 
 def _differentiable_command(args: argparse.Namespace) -> int:
@@ -1213,11 +1201,9 @@ def _differentiable_command(args: argparse.Namespace) -> int:
 
 def _hypernet_gradient_command(args: argparse.Namespace) -> int:
     """``adwp search hypernet-gradient``: gradient search through a trained weight generator."""
-    from adwp.checkpoint import load_checkpoint
     from adwp.device import resolve_device
-    from adwp.generator import checkpoint_data, generator_from_checkpoint
+    from adwp.generator import open_generator
     from adwp.groundtruth import read_truth
-    from adwp.pretrained import check_pretrained, get_pretrained, list_pretrained
     from adwp.search.hypernet_gradient import HypernetGradientConfig, HypernetGradientSearch
 
     if args.backend is not None:
@@ -1225,7 +1211,7 @@ def _hypernet_gradient_command(args: argparse.Namespace) -> int:
     if args.generator is None:
         raise AdwpError(
             "hypernet-gradient search needs --generator: a checkpoint of adwp train or a "
-            f"shipped evaluator's name ({', '.join(list_pretrained())})"
+            f"shipped evaluator's name ({', '.join(PRETRAINED.list())})"
         )
     if args.space_option:
         raise AdwpError("--space-option: hypernet-gradient searches the generator's own space")
@@ -1241,20 +1227,17 @@ def _hypernet_gradient_command(args: argparse.Namespace) -> int:
         snapshots=not args.final_weights_only,
         seed=args.seed,
     )
-    path = args.generator
-    if args.generator in list_pretrained():
-        path = str(check_pretrained(get_pretrained(args.generator)))
-    state = load_checkpoint(path)
-    stored = generator_from_checkpoint(state, path, snapshots=config.snapshots)
+    opened = open_generator(args.generator, snapshots=config.snapshots, data_root=args.data_root)
+    stored = opened.stored
     for flag, given, own in (
         ("--space", args.space, stored.space.name),
-        ("--dataset", args.dataset, state["dataset"]["name"]),
+        ("--dataset", args.dataset, opened.dataset["name"]),
     ):
         if given is not None and given != own:
             raise AdwpError(f"{flag} {given}: the generator {args.generator} was trained on {own}")
     cache = {"cache_dir": args.data_cache} if args.data_cache else {}
-    _reading_status(args, state["dataset"], args.quiet)
-    data = checkpoint_data(state, path, args.data_root, **cache)
+    _reading_status(args, opened.dataset, args.quiet)
+    data = opened.load_data(**cache)
     truth = None
     if args.truth:
         table = read_truth(args.truth, key=args.key or "arch", metric=args.metric or "val_acc")

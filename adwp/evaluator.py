@@ -23,12 +23,11 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from adwp._checks import check_fields, is_integer
-from adwp.checkpoint import load_checkpoint
 from adwp.data import DataSplits, as_tensors, iterate_batches
 from adwp.device import resolve_device
 from adwp.errors import AdwpError, CheckpointError, DataError
 from adwp.functional import FunctionalNetwork
-from adwp.generator import TrainConfig, checkpoint_data, generator_from_checkpoint
+from adwp.generator import TrainConfig, open_generator
 from adwp.hypernet import HyperNetwork
 from adwp.registry import SCORE_METRICS
 from adwp.spaces import Architecture
@@ -158,7 +157,8 @@ class Evaluator:
         """Loads a hypernetwork checkpoint written by ``adwp train``.
 
         Args:
-            path: Checkpoint file.
+            path: Checkpoint file, or a shipped evaluator's name (scored with ``config`` as
+                given; :meth:`pretrained` also applies its reported metric).
             data_root: Folder of on-disk data sets (CIFAR, ImageFolder); None: the folder the
                 checkpoint was trained on, as it records.
             config: Scoring settings.
@@ -173,13 +173,10 @@ class Evaluator:
             DataError: If the data set cannot be loaded, or the folder the checkpoint records
                 no longer exists and ``data_root`` is None.
         """
-        state = load_checkpoint(path)
-        stored = generator_from_checkpoint(
-            state, path, snapshots=config is None or config.snapshots
+        opened = open_generator(
+            path, snapshots=config is None or config.snapshots, data=data, data_root=data_root
         )
-        space = stored.space
-        if data is None:
-            data = checkpoint_data(state, path, data_root)
+        stored, space, data = opened.stored, opened.stored.space, opened.load_data()
         if (data.in_channels, data.num_classes) != (space.in_channels, space.num_classes):
             raise CheckpointError(
                 f"checkpoint expects {space.in_channels} channels and {space.num_classes} classes, "
@@ -217,21 +214,13 @@ class Evaluator:
             AdwpError: If no evaluator has that name, or ``data`` is of another data set.
             CheckpointError: If the shipped file is missing or of another space or data set.
         """
-        from adwp.pretrained import check_pretrained, get_pretrained
+        from adwp.pretrained import get_pretrained
 
         item = get_pretrained(name)
-        path = check_pretrained(item)
-        if data is None and data_root is None:
-            raise AdwpError(
-                f"pretrained {name} scores on {item.dataset} images: give their folder "
-                "(data_root=, --data-root)"
-            )
-        if data is not None and data.name != item.dataset:
-            raise AdwpError(f"pretrained {name} scores on {item.dataset}, got data set {data.name}")
         if config is None:
             config = EvaluatorConfig(metric=item.metric, max_images=item.max_images)
         return cls.from_checkpoint(
-            path, data_root=data_root, config=config, device=device, data=data
+            name, data_root=data_root, config=config, device=device, data=data
         )
 
     @property

@@ -49,10 +49,10 @@ from torch.func import functional_call
 from tqdm.auto import tqdm
 
 from adwp._checks import check_data_fits, check_fields
-from adwp.checkpoint import load_checkpoint, save_checkpoint
+from adwp.checkpoint import save_checkpoint
 from adwp.data import DataSplits, as_tensors
 from adwp.errors import AdwpError
-from adwp.generator import StoredGenerator, checkpoint_data, generator_from_checkpoint
+from adwp.generator import StoredGenerator, open_generator
 from adwp.registry import GRADIENT_ESTIMATORS
 from adwp.search._common import read_search_checkpoint
 from adwp.search.differentiable import DifferentiableResult
@@ -196,7 +196,7 @@ class HypernetGradientSearch:
 
         Args:
             path: Checkpoint file (a hypernetwork, or a supernet: the search then follows the
-                supernet's shared weights).
+                supernet's shared weights), or a shipped evaluator's name.
             config: Settings.
             data_root: Folder of on-disk data sets; None: the folder the checkpoint records.
             device: Where to search.
@@ -206,11 +206,9 @@ class HypernetGradientSearch:
             CheckpointError: If the file is missing, corrupt or inconsistent.
             DataError: If the data set cannot be loaded.
         """
-        state = load_checkpoint(path)
         snapshots = config is None or config.snapshots
-        stored = generator_from_checkpoint(state, path, snapshots=snapshots)
-        data = data if data is not None else checkpoint_data(state, path, data_root)
-        return cls(stored, data, config, device)
+        opened = open_generator(path, snapshots=snapshots, data=data, data_root=data_root)
+        return cls(opened.stored, opened.load_data(), config, device)
 
     @classmethod
     def pretrained(
@@ -228,21 +226,10 @@ class HypernetGradientSearch:
             AdwpError: If no evaluator has that name, neither ``data_root`` nor ``data`` is
                 given, or ``data`` is of another data set.
         """
-        from adwp.pretrained import check_pretrained, get_pretrained
+        from adwp.pretrained import get_pretrained
 
-        item = get_pretrained(name)
-        if data is None and data_root is None:
-            raise AdwpError(
-                f"pretrained {name} was trained on {item.dataset} images: give their folder "
-                "(data_root=, --data-root)"
-            )
-        if data is not None and data.name != item.dataset:
-            raise AdwpError(
-                f"pretrained {name} was trained on {item.dataset}, got data set {data.name}"
-            )
-        return cls.from_checkpoint(
-            check_pretrained(item), config, data_root=data_root, device=device, data=data
-        )
+        get_pretrained(name)  # an unknown name is refused, not read as a path
+        return cls.from_checkpoint(name, config, data_root=data_root, device=device, data=data)
 
     # -- checkpoints -------------------------------------------------------------------------
     def _identity(self) -> dict[str, Any]:
