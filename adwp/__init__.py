@@ -15,6 +15,8 @@ _EXPORTS = {
     "ArchitectureError": "adwp.errors",
     "CheckpointError": "adwp.errors",
     "DataError": "adwp.errors",
+    "RegistryError": "adwp.errors",
+    "Registry": "adwp.registry",
     "Architecture": "adwp.spaces",
     "Layer": "adwp.spaces",
     "get_space": "adwp.spaces",
@@ -37,6 +39,7 @@ _EXPORTS = {
     "EvaluatorConfig": "adwp.evaluator",
     "get_sampler": "adwp.samplers",
     "register_sampler": "adwp.samplers",
+    "register_proxy": "adwp.baselines",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

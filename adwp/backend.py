@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
 from adwp.errors import AdwpError, ArchitectureError, CheckpointError
+from adwp.registry import BACKENDS, PROXIES
 from adwp.spaces import Architecture
 
 __all__ = [
@@ -196,10 +197,10 @@ class CachedBackend:
     """
 
     def __init__(self, backend: Any, path: str | os.PathLike[str], key: str) -> None:
-        import json
         from pathlib import Path
 
         from adwp.errors import DataError
+        from adwp.io import read_jsonl
 
         self.backend = backend
         self.space = getattr(backend, "space", None)
@@ -209,18 +210,11 @@ class CachedBackend:
         self.key = key
         self.scores: dict[str, float] = {}
         if self.path.exists():
-            raw = self.path.read_bytes()
-            complete = raw[: raw.rfind(b"\n") + 1]
-            if len(complete) < len(raw):  # a write cut off by a kill: drop the partial row
-                with self.path.open("r+b") as handle:
-                    handle.truncate(len(complete))
-            for number, line in enumerate(complete.decode().splitlines(), 1):
-                if not line.strip():
-                    continue
+            # A write cut off by a kill leaves a partial last row: it is dropped.
+            for number, row in read_jsonl(self.path, repair_tail=True, what="score cache"):
                 try:
-                    row = json.loads(line)
                     arch, score, owner = str(row["arch"]), float(row["score"]), row["backend"]
-                except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                except (KeyError, TypeError, ValueError):
                     raise DataError(f"{self.path}:{number}: corrupt score row") from None
                 if owner != key:
                     raise AdwpError(
@@ -236,7 +230,7 @@ class CachedBackend:
 
         A NaN of a backend with ``missing == "skip"`` is returned but not stored.
         """
-        import json
+        from adwp.io import append_jsonl
 
         keys = [_key(a) for a in archs]
         todo: dict[str, int] = {}  # first position of every architecture not yet stored
@@ -252,15 +246,13 @@ class CachedBackend:
             except AdwpError as exc:
                 # A stored NaN would be replayed by every resumed search.
                 raise AdwpError(f"{self.key!r}: {exc}; none were written to {self.path}") from None
-            with self.path.open("a") as handle:
-                for i, value in zip(todo.values(), fresh):
-                    if np.isnan(value):
-                        continue
-                    self.scores[keys[i]] = float(value)
-                    row = {"backend": self.key, "arch": keys[i], "score": float(value)}
-                    handle.write(json.dumps(row) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+            rows = []
+            for i, value in zip(todo.values(), fresh):
+                if np.isnan(value):
+                    continue
+                self.scores[keys[i]] = float(value)
+                rows.append({"backend": self.key, "arch": keys[i], "score": float(value)})
+            append_jsonl(self.path, rows)
         return np.array([self.scores.get(k, np.nan) for k in keys], dtype=np.float64)
 
 
@@ -414,24 +406,26 @@ class BackendContext:
         return get_dataset(self.dataset, root=self.data_root)
 
 
-_BACKENDS: dict[str, Callable[[str, BackendContext], Any]] = {}
+_FactoryT = TypeVar("_FactoryT", bound=Callable[..., Any])
 
 
-def register_backend(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator registering ``factory(argument, context)`` for specs ``KIND:ARGUMENT``."""
+def register_backend(kind: str, **options: Any) -> Callable[[_FactoryT], _FactoryT]:
+    """Decorator registering ``factory(argument, context)`` for specs ``KIND:ARGUMENT``.
 
-    def decorate(factory: Callable[..., Any]) -> Callable[..., Any]:
-        if kind in _BACKENDS:
-            raise ValueError(f"backend kind {kind!r} is already registered")
-        _BACKENDS[kind] = factory
-        return factory
+    Args:
+        kind: The spec's kind, e.g. ``"table"``.
+        **options: Facts kept with the entry (:meth:`adwp.registry.Registry.info`), e.g.
+            ``description``.
 
-    return decorate
+    Raises:
+        RegistryError: If the kind is malformed or already registered (a ``ValueError``).
+    """
+    return BACKENDS.register(kind, **options)
 
 
 def list_backends() -> list[str]:
     """Returns the registered backend kinds, sorted."""
-    return sorted(_BACKENDS)
+    return BACKENDS.list()
 
 
 def load_backend(spec: str, context: BackendContext | None = None) -> Any:
@@ -454,11 +448,11 @@ def load_backend(spec: str, context: BackendContext | None = None) -> Any:
             f"backend spec {spec!r} must look like KIND:ARGUMENT, KIND one of "
             f"{', '.join(list_backends())} (e.g. hypernet:run.pt, table:gt.jsonl, proxy:synflow)"
         )
-    if kind not in _BACKENDS:
+    if kind not in BACKENDS:
         raise AdwpError(
             f"unknown backend kind {kind!r} in {spec!r}; available: {', '.join(list_backends())}"
         )
-    return _BACKENDS[kind](argument, context or BackendContext())
+    return BACKENDS.get(kind)(argument, context or BackendContext())
 
 
 def _checkpoint_backend(argument: str, context: BackendContext, model: str) -> Any:
@@ -480,29 +474,27 @@ def _checkpoint_backend(argument: str, context: BackendContext, model: str) -> A
     return ensemble.members[0] if len(paths) == 1 else ensemble
 
 
-@register_backend("hypernet")
+@register_backend("hypernet", description="evaluator of hypernetwork checkpoints CKPT[,CKPT...]")
 def _hypernet(path: str, context: BackendContext) -> Any:
     return _checkpoint_backend(path, context, "hypernet")
 
 
-@register_backend("supernet")
+@register_backend("supernet", description="evaluator of SPOS supernet checkpoints CKPT[,CKPT...]")
 def _supernet(path: str, context: BackendContext) -> Any:
     return _checkpoint_backend(path, context, "supernet")
 
 
-@register_backend("table")
+@register_backend("table", description="look-up in a ground-truth table GT.jsonl or GT.csv")
 def _table(path: str, context: BackendContext) -> Any:
     return TableBackend(path, context.table_metric, missing=context.missing, key=context.table_key)
 
 
-@register_backend("proxy")
+@register_backend("proxy", description="zero-cost proxy NAME of the space's fresh networks")
 def _proxy(name: str, context: BackendContext) -> Any:
-    from adwp.baselines import ZeroCostProxy, list_proxies
-
-    if name not in list_proxies():
-        raise AdwpError(f"unknown proxy {name!r}; available: {', '.join(list_proxies())}")
+    PROXIES.check(name)
     if context.space is None:
         raise AdwpError("a proxy backend needs the search space")
+    from adwp.baselines import ZeroCostProxy
     from adwp.device import resolve_device
 
     return ZeroCostProxy(

@@ -19,7 +19,6 @@ version carry them; checking them costs about 0.03 s per 10 MB.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 import zipfile
 import zlib
@@ -29,6 +28,7 @@ from typing import Any
 import torch
 
 from adwp.errors import CheckpointError
+from adwp.io import atomic_write
 
 __all__ = [
     "FORMAT",
@@ -134,18 +134,8 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> None
         path: Destination file.
         state: Plain dict of tensors and primitives (the in-memory layout).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(_on_disk(state), handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as handle:
+        torch.save(_on_disk(state), handle)
 
 
 def check_intact(path: str | os.PathLike[str], what: str = "checkpoint") -> None:

@@ -16,6 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from adwp.errors import AdwpError
+from adwp.registry import (
+    DATASETS,
+    DIFFERENTIABLE_SEARCHERS,
+    GENERATORS,
+    GRADIENT_ESTIMATORS,
+    PRETRAINED,
+    PROXIES,
+    SAMPLERS,
+    SCORE_METRICS,
+    SEARCHERS,
+    SPACES,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -335,26 +347,22 @@ def _rank_command(args: argparse.Namespace) -> int:
     params = [space.params(a) for a in archs]
     flops = [space.flops(a) for a in archs]
     if args.output:
-        out = Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(
-            json.dumps(
-                {
-                    "archs": [a.to_string() for a in archs],
-                    "scores": [float(s) for s in scores],
-                    "params": params,
-                    "flops": flops,
-                    **_rank_sources(checkpoints, ensemble.members),
-                    **({"pretrained": args.pretrained} if args.pretrained else {}),
-                    "split": args.split,
-                    "seed": args.seed,
-                    "metric": evaluator.config.metric,
-                    "images": evaluator.num_images,
-                    "space": {"name": space.name, "options": space.config()},
-                    **(_combine_entry(combined, members, len(archs)) if combine else {}),
-                },
-                indent=1,
-            )
+        _write_output(
+            args.output,
+            {
+                "archs": [a.to_string() for a in archs],
+                "scores": [float(s) for s in scores],
+                "params": params,
+                "flops": flops,
+                **_rank_sources(checkpoints, ensemble.members),
+                **({"pretrained": args.pretrained} if args.pretrained else {}),
+                "split": args.split,
+                "seed": args.seed,
+                "metric": evaluator.config.metric,
+                "images": evaluator.num_images,
+                "space": {"name": space.name, "options": space.config()},
+                **(_combine_entry(combined, members, len(archs)) if combine else {}),
+            },
         )
     order = np.argsort(-scores, kind="stable")[: args.top]
     if combine:
@@ -380,14 +388,12 @@ def _parse_combine(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]
         if args.combine_space_option or args.combine_batch != 64:
             raise AdwpError("--combine-batch and --combine-space-option go with --combine NAMES")
         return [], {}
-    from adwp.baselines import list_proxies
-
     names = [part.strip() for part in args.combine.split(",") if part.strip()]
-    allowed = ", ".join(list_proxies())
+    allowed = ", ".join(PROXIES.list())
     if not names:
         raise AdwpError(f"--combine needs proxy names, comma-separated: {allowed}")
     for name in names:
-        if name not in list_proxies():
+        if name not in PROXIES:
             raise AdwpError(f"--combine: unknown proxy {name!r}; allowed: {allowed}")
         if names.count(name) > 1:
             raise AdwpError(f"--combine names {name!r} twice")
@@ -775,10 +781,8 @@ def _correlate_command(args: argparse.Namespace) -> int:
         for warning in report["warnings"]:
             prefix = f"{report['scores_file']}: " if comparison else ""
             print(f"warning: {prefix}{warning}", file=sys.stderr)
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
     body = reports[0] if comparison is None else {"reports": reports, "comparison": comparison}
-    out.write_text(json.dumps(body, indent=1))
+    _write_output(args.output, body)
     if args.plot:
         from adwp.plots import plot_correlation
 
@@ -992,14 +996,6 @@ def _parse_coefficients(text: str) -> list[float]:
     return values
 
 
-_SEARCH_NEEDS = {
-    "layer-assignment": ("min_depth", "max_depth"),
-    "importance-sampling": ("coefficients", "iterations"),
-    "random": ("budget",),
-    "evolution": ("budget",),
-}
-
-
 def _search_backend_and_space(args: argparse.Namespace) -> tuple[Any, Any]:
     """The backend of ``--backend`` and the space to search (the backend's, or ``--space``)."""
     from adwp.backend import BackendContext, load_backend
@@ -1119,27 +1115,20 @@ def _run_importance_sampling(
     return out, [(f"eps={p['coefficient']:g}", p) for p in shown]
 
 
-def _run_budgeted(
+def _run_registered(
     args: argparse.Namespace, backend: Any, base: Any, table: Any
 ) -> tuple[dict[str, Any], list[tuple[Any, dict[str, Any]]]]:
-    from adwp.search.evolution import RegularizedEvolution
-    from adwp.search.random_search import RandomSearch
-
-    if args.method == "random":
-        searcher: Any = RandomSearch(backend, base, seed=args.seed, quiet=args.quiet)
-    else:
-        searcher = RegularizedEvolution(
-            backend,
-            base,
-            population=args.population,
-            tournament=args.tournament,
-            seed=args.seed,
-            quiet=args.quiet,
-        )
-    result = searcher.run(args.budget)
+    """Runs a searcher of :data:`adwp.registry.SEARCHERS` as its options say (random,
+    evolution, and any registered by user code)."""
+    entry = SEARCHERS.info(args.method)
+    settings = {name: getattr(args, name) for name in entry.options.get("settings", ())}
+    searcher = entry.value(backend, base, seed=args.seed, quiet=args.quiet, **settings)
+    result = searcher.run(*(getattr(args, name) for name in entry.options.get("needs", ())))
     if args.plot:
         from adwp.plots import plot_search_history
 
+        if not hasattr(result, "history"):
+            raise AdwpError(f"--plot: the {args.method} searcher records no history to draw")
         plot_search_history(
             result.history,
             args.plot,
@@ -1150,28 +1139,21 @@ def _run_budgeted(
     return out, [("best", out["best"])]
 
 
+# Searchers whose command-line output (plots, summary) is their own; the others of
+# adwp.registry.SEARCHERS run through _run_registered.
 _SEARCH_RUNNERS = {
     "layer-assignment": _run_layer_assignment,
     "importance-sampling": _run_importance_sampling,
-    "random": _run_budgeted,
-    "evolution": _run_budgeted,
 }
-
-
-_DIFFERENTIABLE = ("darts", "itnas", "entrannas")
+# The one searcher that steps through a trained weight generator rather than a backend.
+_GENERATOR_GRADIENT = "hypernet-gradient"
 
 
 def _write_output(output: str, out: dict[str, Any]) -> Path:
-    """Writes a search's JSON atomically: a kill leaves the previous file or the new one."""
-    path = Path(output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(out, indent=1))
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Writes a command's JSON atomically: a kill leaves the previous file or the new one."""
+    from adwp.io import write_json
+
+    return write_json(output, out)
 
 
 def _differentiable_command(args: argparse.Namespace) -> int:
@@ -1219,11 +1201,9 @@ def _differentiable_command(args: argparse.Namespace) -> int:
 
 def _hypernet_gradient_command(args: argparse.Namespace) -> int:
     """``adwp search hypernet-gradient``: gradient search through a trained weight generator."""
-    from adwp.checkpoint import load_checkpoint
     from adwp.device import resolve_device
-    from adwp.generator import checkpoint_data, generator_from_checkpoint
+    from adwp.generator import open_generator
     from adwp.groundtruth import read_truth
-    from adwp.pretrained import check_pretrained, get_pretrained, list_pretrained
     from adwp.search.hypernet_gradient import HypernetGradientConfig, HypernetGradientSearch
 
     if args.backend is not None:
@@ -1231,7 +1211,7 @@ def _hypernet_gradient_command(args: argparse.Namespace) -> int:
     if args.generator is None:
         raise AdwpError(
             "hypernet-gradient search needs --generator: a checkpoint of adwp train or a "
-            f"shipped evaluator's name ({', '.join(list_pretrained())})"
+            f"shipped evaluator's name ({', '.join(PRETRAINED.list())})"
         )
     if args.space_option:
         raise AdwpError("--space-option: hypernet-gradient searches the generator's own space")
@@ -1247,20 +1227,17 @@ def _hypernet_gradient_command(args: argparse.Namespace) -> int:
         snapshots=not args.final_weights_only,
         seed=args.seed,
     )
-    path = args.generator
-    if args.generator in list_pretrained():
-        path = str(check_pretrained(get_pretrained(args.generator)))
-    state = load_checkpoint(path)
-    stored = generator_from_checkpoint(state, path, snapshots=config.snapshots)
+    opened = open_generator(args.generator, snapshots=config.snapshots, data_root=args.data_root)
+    stored = opened.stored
     for flag, given, own in (
         ("--space", args.space, stored.space.name),
-        ("--dataset", args.dataset, state["dataset"]["name"]),
+        ("--dataset", args.dataset, opened.dataset["name"]),
     ):
         if given is not None and given != own:
             raise AdwpError(f"{flag} {given}: the generator {args.generator} was trained on {own}")
     cache = {"cache_dir": args.data_cache} if args.data_cache else {}
-    _reading_status(args, state["dataset"], args.quiet)
-    data = checkpoint_data(state, path, args.data_root, **cache)
+    _reading_status(args, opened.dataset, args.quiet)
+    data = opened.load_data(**cache)
     truth = None
     if args.truth:
         table = read_truth(args.truth, key=args.key or "arch", metric=args.metric or "val_acc")
@@ -1308,16 +1285,17 @@ def _search_command(args: argparse.Namespace) -> int:
 
     _check_output(args.output, "--output")
     _check_output(args.plot, "--plot")
-    if args.method == "hypernet-gradient":
+    if args.method == _GENERATOR_GRADIENT:
         return _hypernet_gradient_command(args)
-    if args.method in _DIFFERENTIABLE:
+    if args.method in DIFFERENTIABLE_SEARCHERS:
         return _differentiable_command(args)
     if args.backend is None:
         raise AdwpError(f"{args.method} search needs --backend")
     # Checked before the backend loads, so a forgotten flag is reported at once.
-    missing = [n for n in _SEARCH_NEEDS[args.method] if getattr(args, n) is None]
+    needs = SEARCHERS.info(args.method).options.get("needs", ())
+    missing = [n for n in needs if getattr(args, n) is None]
     if missing:
-        flags = " and ".join("--" + n.replace("_", "-") for n in _SEARCH_NEEDS[args.method])
+        flags = " and ".join("--" + n.replace("_", "-") for n in needs)
         raise AdwpError(f"{args.method} search needs {flags}")
     if args.coefficients is not None:
         _parse_coefficients(args.coefficients)
@@ -1336,7 +1314,8 @@ def _search_command(args: argparse.Namespace) -> int:
         from adwp.backend import CachedBackend
 
         backend = CachedBackend(backend, args.cache, args.backend)
-    out, summary = _SEARCH_RUNNERS[args.method](args, backend, base, table)
+    run = _SEARCH_RUNNERS.get(args.method, _run_registered)
+    out, summary = run(args, backend, base, table)
     out = {"method": args.method, "backend": args.backend, "seed": args.seed, **out}
     path = _write_output(args.output, out)
     if not args.quiet:
@@ -1350,8 +1329,6 @@ def _search_command(args: argparse.Namespace) -> int:
 
 
 _DEVICE_HELP = "auto (CUDA when present; the default), cpu, cuda or cuda:N"
-_DATASET_HELP = "mnist5k (default), digits, cifar10, cifar100 or imagefolder"
-_SPACE_HELP = "search space: macro (default), layer-assignment or nb201"
 _TRAIN_SIZE_HELP = (
     "cifar10/cifar100: train on a stratified, seeded subset of N training images (recorded in "
     "the checkpoint)"
@@ -1410,15 +1387,33 @@ def _set_threads(args: argparse.Namespace) -> None:
         torch.set_num_threads(args.threads)
 
 
+def _listing(names: Sequence[str], default: str | None = None) -> str:
+    """``a, b (default) or c``: the names a flag takes, in help text."""
+    shown = [f"{name} (default)" if name == default else name for name in names]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """Returns the argument parser of the ``adwp`` command."""
+    """Returns the argument parser of the ``adwp`` command.
+
+    Choices and the names in help texts come from :mod:`adwp.registry`, so that entries
+    registered by user code before the parser is built are offered too.
+    """
+    from adwp.backend import MISSING
+
+    dataset_help = "data set: " + _listing(DATASETS.list(), "mnist5k")
+    space_help = "search space: " + _listing(SPACES.list(), "macro")
+    proxies = ", ".join(PROXIES.list())
+    pretrained = _listing(PRETRAINED.list())
+    backend_searchers = SEARCHERS.list()
+    differentiable = DIFFERENTIABLE_SEARCHERS.list()
     parser = argparse.ArgumentParser(
         prog="adwp", description="Zero-finetune architecture ranking with a hypernetwork."
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
     space = sub.add_parser("space", help="describe a search space")
-    space.add_argument("--space", default="macro", help=_SPACE_HELP)
+    space.add_argument("--space", default="macro", help=space_help)
     space.add_argument(
         "--space-option", action="append", metavar="NAME=VALUE", help=_SPACE_OPTION_HELP
     )
@@ -1435,11 +1430,11 @@ def build_parser() -> argparse.ArgumentParser:
         "adwp.training.TrainConfig and adwp.hypernet.HyperNetConfig: the settings we rank with "
         "(README, 'The settings we rank with').",
     )
-    train.add_argument("--dataset", default="mnist5k", help=_DATASET_HELP)
+    train.add_argument("--dataset", default="mnist5k", help=dataset_help)
     train.add_argument("--data-root", default=None, help="folder of on-disk data sets")
     train.add_argument("--download", action="store_true", help="download the data set if missing")
     _add_data_flags(train)
-    train.add_argument("--space", default="macro", help="search space to train on")
+    train.add_argument("--space", default="macro", help=space_help + "; the one to train on")
     train.add_argument(
         "--space-option", action="append", metavar="NAME=VALUE", help=_SPACE_OPTION_HELP
     )
@@ -1476,8 +1471,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--sampler",
         default=None,
-        help="architecture sampler: sandwich[:smallest|:largest], uniform, distinct, "
-        "stratified[:BINS], inherited:A-B",
+        help="architecture sampler, NAME or NAME:ARGUMENT: "
+        f"{_listing(SAMPLERS.list(), 'sandwich')} (e.g. sandwich:smallest, stratified:BINS, "
+        "inherited:A-B)",
     )
     train.add_argument("--num-bases", type=int, default=None, help="hypernetwork kernel bases")
     train.add_argument("--embed-dim", type=int, default=None, help="hypernetwork embedding width")
@@ -1541,9 +1537,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--model",
-        choices=["hypernet", "supernet"],
+        choices=GENERATORS.list(),
         default="hypernet",
-        help="weight generator: the hypernetwork, or the SPOS supernet baseline",
+        help="weight generator: hypernet (the hypernetwork, the default), supernet (the SPOS "
+        "supernet baseline) or another registered one",
     )
     train.add_argument("--device", default="auto", help=_DEVICE_HELP)
     _add_threads_flag(train)
@@ -1571,7 +1568,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--pretrained",
         metavar="NAME",
         default=None,
-        help="a trained evaluator that ships with adwp instead of --checkpoint: nb201-cifar10 "
+        help=f"a trained evaluator that ships with adwp instead of --checkpoint: {pretrained} "
         "(needs --data-root)",
     )
     group = rank.add_mutually_exclusive_group(required=True)
@@ -1606,10 +1603,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rank.add_argument(
         "--score-metric",
-        choices=["accuracy", "neg_log_loss"],
+        choices=SCORE_METRICS.list(),
         default=None,
-        help="what a score is: accuracy, or minus the cross-entropy (default: accuracy; with "
-        "--pretrained, the metric of its reported ranking)",
+        help="what a score is: accuracy, neg_log_loss (minus the cross-entropy) or another "
+        "registered metric (default: accuracy; with --pretrained, the metric of its reported "
+        "ranking)",
     )
     rank.add_argument(
         "--final-weights-only",
@@ -1628,8 +1626,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="PROXY,...",
         help="rank by the checkpoint's ranking combined with these zero-cost proxies' (AZ-NAS's "
-        "sum of log(rank / n)): e.g. synflow,jacob_cov; the scores are relative to the "
-        "architectures ranked together",
+        f"sum of log(rank / n)), of {proxies}: e.g. synflow,jacob_cov; the scores are relative "
+        "to the architectures ranked together",
     )
     rank.add_argument(
         "--combine-batch",
@@ -1662,14 +1660,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="run (train and record; the default) or merge (join shard tables)",
     )
     truth.add_argument("inputs", nargs="*", help="shard tables (merge only)")
-    truth.add_argument("--dataset", default="mnist5k", help=_DATASET_HELP)
+    truth.add_argument("--dataset", default="mnist5k", help=dataset_help)
     truth.add_argument("--data-root", default=None, help="folder of on-disk data sets")
     truth.add_argument("--download", action="store_true", help="download the data set if missing")
     _add_data_flags(truth)
     truth.add_argument(
         "--data-seed", type=_non_negative_int, default=0, help="seed of the data split"
     )
-    truth.add_argument("--space", default="macro", help="search space of the architectures")
+    truth.add_argument(
+        "--space", default="macro", help=space_help + "; the one of the architectures"
+    )
     truth.add_argument(
         "--space-option", action="append", metavar="NAME=VALUE", help=_SPACE_OPTION_HELP
     )
@@ -1761,10 +1761,11 @@ def build_parser() -> argparse.ArgumentParser:
     search = sub.add_parser(
         "search",
         help="search the space with a ranking backend",
-        description="adwp search layer-assignment|importance-sampling|random|evolution "
+        description=f"adwp search {'|'.join(backend_searchers)} "
         "--backend SPEC ... --seed S --output OUT.json [--plot FIG.png]. SPEC: hypernet:CKPT, "
-        "supernet:CKPT, table:GT.jsonl (or .csv; see --key, --metric) or proxy:NAME. Or a "
-        "differentiable search, trained here: adwp search darts|itnas|entrannas --space nb201 "
+        "supernet:CKPT, table:GT.jsonl (or .csv; see --key, --metric) or proxy:NAME, NAME one "
+        f"of {proxies}. Or a differentiable search, trained here: adwp search "
+        f"{'|'.join(differentiable)} --space nb201 "
         "--dataset cifar10 --data-root DIR [--truth CSV --key COL --metric COL] --epochs E "
         "--seed S --output OUT.json [--plot FIG.png]; or through a trained hypernetwork, no "
         "weight trained: adwp search hypernet-gradient --generator CKPT|NAME --data-root DIR "
@@ -1772,20 +1773,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     search.add_argument(
         "method",
-        choices=[
-            "layer-assignment",
-            "importance-sampling",
-            "random",
-            "evolution",
-            *_DIFFERENTIABLE,
-            "hypernet-gradient",
-        ],
+        choices=[*backend_searchers, *differentiable, _GENERATOR_GRADIENT],
         help="the searcher; each group of flags below says which method it is for",
     )
     search.add_argument(
         "--backend",
         default=None,
-        help="required by layer-assignment, importance-sampling, random and evolution: "
+        help=f"required by {_listing(backend_searchers).replace(' or ', ' and ')}: "
         "KIND:ARGUMENT, e.g. hypernet:run.pt",
     )
     search.add_argument(
@@ -1830,7 +1824,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     search.add_argument(
         "--missing",
-        choices=["error", "skip"],
+        choices=list(MISSING),
         default=None,
         help="table: backends only: what to do with an architecture the table lacks. error "
         "(default): stop with an error naming it; skip: draw another one instead (not counted "
@@ -1843,7 +1837,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSONL file keeping every backend score: a killed search re-run with the same seed "
         "and cache resumes where it was and gives the same output",
     )
-    relaxed = search.add_argument_group("darts, itnas, entrannas, hypernet-gradient")
+    relaxed = search.add_argument_group(", ".join([*differentiable, _GENERATOR_GRADIENT]))
     relaxed.add_argument("--epochs", type=int, default=10, help="epochs (default 10)")
     relaxed.add_argument(
         "--steps-per-epoch",
@@ -1860,7 +1854,7 @@ def build_parser() -> argparse.ArgumentParser:
     relaxed.add_argument(
         "--second-order",
         action="store_true",
-        help="darts, itnas, entrannas: architecture gradient through a virtual weight step",
+        help=f"{', '.join(differentiable)}: architecture gradient through a virtual weight step",
     )
     relaxed.add_argument(
         "--checkpoint",
@@ -1874,12 +1868,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="CKPT|NAME",
         help="required by hypernet-gradient: the trained weight generator, a checkpoint of "
-        "adwp train or a shipped evaluator's name (nb201-cifar10); its data set is searched on "
+        f"adwp train or a shipped evaluator's name ({pretrained}); its data set is searched on "
         "(give --data-root)",
     )
     through.add_argument(
         "--estimator",
-        choices=["soft", "gumbel", "straight-through"],
+        choices=GRADIENT_ESTIMATORS.list(),
         default=None,
         help="gradient estimator of the architecture draws (default soft)",
     )

@@ -7,7 +7,14 @@ into a one-line message and a non-zero exit code without a traceback.
 
 from __future__ import annotations
 
-__all__ = ["AdwpError", "ArchitectureError", "CheckpointError", "DataError", "DataNotFoundError"]
+__all__ = [
+    "AdwpError",
+    "ArchitectureError",
+    "CheckpointError",
+    "DataError",
+    "DataNotFoundError",
+    "RegistryError",
+]
 
 
 class AdwpError(Exception):
@@ -28,3 +35,7 @@ class DataError(AdwpError):
 
 class DataNotFoundError(DataError):
     """A data set's files are not in the folder given (and were not asked to be downloaded)."""
+
+
+class RegistryError(AdwpError, ValueError):
+    """A name given to a registry (:mod:`adwp.registry`) is malformed or already taken."""

@@ -13,7 +13,7 @@ that changes from step to step; the average over snapshots cancels much of it.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,18 +23,34 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from adwp._checks import check_fields, is_integer
-from adwp.checkpoint import load_checkpoint
 from adwp.data import DataSplits, as_tensors, iterate_batches
 from adwp.device import resolve_device
 from adwp.errors import AdwpError, CheckpointError, DataError
 from adwp.functional import FunctionalNetwork
-from adwp.generator import TrainConfig, checkpoint_data, generator_from_checkpoint
+from adwp.generator import TrainConfig, open_generator
 from adwp.hypernet import HyperNetwork
+from adwp.registry import SCORE_METRICS
 from adwp.spaces import Architecture
 from encoders import OneHotEncoder
 
 __all__ = ["METRICS", "Evaluator", "EvaluatorConfig"]
 
+# A score metric maps one batch's logits and labels to its sum over the batch's images; a score
+# is that sum over the scored images divided by their number.
+ScoreMetric = Callable[[torch.Tensor, torch.Tensor], float]
+
+
+@SCORE_METRICS.register("accuracy", description="fraction of the images classified correctly")
+def _accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    return float(int((logits.argmax(1) == labels).sum()))
+
+
+@SCORE_METRICS.register("neg_log_loss", description="minus the mean cross-entropy")
+def _neg_log_loss(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    return -float(F.cross_entropy(logits, labels, reduction="sum"))
+
+
+#: The built-in score metrics; :data:`adwp.registry.SCORE_METRICS` holds these and any added.
 METRICS = ("accuracy", "neg_log_loss")
 
 
@@ -52,7 +68,9 @@ class EvaluatorConfig:
         seed: Chooses the calibration images.
         metric: ``"accuracy"`` (fraction correct, the default) or ``"neg_log_loss"`` (minus the
             mean cross-entropy: finer-grained than accuracy, which saturates and ties once
-            predicted networks get good). Both are computed in the same pass and cached.
+            predicted networks get good), or another metric of
+            :data:`adwp.registry.SCORE_METRICS`. Every registered metric is computed in the same
+            pass and cached.
         snapshots: Average over the weight snapshots a checkpoint holds (if any); False scores
             with the final weights only.
     """
@@ -100,8 +118,7 @@ class Evaluator:
         self.config = config or EvaluatorConfig()
         if self.config.split not in ("val", "test"):
             raise DataError(f"split must be 'val' or 'test', got {self.config.split!r}")
-        if self.config.metric not in METRICS:
-            raise AdwpError(f"metric must be one of {METRICS}, got {self.config.metric!r}")
+        _check_metric(self.config.metric)
         self.device = resolve_device(device)
         self.hypernet = hypernet.to(self.device).eval()
         self.space = hypernet.space
@@ -140,7 +157,8 @@ class Evaluator:
         """Loads a hypernetwork checkpoint written by ``adwp train``.
 
         Args:
-            path: Checkpoint file.
+            path: Checkpoint file, or a shipped evaluator's name (scored with ``config`` as
+                given; :meth:`pretrained` also applies its reported metric).
             data_root: Folder of on-disk data sets (CIFAR, ImageFolder); None: the folder the
                 checkpoint was trained on, as it records.
             config: Scoring settings.
@@ -155,13 +173,10 @@ class Evaluator:
             DataError: If the data set cannot be loaded, or the folder the checkpoint records
                 no longer exists and ``data_root`` is None.
         """
-        state = load_checkpoint(path)
-        stored = generator_from_checkpoint(
-            state, path, snapshots=config is None or config.snapshots
+        opened = open_generator(
+            path, snapshots=config is None or config.snapshots, data=data, data_root=data_root
         )
-        space = stored.space
-        if data is None:
-            data = checkpoint_data(state, path, data_root)
+        stored, space, data = opened.stored, opened.stored.space, opened.load_data()
         if (data.in_channels, data.num_classes) != (space.in_channels, space.num_classes):
             raise CheckpointError(
                 f"checkpoint expects {space.in_channels} channels and {space.num_classes} classes, "
@@ -199,21 +214,13 @@ class Evaluator:
             AdwpError: If no evaluator has that name, or ``data`` is of another data set.
             CheckpointError: If the shipped file is missing or of another space or data set.
         """
-        from adwp.pretrained import check_pretrained, get_pretrained
+        from adwp.pretrained import get_pretrained
 
         item = get_pretrained(name)
-        path = check_pretrained(item)
-        if data is None and data_root is None:
-            raise AdwpError(
-                f"pretrained {name} scores on {item.dataset} images: give their folder "
-                "(data_root=, --data-root)"
-            )
-        if data is not None and data.name != item.dataset:
-            raise AdwpError(f"pretrained {name} scores on {item.dataset}, got data set {data.name}")
         if config is None:
             config = EvaluatorConfig(metric=item.metric, max_images=item.max_images)
         return cls.from_checkpoint(
-            path, data_root=data_root, config=config, device=device, data=data
+            name, data_root=data_root, config=config, device=device, data=data
         )
 
     @property
@@ -248,18 +255,19 @@ class Evaluator:
     def _score_one(self, arch: Architecture, weights: dict[str, torch.Tensor]) -> dict[str, float]:
         net = FunctionalNetwork(self.space, arch, self.device)
         net.recalibrate(weights, self._calibration)
-        correct, loss = 0, 0.0
+        metrics = {name: SCORE_METRICS.get(name) for name in SCORE_METRICS.list()}
+        totals = dict.fromkeys(metrics, 0.0)
         for x, y in self._eval:
             logits = net(weights, x, train=False).float()
-            correct += int((logits.argmax(1) == y).sum())
-            loss += float(F.cross_entropy(logits, y, reduction="sum"))
-        if not np.isfinite(loss):
+            for name, metric in metrics.items():
+                totals[name] += metric(logits, y)
+        if not all(np.isfinite(total) for total in totals.values()):
             # Otherwise a diverged checkpoint ranks every candidate at chance, plausibly.
             raise AdwpError(
                 f"the predicted network of {arch} gives non-finite outputs: the weight generator "
                 "is broken (did its training diverge? see the checkpoint's metrics log)"
             )
-        return {"accuracy": correct / self.num_images, "neg_log_loss": -loss / self.num_images}
+        return {name: total / self.num_images for name, total in totals.items()}
 
     def score(
         self,
@@ -271,7 +279,8 @@ class Evaluator:
 
         Args:
             archs: Architectures (or canonical strings) of the space.
-            metric: ``"accuracy"`` or ``"neg_log_loss"``; default ``config.metric``.
+            metric: A registered score metric (``"accuracy"``, ``"neg_log_loss"``, ...); default
+                ``config.metric``.
             progress: Show a progress bar over the architectures not yet cached, advancing as
                 each is scored (each is scored once per snapshot, so this is long work for many
                 candidates).
@@ -282,11 +291,10 @@ class Evaluator:
         Raises:
             ArchitectureError: If an architecture is outside the space.
         """
-        metric = metric or self.config.metric
-        if metric not in METRICS:
-            raise AdwpError(f"metric must be one of {METRICS}, got {metric!r}")
+        metric = _check_metric(metric or self.config.metric)
         archs = self._validate_all(archs)
-        todo = list(dict.fromkeys(a for a in archs if a not in self._cache))
+        # A metric registered after some scores were cached has no value there yet.
+        todo = list(dict.fromkeys(a for a in archs if metric not in self._cache.get(a, {})))
         bar = tqdm(total=len(todo), disable=not progress or not todo, desc="score", unit="arch")
         for start in range(0, len(todo), self.config.chunk):
             chunk = todo[start : start + self.config.chunk]
@@ -294,10 +302,10 @@ class Evaluator:
             # scoring then goes architecture by architecture, so the bar moves with each one.
             predicted = [self.predict_weights(chunk, s) for s in range(self.num_snapshots)]
             for i, arch in enumerate(chunk):
-                total = dict.fromkeys(METRICS, 0.0)
+                total: dict[str, float] = {}
                 for weights in predicted:
                     for name, value in self._score_one(arch, weights[i]).items():
-                        total[name] += value / self.num_snapshots
+                        total[name] = total.get(name, 0.0) + value / self.num_snapshots
                 self._cache[arch] = total
                 bar.update(1)
         bar.close()
@@ -336,6 +344,12 @@ class Evaluator:
     def clear_cache(self) -> None:
         """Forgets cached scores."""
         self._cache.clear()
+
+
+def _check_metric(metric: str) -> str:
+    if metric not in SCORE_METRICS:
+        raise AdwpError(f"metric must be one of {', '.join(SCORE_METRICS.list())}, got {metric!r}")
+    return metric
 
 
 def _truncate(batches: list[Any], limit: int) -> list[Any]:

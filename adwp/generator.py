@@ -12,30 +12,32 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from adwp.checkpoint import load_checkpoint
 from adwp.data import DataSplits, get_dataset
 from adwp.errors import AdwpError, CheckpointError, DataError
-from adwp.hypernet import HyperNetConfig, HyperNetwork
+from adwp.hypernet import HyperNetConfig
+from adwp.registry import GENERATORS, PRETRAINED
 from adwp.spaces import DATA_SHAPE, get_space, space_options
-from adwp.supernet import SuperNet
 
 __all__ = [
     "WEIGHT_GENERATORS",
+    "GeneratorCheckpoint",
     "StoredGenerator",
     "TrainConfig",
     "build_model",
     "checkpoint_data",
     "generator_from_checkpoint",
+    "open_generator",
 ]
 
 # Modules that map (encoding, archs) to weight dicts; the trainer and evaluator take any of them.
-WEIGHT_GENERATORS: dict[str, type[torch.nn.Module]] = {
-    "hypernet": HyperNetwork,
-    "supernet": SuperNet,
-}
+# The registry itself, under the name this module has always exported it by.
+WEIGHT_GENERATORS = GENERATORS
 
 # Settings added after the first checkpoint format, with the training they stood for before each
 # existed; see HyperNetConfig.from_dict. Defaults may change (docs/decisions.md); these may not.
@@ -51,7 +53,7 @@ _BEFORE_IT_EXISTED: dict[str, Any] = {
 
 def build_model(space: Any, config: TrainConfig) -> torch.nn.Module:
     """Builds the weight generator a training configuration names."""
-    return WEIGHT_GENERATORS[config.model](space, config.hypernet)
+    return GENERATORS.get(config.model)(space, config.hypernet)
 
 
 @dataclass(frozen=True)
@@ -129,8 +131,8 @@ class TrainConfig:
         object.__setattr__(self, "space_options", _own_options(self.space, self.space_options))
         if self.optimizer not in ("adamw", "sgd"):
             raise AdwpError(f"optimizer must be 'adamw' or 'sgd', got {self.optimizer!r}")
-        if self.model not in WEIGHT_GENERATORS:
-            raise AdwpError(f"model must be one of {sorted(WEIGHT_GENERATORS)}, got {self.model!r}")
+        if self.model not in GENERATORS:
+            raise AdwpError(f"model must be one of {GENERATORS.list()}, got {self.model!r}")
         names = ("steps", "meta_batch", "batch_size", "checkpoint_every", "snapshots", "lr_cycles")
         for name in names:
             if getattr(self, name) < 1:
@@ -264,6 +266,91 @@ def generator_from_checkpoint(
         detail = " ".join(lines[:2]) if lines else type(exc).__name__
         raise CheckpointError(f"checkpoint {path} is inconsistent: {detail[:300]}") from None
     return StoredGenerator(config, space, model, rebuilt)
+
+
+@dataclass(frozen=True)
+class GeneratorCheckpoint:
+    """A trained weight generator read from its checkpoint, with what it was trained on.
+
+    Attributes:
+        path: The checkpoint file.
+        state: The checkpoint, as :func:`adwp.checkpoint.load_checkpoint` returns it.
+        stored: The generator, its settings, space and snapshots.
+        data: Data splits given to :func:`open_generator` instead of the checkpoint's.
+        data_root: Folder the checkpoint's data set is read from (None: the one it records).
+    """
+
+    path: Path
+    state: dict[str, Any]
+    stored: StoredGenerator
+    data: DataSplits | None = None
+    data_root: str | None = None
+
+    @property
+    def dataset(self) -> dict[str, Any]:
+        """The checkpoint's data set entry: ``name``, ``seed``, ``root``, ``options``."""
+        return self.state["dataset"]
+
+    def load_data(self, **loader_options: Any) -> DataSplits:
+        """The data splits given, or the checkpoint's data set split as in its training.
+
+        Args:
+            **loader_options: Loader options that change where images are read from, not
+                which (e.g. ``cache_dir``).
+
+        Raises:
+            DataError: As :func:`checkpoint_data`.
+        """
+        if self.data is not None:
+            return self.data
+        return checkpoint_data(self.state, self.path, self.data_root, **loader_options)
+
+
+def open_generator(
+    source: str | os.PathLike[str],
+    *,
+    snapshots: bool = True,
+    data: DataSplits | None = None,
+    data_root: str | None = None,
+) -> GeneratorCheckpoint:
+    """Reads the weight generator of a checkpoint file or of a shipped evaluator's name.
+
+    The one way the evaluator, hypernet-gradient search and the command line load a trained
+    generator.
+
+    Args:
+        source: A checkpoint written by ``adwp train``, or the name of a shipped evaluator
+            (:func:`adwp.pretrained.list_pretrained`; a name wins over a file of that name).
+        snapshots: Also rebuild the stored weight snapshots.
+        data: Data splits to use instead of the checkpoint's data set.
+        data_root: Folder of on-disk data sets; None: the folder the checkpoint records.
+
+    Returns:
+        The generator and its checkpoint; its data set is loaded by ``load_data()``.
+
+    Raises:
+        AdwpError: If a shipped evaluator is named without ``data`` or ``data_root`` (it records
+            no folder), or ``data`` is of another data set than it was trained on.
+        CheckpointError: If the file is missing, corrupt or inconsistent.
+    """
+    from adwp.pretrained import check_pretrained
+
+    path = Path(source)
+    if isinstance(source, str) and source in PRETRAINED:
+        item = PRETRAINED.get(source)
+        if data is None and data_root is None:
+            raise AdwpError(
+                f"pretrained {item.name} reads {item.dataset} images: give their folder "
+                "(data_root=, --data-root)"
+            )
+        if data is not None and data.name != item.dataset:
+            raise AdwpError(
+                f"pretrained {item.name} reads {item.dataset}, got data set {data.name}"
+            )
+        path = check_pretrained(item)
+    state = load_checkpoint(path)
+    stored = generator_from_checkpoint(state, path, snapshots=snapshots)
+    return GeneratorCheckpoint(path, state, stored, data, data_root)
 
 
 def checkpoint_data(

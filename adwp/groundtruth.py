@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from adwp._augment import random_shift
 from adwp.data import DataSplits, as_tensors, iterate_batches
 from adwp.errors import AdwpError, DataError
+from adwp.io import append_jsonl, read_jsonl, write_jsonl
 from adwp.spaces import Architecture
 
 __all__ = [
@@ -250,31 +251,8 @@ def read_table(
 
 
 def _jsonl_rows(path: Path, repair_tail: bool = False) -> Iterator[tuple[int, Any]]:
-    """Yields ``(line number, parsed row)`` of a JSONL file, blank lines skipped."""
-    if not path.is_file():
-        raise DataError(f"ground-truth table not found: {path}")
-    raw = path.read_bytes()
-    lines = raw.split(b"\n")
-    tail = lines.pop()  # text after the last newline: empty unless a write was cut off
-    if tail.strip():
-        if not repair_tail:
-            raise DataError(f"{path}: last line is incomplete (no newline); was a run killed?")
-        with path.open("r+b") as handle:
-            handle.truncate(len(raw) - len(tail))
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise DataError(f"{path}:{number}: corrupt row (not JSON)") from None
-
-
-def _append(path: Path, row: dict[str, Any]) -> None:
-    with path.open("a") as handle:
-        handle.write(json.dumps(row) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    """Yields ``(line number, parsed row)`` of a JSONL ground-truth table, blank lines skipped."""
+    return read_jsonl(path, repair_tail, what="ground-truth table")
 
 
 def shard_from_environment(environ: dict[str, str] | None = None) -> tuple[int, int]:
@@ -391,7 +369,7 @@ def run_groundtruth(
             "recipe": digest,
             "recipe_config": {**asdict(recipe), "data_seed": data_seed},
         }
-        _append(output, row)
+        append_jsonl(output, [row])
     return read_table(output)
 
 
@@ -422,11 +400,7 @@ def merge_tables(
             if key in rows and rows[key]["val_acc"] != row["val_acc"]:
                 raise DataError(f"{path}: {key} appears twice with different results")
             rows.setdefault(key, row)
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows.values()))
-    os.replace(tmp, output)
+    write_jsonl(output, rows.values())
     return list(rows.values())
 
 

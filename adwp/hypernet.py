@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from adwp.errors import AdwpError
+from adwp.registry import GENERATORS
 from adwp.spaces.protocol import Cut
 from encoders import ContextEncoder
 
@@ -177,6 +178,7 @@ def _he_scaled(w: torch.Tensor) -> torch.Tensor:
     return w / rms * math.sqrt(2.0 / (in_ch * k * k))
 
 
+@GENERATORS.register("hypernet")
 class HyperNetwork(nn.Module):
     """Emits all weights of any architecture of a space.
 

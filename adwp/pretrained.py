@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from adwp.checkpoint import load_checkpoint, read_checkpoint_header, save_checkpoint
-from adwp.errors import AdwpError, CheckpointError
+from adwp.errors import CheckpointError
+from adwp.registry import PRETRAINED
 
 __all__ = ["Pretrained", "check_pretrained", "get_pretrained", "list_pretrained", "slim_checkpoint"]
 
@@ -49,27 +50,26 @@ class Pretrained:
         return Path(str(resources.files("adwp") / "weights" / self.file))
 
 
-_PRETRAINED = {
-    item.name: item
-    for item in (
-        Pretrained(
-            name="nb201-cifar10",
-            file="nb201-cifar10.pt",
-            space="nb201",
-            dataset="cifar10",
-            summary="hypernetwork on NAS-Bench-201 (proxy skeleton) trained on CIFAR-10 image "
-            "folders; docs/results.md, 'NAS-Bench-201, CIFAR-10'",
-            # Minus the log loss ranks NB201 far better than accuracy (docs/decisions.md).
-            metric="neg_log_loss",
-            max_images=1000,
-        ),
-    )
-}
+PRETRAINED.register(
+    "nb201-cifar10",
+    Pretrained(
+        name="nb201-cifar10",
+        file="nb201-cifar10.pt",
+        space="nb201",
+        dataset="cifar10",
+        summary="hypernetwork on NAS-Bench-201 (proxy skeleton) trained on CIFAR-10 image "
+        "folders; docs/results.md, 'NAS-Bench-201, CIFAR-10'",
+        # Minus the log loss ranks NB201 far better than accuracy (docs/decisions.md).
+        metric="neg_log_loss",
+        max_images=1000,
+    ),
+    description="hypernetwork on NAS-Bench-201 (proxy skeleton) trained on CIFAR-10",
+)
 
 
 def list_pretrained() -> list[str]:
     """Names of the shipped evaluators, sorted."""
-    return sorted(_PRETRAINED)
+    return PRETRAINED.list()
 
 
 def get_pretrained(name: str) -> Pretrained:
@@ -78,11 +78,7 @@ def get_pretrained(name: str) -> Pretrained:
     Raises:
         AdwpError: If no evaluator has that name (the message lists those that do).
     """
-    if name not in _PRETRAINED:
-        raise AdwpError(
-            f"no pretrained evaluator {name!r}; available: {', '.join(list_pretrained())}"
-        )
-    return _PRETRAINED[name]
+    return PRETRAINED.get(name)
 
 
 def check_pretrained(item: Pretrained) -> Path:

@@ -8,12 +8,15 @@ inherited region of the layer-assignment search) register with :func:`register_s
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
 from adwp.errors import AdwpError
+from adwp.registry import SAMPLERS
 from adwp.spaces import Architecture
+
+_FactoryT = TypeVar("_FactoryT", bound=Callable[..., Any])
 
 __all__ = [
     "ArchitectureSampler",
@@ -27,8 +30,6 @@ __all__ = [
     "register_sampler",
 ]
 
-_SAMPLERS: dict[str, Callable[..., Any]] = {}
-
 
 @runtime_checkable
 class ArchitectureSampler(Protocol):
@@ -39,26 +40,23 @@ class ArchitectureSampler(Protocol):
         ...
 
 
-def register_sampler(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator registering a sampler factory ``factory(space, **options)`` under ``name``.
+def register_sampler(
+    name: str, **options: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator registering a sampler factory ``factory(space, argument=None, **options)``.
 
     Args:
         name: The name ``TrainConfig.sampler`` and ``adwp train --sampler`` select it by.
+        **options: Facts kept with the entry (:meth:`adwp.registry.Registry.info`), e.g.
+            ``description`` (default: the first line of the factory's docstring).
 
     Returns:
         The decorator, which returns the factory unchanged.
 
     Raises:
-        ValueError: If ``name`` is already registered (when the decorator is applied).
+        RegistryError: If ``name`` is malformed or already registered (a ``ValueError``).
     """
-
-    def decorate(factory: Callable[..., Any]) -> Callable[..., Any]:
-        if name in _SAMPLERS:
-            raise ValueError(f"sampler {name!r} is already registered")
-        _SAMPLERS[name] = factory
-        return factory
-
-    return decorate
+    return SAMPLERS.register(name, **options)
 
 
 def get_sampler(name: str, space: Any, **options: Any) -> ArchitectureSampler:
@@ -77,16 +75,15 @@ def get_sampler(name: str, space: Any, **options: Any) -> ArchitectureSampler:
         AdwpError: If the name is unknown or the factory rejects its argument.
     """
     base, sep, argument = name.partition(":")
-    if base not in _SAMPLERS:
-        raise AdwpError(f"unknown sampler {base!r}; available: {', '.join(list_samplers())}")
+    factory = SAMPLERS.get(base)
     if sep:
         options["argument"] = argument
-    return _SAMPLERS[base](space, **options)
+    return factory(space, **options)
 
 
 def list_samplers() -> list[str]:
     """Returns the registered sampler names, sorted."""
-    return sorted(_SAMPLERS)
+    return SAMPLERS.list()
 
 
 def _reject_argument(name: str, argument: str | None) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from adwp.registry import GENERATORS
 from adwp.spaces.protocol import Cut
 
 __all__ = ["SuperNet"]
@@ -26,6 +27,7 @@ def _kaiming(out_ch: int, in_ch: int, k: int) -> nn.Parameter:
     return nn.Parameter(torch.randn(out_ch, in_ch, k, k) * math.sqrt(2.0 / (in_ch * k * k)))
 
 
+@GENERATORS.register("supernet")
 class SuperNet(nn.Module):
     """Shared max-shape weights sliced per architecture.
 

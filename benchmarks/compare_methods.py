@@ -24,10 +24,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from adwp.benchmarking import verdict, write_json
 from adwp.metrics import kendall_tau, paired_bootstrap_difference, partial_tau
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201 import verdict, write_json  # the sibling script's helpers
 
 
 def read_scores(path: Path, part: str) -> tuple[dict[str, np.ndarray], np.ndarray]:

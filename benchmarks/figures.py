@@ -17,14 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
+from adwp.benchmarking import draw_method_figures
 from adwp.plots import plot_tau_vs_compute
-
-# benchmarks/ is a folder of scripts, not a package: ranking.py is found next to this file.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ranking import draw_method_figures
 
 # The methods of the headline figure: every method of the reported run except the log-loss
 # readings of the weight generators, which rank worse than their accuracy readings and would

@@ -30,12 +30,9 @@ continues where it stopped and writes the same numbers (the times are those of t
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,27 +41,22 @@ import torch
 from scipy import stats
 
 from adwp.baselines import ZeroCostProxy, aggregate_ranks
-from adwp.data import get_dataset
+from adwp.benchmarking import (
+    PUBLISHED_SPEARMAN,
+    add_data_arguments,
+    cifar10,
+    write_json,
+)
 from adwp.errors import AdwpError
 from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.groundtruth import read_truth
 from adwp.hypernet import HyperNetConfig
-from adwp.metrics import bootstrap_verdict, correlation_report
-from adwp.pretrained import get_pretrained, list_pretrained
+from adwp.metrics import correlation_report
 from adwp.spaces import get_space
 from adwp.training import TrainConfig, Trainer
 
 GENERATORS = ("hypernet", "supernet")
 PROXIES = ("synflow", "jacob_cov", "naswot", "snip", "grad_norm")
-# Spearman over all 15,625 architectures (Abdelfattah et al. 2021, Table 2; NASWOT's second
-# version is not in that table).
-PUBLISHED_SPEARMAN = {
-    "synflow": 0.737,
-    "jacob_cov": 0.731,
-    "snip": 0.596,
-    "grad_norm": 0.594,
-    "params": 0.753,
-}
 COMBINATIONS = {
     "hypernet+synflow": ("hypernet", "synflow"),
     "hypernet+jacob_cov": ("hypernet", "jacob_cov"),
@@ -72,76 +64,6 @@ COMBINATIONS = {
     "synflow+jacob_cov": ("synflow", "jacob_cov"),
     "supernet+synflow+jacob_cov": ("supernet", "synflow", "jacob_cov"),
 }
-
-
-def write_json(path: Path, data: Any, indent: int | None = 1) -> None:
-    """Writes atomically, so a kill leaves the previous file or the new one (the sibling NB201
-    scripts write their files with it too)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=indent))
-    os.replace(tmp, path)
-
-
-def file_tag(path: Path) -> str:
-    """The first 10 hex digits of a file's SHA-256: names stored results by the weights they
-    come from, not by the file's path."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:10]
-
-
-def generator_file(name: str) -> Path:
-    """The checkpoint a ``--generator`` flag names: a shipped evaluator's file or a path."""
-    if name in list_pretrained():
-        return get_pretrained(name).path
-    path = Path(name)
-    if not path.is_file():
-        raise SystemExit(
-            f"--generator {name}: no such file, and not a shipped evaluator "
-            f"({', '.join(list_pretrained())})"
-        )
-    return path
-
-
-def load_evaluator(name: str, data: Any, config: EvaluatorConfig, device: Any) -> Evaluator:
-    """The evaluator a ``--generator`` flag names (a shipped name or a checkpoint path)."""
-    options = {"data": data, "config": config, "device": device}
-    if name in list_pretrained():
-        return Evaluator.pretrained(name, **options)
-    return Evaluator.from_checkpoint(name, **options)
-
-
-def verdict(interval: Sequence[float]) -> str:
-    """A difference A - B by its 95% interval: A "ahead", "behind", or "level" when it holds 0."""
-    if bootstrap_verdict(interval) == "level":
-        return "level"
-    return "ahead" if interval[0] > 0 else "behind"
-
-
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags every NB201 script reads its images and its table with."""
-    parser.add_argument("--data-root", required=True, help="CIFAR-10 image folders")
-    parser.add_argument("--truth", required=True, help="NAS-Bench-201 table (nats_tss.csv)")
-    parser.add_argument("--key", default="ArchitectureString")
-    parser.add_argument("--metric", default="CIFAR10TestAccuracy200Epochs")
-    parser.add_argument("--data-cache", default=None, metavar="DIR")
-    parser.add_argument(
-        "--train-size", type=int, default=None, help="training images (default all 45k)"
-    )
-    parser.add_argument("--val-size", type=int, default=None, help="validation images (default 5k)")
-
-
-def cifar10(args: argparse.Namespace) -> Any:
-    """CIFAR-10 as :func:`add_data_arguments`'s flags say, always split with seed 0, so every
-    script sees the images the weight generators were trained and scored on."""
-    options: dict[str, Any] = {"cache_dir": args.data_cache} if args.data_cache else {}
-    for name in ("train_size", "val_size"):
-        if getattr(args, name):
-            options[name] = getattr(args, name)
-    return get_dataset("cifar10", root=args.data_root, seed=0, **options)
 
 
 def _read_json(path: Path) -> Any:

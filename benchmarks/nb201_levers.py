@@ -29,19 +29,12 @@ import torch
 from scipy import stats
 
 from adwp.baselines import aggregate_ranks
+from adwp.benchmarking import add_data_arguments, cifar10, generator_file, write_json
 from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.groundtruth import read_truth
 from adwp.metrics import partial_tau, tau_within_size_bins
 from adwp.spaces import get_space
 from adwp.spaces.nb201 import OPERATIONS, CellArchitecture
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201 import (
-    add_data_arguments,
-    cifar10,
-    generator_file,
-    write_json,
-)  # the sibling script's helpers
 
 
 def neighbours_of_largest(space: Any) -> list[str]:

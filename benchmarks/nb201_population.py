@@ -47,6 +47,14 @@ from scipy import stats
 from tqdm import tqdm
 
 from adwp.baselines import ZeroCostProxy, aggregate_ranks
+from adwp.benchmarking import (
+    add_data_arguments,
+    cifar10,
+    file_tag,
+    generator_file,
+    load_evaluator,
+    write_json,
+)
 from adwp.errors import AdwpError
 from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.metrics import (
@@ -59,16 +67,6 @@ from adwp.metrics import (
     top_k_mean,
 )
 from adwp.spaces import get_space
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201 import (  # the sibling script's helpers
-    add_data_arguments,
-    cifar10,
-    file_tag,
-    generator_file,
-    load_evaluator,
-    write_json,
-)  # the sibling script's helpers
 
 COMBINATIONS = {
     "hypernet+synflow+jacob_cov": ("hypernet", "synflow", "jacob_cov"),

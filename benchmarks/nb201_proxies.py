@@ -25,11 +25,9 @@ import numpy as np
 from scipy import stats
 
 from adwp.baselines import ZeroCostProxy
+from adwp.benchmarking import PUBLISHED_SPEARMAN, add_data_arguments, cifar10, write_json
 from adwp.groundtruth import read_truth
 from adwp.spaces import get_space
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201 import PUBLISHED_SPEARMAN, add_data_arguments, cifar10, write_json  # the sibling
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,11 +25,9 @@ from typing import Any
 import torch
 from scipy import stats
 
+from adwp.benchmarking import add_data_arguments, cifar10, write_json
 from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.groundtruth import read_truth
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201 import add_data_arguments, cifar10, write_json  # the sibling script's helpers
 
 # Name -> EvaluatorConfig fields. "images1000" is nb201.py's scoring with the final weights only.
 VARIANTS: dict[str, dict[str, Any]] = {

@@ -51,6 +51,15 @@ import numpy as np
 import torch
 
 from adwp.backend import CachedBackend, TableBackend
+from adwp.benchmarking import (
+    add_data_arguments,
+    cifar10,
+    file_tag,
+    generator_file,
+    load_evaluator,
+    verdict,
+    write_json,
+)
 from adwp.device import resolve_device
 from adwp.evaluator import METRICS, EvaluatorConfig
 from adwp.groundtruth import read_truth
@@ -59,17 +68,6 @@ from adwp.search import RandomSearch, RegularizedEvolution
 from adwp.search.differentiable import DifferentiableConfig, DifferentiableSearch, list_searchers
 from adwp.search.hypernet_gradient import HypernetGradientConfig, HypernetGradientSearch
 from adwp.spaces import get_space
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201 import (  # the sibling script's helpers
-    add_data_arguments,
-    cifar10,
-    file_tag,
-    generator_file,
-    load_evaluator,
-    verdict,
-    write_json,
-)  # the sibling script's helpers
 
 # Test accuracy of the found cell on NB201 CIFAR-10 (mean +- sd over runs, as published).
 PUBLISHED = {

@@ -41,12 +41,12 @@ from adwp.baselines import (
     ZeroCostProxy,
     list_proxies,
 )
+from adwp.benchmarking import draw_method_figures
 from adwp.data import get_dataset
 from adwp.evaluator import Evaluator
 from adwp.groundtruth import read_table
 from adwp.hypernet import HyperNetConfig
 from adwp.metrics import correlation_report, noise_ceiling, split_half_ceiling
-from adwp.plots import plot_curves, plot_methods
 from adwp.spaces import Architecture, get_space
 from adwp.training import TrainConfig, Trainer
 
@@ -332,41 +332,6 @@ def main(argv: list[str] | None = None) -> None:
     markdown = _markdown(results)
     out_path.with_suffix(".md").write_text(markdown + "\n")
     print(markdown)
-
-
-def draw_method_figures(results: dict[str, Any], plot: str | Path) -> None:
-    """Draws the methods side by side (``plot``) and their curves (``<plot stem>_curve.png``).
-
-    Args:
-        results: A ``ranking.py`` output, as written or as read back from its JSON.
-        plot: Path of the bar chart.
-    """
-    methods, noise = results["methods"], results["noise_ceiling"]
-    names = list(methods)
-    plot_methods(
-        names,
-        {
-            "Kendall tau": [methods[m]["kendall_tau"] for m in names],
-            # None (#params given its own size) is drawn as "n/a", not as a zero bar.
-            "partial tau given log #params": [methods[m]["partial_tau"] for m in names],
-        },
-        plot,
-        ceiling={
-            "Kendall tau": noise["kendall_tau"],
-            "partial tau given log #params": noise["partial_tau"],
-        },
-        ylabel="rank correlation with the truth",
-        title=(
-            f"{Path(results['truth']).name}: n={results['n']} architectures; "
-            "dashed: one ground-truth seed against another"
-        ),
-    )
-    if results.get("curves"):
-        plot_curves(
-            results["curves"],
-            Path(plot).with_name(Path(plot).stem + "_curve.png"),
-            ceiling={"kendall_tau": noise["kendall_tau"], "partial_tau": noise["partial_tau"]},
-        )
 
 
 def _markdown(results: dict[str, Any]) -> str:

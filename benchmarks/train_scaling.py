@@ -32,8 +32,7 @@ from typing import Any
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201 import write_json  # the sibling script's atomic JSON writer
+from adwp.benchmarking import write_json
 
 GPUS = (1, 2, 4, 8, 16, 32, 64)
 NODE = 8  # GPUs that share one NVLink domain; larger runs cross the network

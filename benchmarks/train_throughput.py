@@ -24,11 +24,9 @@ from typing import Any
 import torch
 from torch.utils.data import TensorDataset
 
+from adwp.benchmarking import write_json
 from adwp.data import DataSplits
 from adwp.training import TrainConfig, Trainer
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201 import write_json  # the sibling script's atomic JSON writer
 
 # name -> (space, space options, data set shape: channels, classes, side)
 SETUPS: dict[str, tuple[str, dict[str, Any], tuple[int, int, int]]] = {

@@ -9,9 +9,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from adwp.registry import ENCODERS
+
 __all__ = ["ContextEncoder"]
 
 
+@ENCODERS.register("context")
 class ContextEncoder(nn.Module):
     """Transformer over the tokens of an encoding.
 

@@ -7,11 +7,13 @@ from typing import Any
 
 import torch
 
+from adwp.registry import ENCODERS
 from encoders._probabilities import encode_unchecked, feature_dim, one_hot_probabilities
 
 __all__ = ["OneHotEncoder"]
 
 
+@ENCODERS.register("onehot")
 class OneHotEncoder:
     """Encodes discrete architectures as one-hot tokens ``[B, T, F]`` (see the space's ``encode``).
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from adwp.registry import ENCODERS
 from encoders._probabilities import (
     Probabilities,
     check_probabilities,
@@ -43,6 +44,7 @@ def _categorical(probs: torch.Tensor, generator: torch.Generator) -> torch.Tenso
     return index.clamp_max(probs.shape[-1] - 1)
 
 
+@ENCODERS.register("stochastic")
 class StochasticEncoder:
     """Draws stochastic architecture parameters around proposed architectures.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -34,6 +35,41 @@ def _script(name: str) -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+# Runs every script as ``python benchmarks/NAME.py --help`` would, but without putting benchmarks/
+# on the import path, so a script that imports another one fails here.
+_HELP_OF_EACH = """
+import contextlib, io, json, runpy, sys
+outcome = {}
+for path in json.loads(sys.argv[1]):
+    sys.argv = [path, "--help"]
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            runpy.run_path(path, run_name="__main__")
+        outcome[path] = ["no exit", ""]
+    except SystemExit as exc:
+        outcome[path] = [exc.code, printed.getvalue()]
+print(json.dumps(outcome))
+"""
+
+
+def test_every_script_runs_on_its_own() -> None:
+    root = BENCHMARKS.parent
+    scripts = sorted(str(path.relative_to(root)) for path in BENCHMARKS.glob("*.py"))
+    result = subprocess.run(
+        [sys.executable, "-c", _HELP_OF_EACH, json.dumps(scripts)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        check=True,
+    )
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert sorted(outcome) == scripts
+    failed = {path: code for path, (code, _) in outcome.items() if code not in (0, None)}
+    assert failed == {}
+    assert [path for path, (_, text) in outcome.items() if "usage:" not in text] == []
 
 
 @pytest.fixture()

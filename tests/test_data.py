@@ -15,13 +15,13 @@ from torch.utils.data import Dataset, TensorDataset
 
 from adwp.data import (
     DataSplits,
-    _registry,
     get_dataset,
     iterate_batches,
     list_datasets,
     register_dataset,
 )
 from adwp.errors import AdwpError, DataError
+from adwp.registry import DATASETS
 
 # --------------------------------------------------------------------------------------------
 # Registry
@@ -44,19 +44,21 @@ def test_unknown_name_lists_available() -> None:
     assert isinstance(info.value, AdwpError)
 
 
-def test_register_and_duplicate(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A private copy keeps the test's loader out of the real registry.
-    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
+def test_register_and_duplicate() -> None:
     tiny = TensorDataset(torch.zeros(2, 1, 4, 4), torch.zeros(2, dtype=torch.int64))
 
     @register_dataset("tiny-test")
     def _load(root: Path | None, *, download: bool = False, seed: int = 0) -> DataSplits:
         return DataSplits("tiny-test", tiny, tiny, tiny, 1, 2, 4)
 
-    assert "tiny-test" in list_datasets()
-    assert get_dataset("tiny-test").image_size == 4
-    with pytest.raises(ValueError, match="tiny-test"):
-        register_dataset("tiny-test")(_load)
+    try:
+        assert "tiny-test" in list_datasets()
+        assert get_dataset("tiny-test").image_size == 4
+        with pytest.raises(ValueError, match=r"^data set 'tiny-test' is already registered$"):
+            register_dataset("tiny-test")(_load)
+    finally:
+        DATASETS.unregister("tiny-test")
+    assert "tiny-test" not in list_datasets()
 
 
 def test_unknown_option_is_data_error() -> None:

@@ -146,7 +146,7 @@ def test_same_seed_same_search_resume_and_derivation(
 def test_bad_input_is_refused_in_one_line(
     stored: StoredGenerator, digits: DataSplits, checkpoint: Path
 ) -> None:
-    with pytest.raises(AdwpError, match="estimator must be one of soft, gumbel, straight-through"):
+    with pytest.raises(AdwpError, match="estimator must be one of gumbel, soft, straight-through"):
         HypernetGradientConfig(estimator="reinforce")
     with pytest.raises(AdwpError, match="lr must be positive"):
         HypernetGradientConfig(lr=0)

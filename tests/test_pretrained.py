@@ -61,12 +61,12 @@ def test_slimmed_checkpoint_keeps_what_scoring_needs(
 
 
 def test_pretrained_needs_its_data_and_refuses_another_data_set(shipped: Path) -> None:
-    with pytest.raises(AdwpError, match=r"pretrained nb201-cifar10 scores on cifar10 images: give"):
+    with pytest.raises(AdwpError, match=r"pretrained nb201-cifar10 reads cifar10 images: give"):
         Evaluator.pretrained("nb201-cifar10")
-    with pytest.raises(AdwpError, match="scores on cifar10, got data set digits"):
+    with pytest.raises(AdwpError, match="reads cifar10, got data set digits"):
         Evaluator.pretrained("nb201-cifar10", data=get_dataset("digits"))
     with pytest.raises(
-        AdwpError, match="no pretrained evaluator 'nb201'; available: nb201-cifar10"
+        AdwpError, match="unknown pretrained evaluator 'nb201'; available: nb201-cifar10"
     ):
         get_pretrained("nb201")
 

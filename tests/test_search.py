@@ -486,7 +486,7 @@ def test_cached_backend_repairs_a_cut_row_and_refuses_other_files(tmp_path: Path
     with pytest.raises(AdwpError, match="holds scores of backend 'match', this run is 'other'"):
         CachedBackend(MatchBackend(), cache, "other")
     cache.write_text(whole + "not json\n")
-    with pytest.raises(DataError, match=r"scores.jsonl:4: corrupt score row"):
+    with pytest.raises(DataError, match=r"scores.jsonl:4: corrupt row"):
         CachedBackend(MatchBackend(), cache, "match")
 
 

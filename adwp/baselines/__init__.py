@@ -7,15 +7,17 @@ Every class implements :class:`adwp.backend.RankingBackend` and reports ``comput
 from __future__ import annotations
 
 from adwp.baselines.combined import CombinedBackend, aggregate_ranks
-from adwp.baselines.proxies import ZeroCostProxy, list_proxies
+from adwp.baselines.proxies import ProxyFn, ZeroCostProxy, list_proxies, register_proxy
 from adwp.baselines.simple import FlopsBackend, ParamsBackend, ShortTrainingBackend
 
 __all__ = [
     "CombinedBackend",
     "FlopsBackend",
     "ParamsBackend",
+    "ProxyFn",
     "ShortTrainingBackend",
     "ZeroCostProxy",
     "aggregate_ranks",
     "list_proxies",
+    "register_proxy",
 ]

@@ -19,6 +19,8 @@ Five published proxies, all "higher is better":
   matrix of ``J``, the score is ``-sum(log(v + 1e-5) + 1 / (v + 1e-5))``. A network whose output
   does not depend on its input (a cell of ``none`` edges) has no correlation and scores ``-inf``.
 
+More proxies register with :func:`register_proxy`.
+
 Every architecture's network is built under ``torch.manual_seed(seed)`` inside
 ``torch.random.fork_rng`` (the caller's global RNG is untouched), and every proxy sees the same
 ``batch_size`` training images drawn with a generator seeded by ``seed``.
@@ -30,7 +32,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -40,11 +42,36 @@ from torch import nn
 from adwp._checks import check_data_fits
 from adwp.data import DataSplits, iterate_batches
 from adwp.errors import AdwpError
+from adwp.registry import PROXIES
 
-__all__ = ["ZeroCostProxy", "list_proxies"]
+__all__ = ["ProxyFn", "ZeroCostProxy", "list_proxies", "register_proxy"]
 
 # A proxy maps (fresh network in float32 on the device, images, labels) to one number.
 ProxyFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], float]
+_ProxyT = TypeVar("_ProxyT", bound=ProxyFn)
+
+
+def register_proxy(name: str, **options: Any) -> Callable[[_ProxyT], _ProxyT]:
+    """Decorator making a zero-cost proxy available by name.
+
+    The proxy is called as ``proxy(network, images, labels)`` with a freshly initialised
+    network (float32, on the scoring device) and one fixed training batch; it returns one
+    number, higher is better (``-inf`` is the lowest score; NaN and ``+inf`` are refused).
+    :class:`ZeroCostProxy`, ``proxy:NAME`` backends and ``adwp rank --combine`` then take its
+    name.
+
+    Args:
+        name: The name, e.g. ``"synflow"``.
+        **options: Facts kept with the entry (:meth:`adwp.registry.Registry.info`), e.g.
+            ``description`` (default: the first line of the function's docstring).
+
+    Returns:
+        A decorator returning the function unchanged.
+
+    Raises:
+        RegistryError: If the name is malformed or already registered (a ``ValueError``).
+    """
+    return PROXIES.register(name, **options)
 
 
 def _prunable_weights(net: nn.Module) -> list[nn.Parameter]:
@@ -78,6 +105,7 @@ def _loss_gradients(
     return weights, torch.autograd.grad(loss, weights)
 
 
+@register_proxy("grad_norm")
 def _grad_norm(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Sum of the L2 norms of the loss gradient of every conv/linear weight tensor.
 
@@ -93,6 +121,7 @@ def _grad_norm(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return math.fsum(float(g.double().norm()) for g in grads)
 
 
+@register_proxy("snip")
 def _snip(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Sum of ``|W * dL/dW|`` over every conv/linear weight (SNIP connection sensitivity).
 
@@ -110,6 +139,7 @@ def _snip(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     )
 
 
+@register_proxy("synflow")
 def _synflow(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Synaptic flow of the network with absolute weights on an all-ones input, in float64.
 
@@ -144,6 +174,7 @@ def _synflow(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return score
 
 
+@register_proxy("naswot")
 def _naswot(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Log-determinant of the kernel of binary ReLU activation codes (NASWOT).
 
@@ -180,6 +211,7 @@ def _naswot(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return float(torch.linalg.slogdet(kernel).logabsdet)
 
 
+@register_proxy("jacob_cov")
 def _jacob_cov(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Eigenvalue score of the correlations of the input Jacobians of the images.
 
@@ -206,22 +238,13 @@ def _jacob_cov(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return -float(torch.sum(torch.log(eigenvalues + k) + 1.0 / (eigenvalues + k)))
 
 
-_PROXIES: dict[str, ProxyFn] = {
-    "grad_norm": _grad_norm,
-    "jacob_cov": _jacob_cov,
-    "naswot": _naswot,
-    "snip": _snip,
-    "synflow": _synflow,
-}
-
-
 def list_proxies() -> list[str]:
     """Names of the available zero-cost proxies.
 
     Returns:
         The names, sorted.
     """
-    return sorted(_PROXIES)
+    return PROXIES.list()
 
 
 class ZeroCostProxy:
@@ -251,8 +274,7 @@ class ZeroCostProxy:
         device: str | torch.device = "cpu",
     ) -> None:
         start = time.perf_counter()
-        if name not in _PROXIES:
-            raise AdwpError(f"unknown proxy {name!r}; available: {', '.join(list_proxies())}")
+        proxy = PROXIES.get(name)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise AdwpError(f"batch_size must be a positive integer, got {batch_size!r}")
         check_data_fits(space, data)
@@ -260,7 +282,7 @@ class ZeroCostProxy:
         self.name = name
         self.seed = seed
         self.device = torch.device(device)
-        self._fn = _PROXIES[name]
+        self._fn = proxy
         self._cache: dict[Any, float] = {}
         gen = torch.Generator().manual_seed(seed)
         x, y = next(iterate_batches(data.train, batch_size, shuffle=True, generator=gen))

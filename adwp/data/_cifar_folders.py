@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from adwp.errors import DataError
+from adwp.io import atomic_write
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -297,14 +298,11 @@ def _write_cache(path: Path, splits: dict[str, FolderSplit]) -> None:
         path: Cache file from :func:`_cache_file`.
         splits: Decoded splits.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("wb") as f:
+        # Not flushed to the disk first: a cache lost to a power cut is only decoded again.
+        with atomic_write(path, "wb", durable=False) as f:
             np.savez(f, **{name: split.images for name, split in splits.items()})
-        os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         warnings.warn(f"could not write the data cache {path}: {exc}", stacklevel=3)
         return
     # The root hash is the part before the last "-"; older contents of the same folders go.

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from adwp.errors import DataError
+from adwp.registry import DATASETS
 
 if TYPE_CHECKING:
     from torch.utils.data import Dataset
@@ -53,10 +54,8 @@ class DataSplits:
 LoaderFn = Callable[..., DataSplits]
 _LoaderT = TypeVar("_LoaderT", bound=LoaderFn)
 
-_REGISTRY: dict[str, LoaderFn] = {}
 
-
-def register_dataset(name: str) -> Callable[[_LoaderT], _LoaderT]:
+def register_dataset(name: str, **options: Any) -> Callable[[_LoaderT], _LoaderT]:
     """Register a loader under ``name`` (decorator).
 
     The loader is called as ``loader(root, download=download, seed=seed, **options)`` where
@@ -64,25 +63,16 @@ def register_dataset(name: str) -> Callable[[_LoaderT], _LoaderT]:
 
     Args:
         name: Name users pass to :func:`get_dataset`.
+        **options: Facts kept with the entry (:meth:`adwp.registry.Registry.info`), e.g.
+            ``description``.
 
     Returns:
         A decorator that registers the loader and returns it unchanged.
 
     Raises:
-        ValueError: If ``name`` is empty or already registered.
+        RegistryError: If ``name`` is malformed or already registered (a ``ValueError``).
     """
-    if not name or not isinstance(name, str):
-        raise ValueError(f"data set name must be a non-empty string, got {name!r}")
-
-    def decorator(loader: _LoaderT) -> _LoaderT:
-        # Checked at decoration time, not at call time, so a clash is a programming error that
-        # shows up on import rather than a silent override.
-        if name in _REGISTRY:
-            raise ValueError(f"data set {name!r} is already registered")
-        _REGISTRY[name] = loader
-        return loader
-
-    return decorator
+    return DATASETS.register(name, **options)
 
 
 def list_datasets() -> list[str]:
@@ -91,7 +81,7 @@ def list_datasets() -> list[str]:
     Returns:
         The registered names, sorted.
     """
-    return sorted(_REGISTRY)
+    return DATASETS.list()
 
 
 def get_dataset(
@@ -122,11 +112,7 @@ def get_dataset(
         DataError: If the name is unknown, an option is not accepted by the loader, or the
             loader cannot find or read the data.
     """
-    try:
-        loader = _REGISTRY[name]
-    except KeyError:
-        available = ", ".join(list_datasets()) or "none"
-        raise DataError(f"unknown data set {name!r}; available: {available}") from None
+    loader = DATASETS.get(name)
     _check_options(name, loader, options)
     root_path = Path(root).expanduser() if root is not None else None
     splits = loader(root_path, download=download, seed=seed, **options)

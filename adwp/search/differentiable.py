@@ -24,14 +24,13 @@ Searchers register with :func:`register_searcher`; :func:`list_searchers` names 
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import torch
 import torch.nn.functional as F
@@ -43,6 +42,7 @@ from adwp._checks import check_data_fits, check_fields
 from adwp.checkpoint import save_checkpoint
 from adwp.data import DataSplits, as_tensors
 from adwp.errors import AdwpError
+from adwp.registry import DIFFERENTIABLE_SEARCHERS
 from adwp.search._common import read_search_checkpoint
 from adwp.spaces import DifferentiableSpace
 
@@ -109,39 +109,46 @@ class DartsParameters(ArchitectureParameters):
 # factory(shape, generator, cells): ``cells`` is the number of relaxed cells of the network, for
 # searchers that treat cells differently (EnTranNAS); the others ignore it.
 SearcherFactory = Callable[[tuple[int, int], torch.Generator, int], ArchitectureParameters]
-_SEARCHERS: dict[str, SearcherFactory] = {
-    "darts": lambda shape, generator, cells: DartsParameters(shape, generator)
-}
-# Built-in searchers in their own modules, imported when first asked for.
-_BUILTIN = {"itnas": "adwp.search.itnas", "entrannas": "adwp.search.entrannas"}
+_Decorator = Callable[[SearcherFactory], SearcherFactory]
 
 
-def _load_builtins() -> None:
-    for name, module in _BUILTIN.items():
-        if name not in _SEARCHERS:
-            importlib.import_module(module)
+@overload
+def register_searcher(
+    name: str, /, **options: Any
+) -> Callable[[SearcherFactory], SearcherFactory]: ...
 
 
-def register_searcher(name: str, factory: SearcherFactory) -> None:
+@overload
+def register_searcher(
+    name: str, factory: SearcherFactory, /, **options: Any
+) -> SearcherFactory: ...
+
+
+def register_searcher(name: str, factory: Any = None, /, **options: Any) -> Any:
     """Makes a searcher available by name to :class:`DifferentiableSearch` and the CLI.
 
     Args:
         name: Its name, e.g. ``"darts"``.
         factory: ``factory(shape, generator, cells)`` returning its
-            :class:`ArchitectureParameters` (``cells``: relaxed cells of the network).
+            :class:`ArchitectureParameters` (``cells``: relaxed cells of the network); left
+            out, a decorator registering the factory it decorates is returned.
+        **options: Facts kept with the entry (:meth:`adwp.registry.Registry.info`), e.g.
+            ``description``.
+
+    Returns:
+        ``factory``, or the decorator.
 
     Raises:
-        AdwpError: If the name is taken.
+        RegistryError: If the name is malformed or taken (an :class:`AdwpError`).
     """
-    if name in _SEARCHERS:
-        raise AdwpError(f"searcher {name!r} is already registered")
-    _SEARCHERS[name] = factory
+    if factory is None:
+        return DIFFERENTIABLE_SEARCHERS.register(name, **options)
+    return DIFFERENTIABLE_SEARCHERS.register(name, factory, **options)
 
 
 def list_searchers() -> list[str]:
     """Names of the registered differentiable searchers, sorted."""
-    _load_builtins()
-    return sorted(_SEARCHERS)
+    return DIFFERENTIABLE_SEARCHERS.list()
 
 
 def get_searcher(name: str) -> SearcherFactory:
@@ -150,12 +157,14 @@ def get_searcher(name: str) -> SearcherFactory:
     Raises:
         AdwpError: If no searcher has that name (the message lists those that do).
     """
-    _load_builtins()
-    if name not in _SEARCHERS:
-        raise AdwpError(
-            f"unknown differentiable searcher {name!r}; available: {', '.join(list_searchers())}"
-        )
-    return _SEARCHERS[name]
+    return DIFFERENTIABLE_SEARCHERS.get(name)
+
+
+register_searcher(
+    "darts",
+    lambda shape, generator, cells: DartsParameters(shape, generator),
+    description="DARTS: independent logits per decision, mixed by a softmax",
+)
 
 
 @dataclass(frozen=True)

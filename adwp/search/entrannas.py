@@ -111,5 +111,8 @@ def _heaviest_kept(sparse: torch.Tensor) -> list[int]:
     return [int(row.argmax()) if bool(row.any()) else 0 for row in sparse]
 
 
-register_searcher("entrannas", lambda shape, generator, cells: EntrannasParameters(
-    shape, generator, cells))  # fmt: skip
+register_searcher(
+    "entrannas",
+    lambda shape, generator, cells: EntrannasParameters(shape, generator, cells),
+    description="EnTranNAS: engine cells search, transit cells run the derived sub-graph",
+)

@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 
 from adwp._checks import is_integer
 from adwp.errors import AdwpError
+from adwp.registry import SEARCHERS
 from adwp.search._common import CountingBackend, SearchResult, resolve_space, search_result
 from adwp.search._encoding import CategoricalEncoding
 
@@ -18,6 +19,7 @@ __all__ = ["RegularizedEvolution"]
 _MUTATION_TRIES = 100
 
 
+@SEARCHERS.register("evolution", needs=("budget",), settings=("population", "tournament"))
 class RegularizedEvolution:
     """Evolves a population by mutating tournament winners and retiring the oldest member.
 

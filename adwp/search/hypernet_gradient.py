@@ -8,7 +8,8 @@ moves the logits down the gradient of the loss. Gradients reach the logits by tw
 mixing weights of the relaxed network, and the encoding the weights were predicted from. The
 generator is frozen; the derived architecture is the row-wise argmax of the logits.
 
-Estimators (:attr:`HypernetGradientConfig.estimator`):
+Estimators (:attr:`HypernetGradientConfig.estimator`; more register in
+:data:`adwp.registry.GRADIENT_ESTIMATORS` as ``estimator(logits, temperature, noise)``):
 
 - ``"soft"`` (the default): the softmax of the logits itself, without noise (DARTS's relaxation
   on frozen, predicted weights). Every operation of every edge runs.
@@ -37,7 +38,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,19 +49,47 @@ from torch.func import functional_call
 from tqdm.auto import tqdm
 
 from adwp._checks import check_data_fits, check_fields
-from adwp.checkpoint import load_checkpoint, save_checkpoint
+from adwp.checkpoint import save_checkpoint
 from adwp.data import DataSplits, as_tensors
 from adwp.errors import AdwpError
-from adwp.generator import StoredGenerator, checkpoint_data, generator_from_checkpoint
+from adwp.generator import StoredGenerator, open_generator
+from adwp.registry import GRADIENT_ESTIMATORS
 from adwp.search._common import read_search_checkpoint
 from adwp.search.differentiable import DifferentiableResult
 from adwp.spaces import MixedGeneratorSpace
 
 __all__ = ["ESTIMATORS", "HypernetGradientConfig", "HypernetGradientSearch"]
 
-ESTIMATORS = ("soft", "gumbel", "straight-through")
 _FORMAT = 1
 METHOD = "hypernet-gradient"
+# Noise for the Gumbel draws: called only by the estimators that draw, so "soft" consumes none.
+GumbelNoise = Callable[[], torch.Tensor]
+
+
+@GRADIENT_ESTIMATORS.register("soft")
+def _soft(logits: torch.Tensor, temperature: float, noise: GumbelNoise) -> torch.Tensor:
+    """The softmax of the logits, without noise: every operation of every edge runs."""
+    return F.softmax(logits / temperature, dim=-1)
+
+
+@GRADIENT_ESTIMATORS.register("gumbel")
+def _gumbel(logits: torch.Tensor, temperature: float, noise: GumbelNoise) -> torch.Tensor:
+    """A soft Gumbel-softmax draw mixing every operation."""
+    return F.softmax((logits + noise()) / temperature, dim=-1)
+
+
+@GRADIENT_ESTIMATORS.register("straight-through")
+def _straight_through(logits: torch.Tensor, temperature: float, noise: GumbelNoise) -> torch.Tensor:
+    """A Gumbel-max draw, one-hot forward, the Gumbel-softmax's gradient backward (GDAS)."""
+    soft = _gumbel(logits, temperature, noise)
+    hard = F.one_hot(soft.argmax(dim=-1), soft.shape[-1]).to(soft.dtype)
+    # Exactly one-hot forward (the relaxed network skips the zero operations); the soft
+    # draw's gradient backward.
+    return hard - soft.detach() + soft
+
+
+#: The built-in estimators, in the order the module describes them.
+ESTIMATORS = ("soft", "gumbel", "straight-through")
 
 
 @dataclass(frozen=True)
@@ -94,10 +123,10 @@ class HypernetGradientConfig:
             counts=("epochs", "steps_per_epoch", "batch_size"),
             positives=("lr", "temperature"),
         )
-        if self.estimator not in ESTIMATORS:
+        if self.estimator not in GRADIENT_ESTIMATORS:
             raise AdwpError(
-                f"HypernetGradientConfig.estimator must be one of {', '.join(ESTIMATORS)}, "
-                f"got {self.estimator!r}"
+                "HypernetGradientConfig.estimator must be one of "
+                f"{', '.join(GRADIENT_ESTIMATORS.list())}, got {self.estimator!r}"
             )
 
 
@@ -167,7 +196,7 @@ class HypernetGradientSearch:
 
         Args:
             path: Checkpoint file (a hypernetwork, or a supernet: the search then follows the
-                supernet's shared weights).
+                supernet's shared weights), or a shipped evaluator's name.
             config: Settings.
             data_root: Folder of on-disk data sets; None: the folder the checkpoint records.
             device: Where to search.
@@ -177,11 +206,9 @@ class HypernetGradientSearch:
             CheckpointError: If the file is missing, corrupt or inconsistent.
             DataError: If the data set cannot be loaded.
         """
-        state = load_checkpoint(path)
         snapshots = config is None or config.snapshots
-        stored = generator_from_checkpoint(state, path, snapshots=snapshots)
-        data = data if data is not None else checkpoint_data(state, path, data_root)
-        return cls(stored, data, config, device)
+        opened = open_generator(path, snapshots=snapshots, data=data, data_root=data_root)
+        return cls(opened.stored, opened.load_data(), config, device)
 
     @classmethod
     def pretrained(
@@ -199,21 +226,10 @@ class HypernetGradientSearch:
             AdwpError: If no evaluator has that name, neither ``data_root`` nor ``data`` is
                 given, or ``data`` is of another data set.
         """
-        from adwp.pretrained import check_pretrained, get_pretrained
+        from adwp.pretrained import get_pretrained
 
-        item = get_pretrained(name)
-        if data is None and data_root is None:
-            raise AdwpError(
-                f"pretrained {name} was trained on {item.dataset} images: give their folder "
-                "(data_root=, --data-root)"
-            )
-        if data is not None and data.name != item.dataset:
-            raise AdwpError(
-                f"pretrained {name} was trained on {item.dataset}, got data set {data.name}"
-            )
-        return cls.from_checkpoint(
-            check_pretrained(item), config, data_root=data_root, device=device, data=data
-        )
+        get_pretrained(name)  # an unknown name is refused, not read as a path
+        return cls.from_checkpoint(name, config, data_root=data_root, device=device, data=data)
 
     # -- checkpoints -------------------------------------------------------------------------
     def _identity(self) -> dict[str, Any]:
@@ -255,18 +271,13 @@ class HypernetGradientSearch:
     def decision_weights(self, generator: torch.Generator | None = None) -> torch.Tensor:
         """The ``[decisions, choices]`` weights of one step, drawn with ``generator``'s noise
         (the estimator's draw; ``"soft"`` draws nothing)."""
-        c = self.config
-        if c.estimator == "soft":
-            return F.softmax(self.logits / c.temperature, dim=-1)
-        uniform = torch.rand(self.logits.shape, generator=generator).to(self.device)
-        gumbel = -torch.log((-torch.log(uniform.clamp_min(1e-10))).clamp_min(1e-10))
-        soft = F.softmax((self.logits + gumbel) / c.temperature, dim=-1)
-        if c.estimator == "gumbel":
-            return soft
-        hard = F.one_hot(soft.argmax(dim=-1), soft.shape[-1]).to(soft.dtype)
-        # Exactly one-hot forward (the relaxed network skips the zero operations); the soft
-        # draw's gradient backward.
-        return hard - soft.detach() + soft
+
+        def noise() -> torch.Tensor:
+            uniform = torch.rand(self.logits.shape, generator=generator).to(self.device)
+            return -torch.log((-torch.log(uniform.clamp_min(1e-10))).clamp_min(1e-10))
+
+        estimator = GRADIENT_ESTIMATORS.get(self.config.estimator)
+        return estimator(self.logits, self.config.temperature, noise)
 
     def loss(
         self, weights: torch.Tensor, x: torch.Tensor, y: torch.Tensor, snapshot: int = 0

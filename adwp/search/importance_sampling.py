@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from adwp._checks import is_integer
 from adwp.errors import AdwpError
+from adwp.registry import SEARCHERS
 from adwp.search._common import (
     MAX_CONSECUTIVE_MISSES,
     CountingBackend,
@@ -248,6 +249,7 @@ class ImportanceSamplingResult(SearchOutcome):
         }
 
 
+@SEARCHERS.register("importance-sampling", needs=("coefficients", "iterations"))
 class ImportanceSamplingSearch:
     """Finds one architecture per complexity coefficient in a single pooled ASNG run.
 

@@ -80,4 +80,8 @@ class ItnasParameters(ArchitectureParameters):
         return torch.stack(rows)
 
 
-register_searcher("itnas", lambda shape, generator, cells: ItnasParameters(shape, generator))
+register_searcher(
+    "itnas",
+    lambda shape, generator, cells: ItnasParameters(shape, generator),
+    description="ITNAS: edge weights moved along the cell's topology by attention",
+)

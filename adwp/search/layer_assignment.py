@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
+from adwp.registry import SEARCHERS
 from adwp.search._common import CountingBackend, Pick, SearchOutcome, evaluated_picks
 from adwp.spaces import LayerAssignmentSpace, MacroSpace
 
@@ -161,6 +162,7 @@ class LayerAssignmentResult(SearchOutcome):
         }
 
 
+@SEARCHERS.register("layer-assignment", needs=("min_depth", "max_depth"), settings=("beam",))
 class LayerAssignmentSearch:
     """Inherited layer-assignment search on any ranking backend.
 

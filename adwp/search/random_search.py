@@ -9,11 +9,13 @@ from tqdm.auto import tqdm
 
 from adwp._checks import is_integer
 from adwp.errors import AdwpError
+from adwp.registry import SEARCHERS
 from adwp.search._common import CountingBackend, SearchResult, resolve_space, search_result
 
 __all__ = ["RandomSearch"]
 
 
+@SEARCHERS.register("random", needs=("budget",))
 class RandomSearch:
     """Scores ``budget`` architectures drawn with ``space.sample`` and keeps the best.
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from adwp.errors import AdwpError, ArchitectureError
+from adwp.registry import SPACES
 
 __all__ = [
     "DATA_SHAPE",
@@ -17,32 +18,29 @@ __all__ = [
     "space_options",
 ]
 
-_SPACES: dict[str, Callable[..., Any]] = {}
 # Space options that a data set sets (its images' channels and size, its classes), never a user.
 DATA_SHAPE = ("in_channels", "num_classes", "image_size")
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def register_space(name: str) -> Callable[[_F], _F]:
+def register_space(name: str, **options: Any) -> Callable[[_F], _F]:
     """Class or factory decorator that makes a search space available by name.
+
+    The space must keep the contract of :class:`adwp.spaces.SearchSpace`, which
+    :func:`adwp.testing.check_space` checks rule by rule.
 
     Args:
         name: Registry key, e.g. ``"macro"``.
+        **options: Facts kept with the entry (:meth:`adwp.registry.Registry.info`), e.g.
+            ``description``.
 
     Returns:
         A decorator returning its argument unchanged.
 
     Raises:
-        ValueError: If the name is already registered.
+        RegistryError: If the name is malformed or already registered.
     """
-
-    def decorate(factory: _F) -> _F:
-        if name in _SPACES:
-            raise ValueError(f"search space {name!r} is already registered")
-        _SPACES[name] = factory
-        return factory
-
-    return decorate
+    return SPACES.register(name, **options)
 
 
 def get_space(name: str, **options: Any) -> Any:
@@ -67,7 +65,7 @@ def get_space(name: str, **options: Any) -> Any:
             f"its options: {', '.join(allowed)}"
         )
     try:
-        return _SPACES[name](**options)
+        return SPACES.get(name)(**options)
     except TypeError as exc:
         raise AdwpError(f"bad options for search space {name!r}: {exc}") from None
 
@@ -85,16 +83,14 @@ def space_options(name: str) -> dict[str, Any]:
     Raises:
         AdwpError: If the name is unknown.
     """
-    if name not in _SPACES:
-        raise AdwpError(f"unknown search space {name!r}; available: {', '.join(list_spaces())}")
-    parameters = inspect.signature(_SPACES[name]).parameters.values()
+    parameters = inspect.signature(SPACES.get(name)).parameters.values()
     keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return {p.name: p.default for p in parameters if p.kind in keyword}
 
 
 def list_spaces() -> list[str]:
     """Returns the registered space names, sorted."""
-    return sorted(_SPACES)
+    return SPACES.list()
 
 
 def parse_in_space(text: str, parse: Callable[[str], Any], space: Any) -> Any:

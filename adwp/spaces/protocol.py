@@ -104,11 +104,42 @@ def active_decisions(
 class SearchSpace(Protocol):
     """What every search space offers (``isinstance(space, SearchSpace)`` checks the names).
 
+    :func:`adwp.testing.check_space` checks the whole contract, names and behaviour, rule by rule.
+    Besides the members below, a space keeps these rules, which a protocol cannot state:
+
+    - **constructor**: the class (or the factory registered with
+      :func:`adwp.spaces.register_space`) takes the keyword options ``in_channels``,
+      ``num_classes`` and ``image_size``, which a data set sets, and every other option with a
+      default; ``type(space)(**space.config())`` builds an equal space.
+    - **architectures** are hashable values compared by equality, with ``to_string()`` (the
+      canonical string :meth:`validate` parses back) and ``to_dict()``, whose result the
+      architecture class's ``from_dict`` reads back (architecture files may hold either form).
+    - **networks**: ``build(arch)`` is an ``nn.Module`` mapping images
+      ``[B, in_channels, image_size, image_size]`` to logits ``[B, num_classes]``, with
+      :meth:`params` trainable parameters, and ``relu_code_sites()``, the modules whose outputs
+      are the network's ReLU activations (the ``naswot`` proxy reads their codes).
+    - a :class:`DifferentiableSpace` gives every decision the same choices, in the same order:
+      one column per choice of its relaxation's weight matrix.
+
     Spaces with few enough architectures also offer ``enumerate()``, yielding each once in a fixed
     order; it is optional and not part of the protocol.
+
+    Attributes:
+        name: The name the space is registered under.
+        in_channels: Channels of the images its networks read.
+        num_classes: Classes its networks' logits score.
+        image_size: Side of the square images its networks read.
     """
 
     name: str
+    in_channels: int
+    num_classes: int
+    image_size: int
+
+    def choices(self) -> dict[str, list[Any]]:
+        """The allowed values of every decision (or family of decisions), by name, as
+        JSON-ready lists (``adwp space`` prints them)."""
+        ...
 
     def decisions(self) -> tuple[Decision, ...]:
         """The categorical decisions, in genotype order."""
