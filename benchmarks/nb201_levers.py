@@ -30,9 +30,10 @@ from scipy import stats
 
 from adwp.baselines import aggregate_ranks
 from adwp.benchmarking import add_data_arguments, cifar10, generator_file, write_json
+from adwp.errors import AdwpError
 from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.groundtruth import read_truth
-from adwp.metrics import partial_tau, tau_within_size_bins
+from adwp.metrics import kendall_tau, paired_bootstrap_difference, partial_tau, tau_within_size_bins
 from adwp.spaces import get_space
 from adwp.spaces.nb201 import OPERATIONS, CellArchitecture
 
@@ -54,9 +55,13 @@ def selection_metrics(score: list[float], truth: list[float], size: list[float])
     s, t, z = (np.asarray(a, float) for a in (score, truth, size))
     s = stats.rankdata(s)  # a proxy's -inf is its lowest score
     top = np.argsort(-s, kind="stable")[:10]
+    try:
+        partial = partial_tau(s, t, np.log(z))
+    except AdwpError:  # #params ranks the truth perfectly: nothing is left to explain
+        partial = None
     return {
         "kendall_tau": float(stats.kendalltau(s, t).statistic),
-        "partial_tau_params": partial_tau(s, t, np.log(z)),
+        "partial_tau_params": partial,
         "tau_within_params_quartiles": tau_within_size_bins(s, t, np.log(z)),
         "top10_mean": float(t[top].mean()),
     }
@@ -78,6 +83,31 @@ def probe(checkpoint: Path, data: Any, truth: dict[str, float], max_images: int)
     }
 
 
+def _add_versus(
+    summary: dict[str, Any], runs: dict[str, tuple[Path, Path]], base: str, table: dict
+) -> None:
+    """Each lever's Kendall tau minus ``base``'s on the selection sample, paired bootstrap."""
+    if base not in runs:
+        raise SystemExit(f"--versus {base} is not among the levers: {', '.join(runs)}")
+    raw = {tag: json.loads(path.read_text()) for tag, (path, _) in runs.items()}
+    select = raw[base]["samples"]["select"]
+    truth = [table[a] for a in select]
+    for tag, result in raw.items():
+        if tag == base:
+            continue
+        if result["samples"]["select"] != select:
+            raise SystemExit(f"{tag} was run on another selection sample than {base}")
+        versus = {}
+        for method in ("hypernet", "hypernet+synflow+jacob_cov"):
+            if method in result["raw"] and method in raw[base]["raw"]:
+                diff, (low, high) = paired_bootstrap_difference(
+                    kendall_tau, result["raw"][method]["select"],
+                    raw[base]["raw"][method]["select"], truth,
+                )  # fmt: skip
+                versus[method] = {"difference": diff, "ci95": [low, high]}
+        summary[tag][f"versus_{base}"] = versus
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_data_arguments(parser)
@@ -93,6 +123,12 @@ def main(argv: list[str] | None = None) -> None:
         help="another run: a benchmarks/nb201.py result and its checkpoint (or a shipped name)",
     )
     parser.add_argument("--max-images", type=int, default=1000)
+    parser.add_argument(
+        "--versus",
+        default="s1000",
+        help="the lever every other is compared with: paired bootstrap of the difference in "
+        "Kendall tau on the selection sample ('' for none)",
+    )
     parser.add_argument(
         "--refresh", action="store_true", help="recompute the levers already in --output"
     )
@@ -129,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
         entry = {
             "settings": {
                 k: result["settings"][k]
-                for k in ("steps", "sampler", "channels", "cells", "max_mix", "tag")
+                for k in ("steps", "sampler", "channels", "cells", "max_mix", "distill", "tag")
                 if k in result["settings"]
             },
             "hypernet": selection_metrics(raw["hypernet"], truth, size),
@@ -141,6 +177,8 @@ def main(argv: list[str] | None = None) -> None:
             entry["hypernet+synflow+jacob_cov"] = selection_metrics(combined.tolist(), truth, size)
         entry["probe"] = probe(checkpoint, data, table, args.max_images)
         summary[tag] = entry
+    if args.versus:
+        _add_versus(summary, runs, args.versus, table)
     # Every run shares the selection sample: #params on it, from the last run's arrays.
     params = selection_metrics(size, truth, size) if summary else None
     out = {
@@ -159,8 +197,9 @@ def markdown(out: dict[str, Any]) -> str:
 
     lines = [
         "| lever | tau | partial tau given #params | tau within #params quartiles | top-10 mean "
-        "| +synflow+jacob_cov tau | largest cell's rank among its 25 (score / table) |",
-        "|---|---|---|---|---|---|---|",
+        "| +synflow+jacob_cov tau | largest cell's rank among its 25 (score / table) "
+        "| tau minus the base lever's [95% CI] |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for tag, e in out["levers"].items():
         h, c = e["hypernet"], e.get("hypernet+synflow+jacob_cov", {})
@@ -168,9 +207,17 @@ def markdown(out: dict[str, Any]) -> str:
             f"| {tag} | {fmt(h['kendall_tau'])} | {fmt(h['partial_tau_params'])} "
             f"| {fmt(h['tau_within_params_quartiles'])} | {h['top10_mean']:.2f} "
             f"| {fmt(c.get('kendall_tau'))} | {e['probe']['largest_rank_by_score']} / "
-            f"{e['probe']['largest_rank_by_table']} |"
+            f"{e['probe']['largest_rank_by_table']} | {_versus_cell(e)} |"
         )
     return "\n".join(lines)
+
+
+def _versus_cell(entry: dict[str, Any]) -> str:
+    versus = next((v for k, v in entry.items() if k.startswith("versus_")), {}).get("hypernet")
+    if versus is None:
+        return "-"
+    low, high = versus["ci95"]
+    return f"{versus['difference']:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 if __name__ == "__main__":

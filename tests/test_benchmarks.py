@@ -657,6 +657,52 @@ def test_nb201_benchmark_without_the_curve_times_training_from_its_log(
     assert not (tmp_path / "work" / "hypernet_curve.jsonl").exists()
 
 
+@pytest.mark.slow
+def test_nb201_levers_compare_runs_on_the_selection_sample(
+    nb201_table: Path, cifar_folder: Path, tmp_path: Path
+) -> None:
+    """Two tiny lever runs (one with in-place distillation), then their selection-sample summary."""
+    from adwp.groundtruth import read_truth
+    from adwp.metrics import kendall_tau
+
+    nb201 = _script("nb201")
+    results = tmp_path / "levers"
+    common = ["--data-root", str(cifar_folder), "--truth", str(nb201_table), "--quiet"]
+    common += ["--work", str(tmp_path / "work"), "--val-size", "20", "--sample", "8"]
+    common += ["--select", "6", "--channels", "4", "--steps", "3", "--no-curve"]
+    common += ["--snapshot-every", "0", "--meta-batch", "3", "--batch-size", "8"]
+    common += ["--max-images", "20", "--methods", "hypernet", "--bootstrap", "20"]
+    for tag, extra in (("base", []), ("taught", ["--distill", "0.5"])):
+        output = results / f"{tag}.json"
+        nb201.main([*common, "--tag", f"_{tag}", "--output", str(output), *extra])
+    taught = json.loads((results / "taught.json").read_text())
+    assert taught["settings"]["distill"] == 0.5
+
+    levers = _script("nb201_levers")
+    summary = tmp_path / "summary.json"
+    args = ["--data-root", str(cifar_folder), "--truth", str(nb201_table), "--val-size", "20"]
+    args += ["--work", str(tmp_path / "work"), "--results", str(results), "--max-images", "20"]
+    args += ["--levers", "base,taught", "--versus", "base", "--output", str(summary)]
+    levers.main(args)
+    out = json.loads(summary.read_text())
+    assert set(out["levers"]) == {"base", "taught"}
+    assert len(out["levers"]["taught"]["probe"]["cells"]) == 25
+    assert out["levers"]["taught"]["settings"]["distill"] == 0.5
+    base = json.loads((results / "base.json").read_text())
+    truth = read_truth(str(nb201_table), key="ArchitectureString",
+                       metric="CIFAR10TestAccuracy200Epochs").mean()  # fmt: skip
+    select = [truth[a] for a in base["samples"]["select"]]
+    expected = kendall_tau(taught["raw"]["hypernet"]["select"], select) - kendall_tau(
+        base["raw"]["hypernet"]["select"], select
+    )
+    versus = out["levers"]["taught"]["versus_base"]["hypernet"]
+    assert versus["difference"] == pytest.approx(expected)
+    assert versus["ci95"][0] <= versus["ci95"][1]
+    assert "versus_base" not in out["levers"]["base"]
+    with pytest.raises(SystemExit, match="--versus other is not among the levers"):
+        levers.main([*args[:-4], "--versus", "other", "--output", str(summary)])
+
+
 def test_nb201_top_end_counts_each_edge_operation(tmp_path: Path) -> None:
     script = _script("nb201_top_end")
     space = get_space("nb201")
