@@ -239,7 +239,7 @@ def test_rank_reports_an_outside_architecture_before_loading_weights_or_data(
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the checkpoint's weights or the data set were loaded")
 
-    monkeypatch.setattr(adwp.evaluator, "load_checkpoint", refuse)
+    monkeypatch.setattr(adwp.generator, "load_checkpoint", refuse)
     monkeypatch.setattr(adwp.generator, "get_dataset", refuse)
     reads: list[bool] = []
     real_read = adwp.checkpoint._read
