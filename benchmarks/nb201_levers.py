@@ -84,12 +84,12 @@ def probe(checkpoint: Path, data: Any, truth: dict[str, float], max_images: int)
 
 
 def _add_versus(
-    summary: dict[str, Any], runs: dict[str, tuple[Path, Path]], base: str, table: dict
+    summary: dict[str, Any], raw: dict[str, dict[str, Any]], base: str, table: dict
 ) -> None:
-    """Each lever's Kendall tau minus ``base``'s on the selection sample, paired bootstrap."""
-    if base not in runs:
-        raise SystemExit(f"--versus {base} is not among the levers: {', '.join(runs)}")
-    raw = {tag: json.loads(path.read_text()) for tag, (path, _) in runs.items()}
+    """Each lever's Kendall tau minus ``base``'s on the selection sample, paired bootstrap.
+
+    ``raw`` holds each lever's ``benchmarks/nb201.py`` result, ``base`` among them.
+    """
     select = raw[base]["samples"]["select"]
     truth = [table[a] for a in select]
     for tag, result in raw.items():
@@ -153,8 +153,11 @@ def main(argv: list[str] | None = None) -> None:
     for extra in args.extra:
         name, result_path, checkpoint = extra.split("=")
         runs[name] = (Path(result_path), generator_file(checkpoint))
-    for tag, (result_path, checkpoint) in runs.items():
-        result = json.loads(result_path.read_text())
+    if args.versus and args.versus not in runs:
+        raise SystemExit(f"--versus {args.versus} is not among the levers: {', '.join(runs)}")
+    results = {tag: json.loads(path.read_text()) for tag, (path, _) in runs.items()}
+    for tag, (_, checkpoint) in runs.items():
+        result = results[tag]
         select = result["samples"]["select"]
         truth = [table[a] for a in select]
         size = [space.params(a) for a in select]
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
         entry["probe"] = probe(checkpoint, data, table, args.max_images)
         summary[tag] = entry
     if args.versus:
-        _add_versus(summary, runs, args.versus, table)
+        _add_versus(summary, results, args.versus, table)
     # Every run shares the selection sample: #params on it, from the last run's arrays.
     params = selection_metrics(size, truth, size) if summary else None
     out = {

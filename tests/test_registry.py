@@ -102,6 +102,14 @@ def test_every_built_in_is_registered_by_the_module_declared_for_it(seam: str) -
         assert entry.description, f"{seam} {name} has no description"
 
 
+def _python(code: str) -> str:
+    """Runs ``code`` in a fresh interpreter (nothing imported yet) and returns its output."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    return result.stdout
+
+
 def test_a_built_in_name_is_taken_before_its_module_is_imported() -> None:
     # The built-in's module is loaded first, so the user's entry is the duplicate.
     code = (
@@ -113,10 +121,7 @@ def test_a_built_in_name_is_taken_before_its_module_is_imported() -> None:
         "except ValueError as exc:\n"
         "    print(exc)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-    )
-    assert result.stdout.strip() == "proxy 'synflow' is already registered"
+    assert _python(code).strip() == "proxy 'synflow' is already registered"
 
 
 def test_listing_names_imports_no_torch() -> None:
@@ -126,10 +131,7 @@ def test_listing_names_imports_no_torch() -> None:
         "names = {seam: r.list() for seam, r in REGISTRIES.items()}\n"
         "print(json.dumps('torch' in sys.modules))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-    )
-    assert json.loads(result.stdout) is False
+    assert json.loads(_python(code)) is False
 
 
 # -- entries from outside the package ----------------------------------------------------------
