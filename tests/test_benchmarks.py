@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -650,6 +651,27 @@ def test_the_gpu_script_runs_at_toy_size_on_the_cpu(
     assert {"hypernet", "jacob_cov", "params"} <= set(out["methods"])
     assert out["settings"]["max_images"] == 20 and out["settings"]["device"] == "cpu"
     assert (tmp_path / "work" / "hypernet.pt").exists()
+
+
+@pytest.mark.slow
+def test_the_nbmacro_gpu_script_runs_at_toy_size_on_the_cpu(
+    nbmacro_table: Path, cifar_folder: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "gpu.json"
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable, "DEVICE": "cpu", "STEPS": "2", "STEM": "4", "CHANNELS": "4,4,8",
+        "HEAD": "8", "META_BATCH": "3", "BATCH_SIZE": "4", "IMAGES": "20", "VAL_SIZE": "20",
+        "SAMPLE": "5", "SELECT": "3", "METHODS": "hypernet", "WORK": str(tmp_path / "work"),
+        "OUTPUT": str(output),
+    }  # fmt: skip
+    command = ["bash", str(BENCHMARKS / "nbmacro_gpu.sh"), str(cifar_folder), str(nbmacro_table)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(output.read_text())
+    assert len(out["samples"]["report"]) == 5 and out["settings"]["device"] == "cpu"
+    assert out["settings"]["head_channels"] == 8 and out["settings"]["max_images"] == 20
+    assert {"hypernet", "params", "flops", "hypernet+flops"} <= set(out["methods"])
 
 
 def test_compare_methods_reads_both_result_shapes(tmp_path: Path) -> None:

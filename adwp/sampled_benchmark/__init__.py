@@ -143,6 +143,7 @@ def _parser(bench: SampledBenchmark, description: str, work: str, output: str) -
         help="suffix of the weight generators' files in --work: runs of other settings share the "
         "samples and proxies of one --work",
     )
+    parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--quiet", action="store_true")
     return parser

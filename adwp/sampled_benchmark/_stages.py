@@ -16,6 +16,7 @@ import numpy as np
 
 from adwp.baselines import ZeroCostProxy
 from adwp.benchmarking import write_json
+from adwp.device import resolve_device
 from adwp.evaluator import Evaluator, EvaluatorConfig
 from adwp.hypernet import HyperNetConfig
 from adwp.spaces import get_space
@@ -141,11 +142,13 @@ def train_generator(
     archs = samples["report"] + samples["select"]
     scoring = EvaluatorConfig(max_images=args.max_images, seed=args.seed, metric=args.score_metric)
     curve = _Curve(work / f"{run}_curve.jsonl", archs, data, scoring)
-    trainer = Trainer(config, data=data)
+    trainer = Trainer(config, data=data, device=args.device)
     checkpoint = work / f"{run}.pt"
     trainer.fit(checkpoint, resume=True, quiet=args.quiet, callbacks=[curve] if args.curve else [])
     start = time.perf_counter()
-    evaluator = Evaluator.from_checkpoint(checkpoint, data=data, config=scoring)
+    evaluator = Evaluator.from_checkpoint(
+        checkpoint, data=data, config=scoring, device=trainer.device
+    )
     scores = evaluator.score(archs, progress=not args.quiet)
     score_seconds = time.perf_counter() - start
     n = len(samples["report"])
@@ -195,7 +198,14 @@ def proxy(
     if (stored := read_json(done)) is not None:
         return stored
     network = get_space(bench.space, **bench.proxy_network(args))
-    proxy = ZeroCostProxy(network, data, name, batch_size=args.proxy_batch, seed=args.seed)
+    proxy = ZeroCostProxy(
+        network,
+        data,
+        name,
+        batch_size=args.proxy_batch,
+        seed=args.seed,
+        device=resolve_device(args.device),
+    )
     start = time.perf_counter()
     report = proxy.score(samples["report"])
     seconds = time.perf_counter() - start
