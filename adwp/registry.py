@@ -232,7 +232,11 @@ def _each(module: str, *names: str) -> dict[str, str]:
 
 SPACES: Registry[Callable[..., Any]] = Registry(
     "search space",
-    {**_each("adwp.spaces.macro", "macro", "layer-assignment"), "nb201": "adwp.spaces.nb201"},
+    {
+        **_each("adwp.spaces.macro", "macro", "layer-assignment"),
+        "nb201": "adwp.spaces.nb201",
+        "nbmacro": "adwp.spaces.nbmacro",
+    },
 )
 """Search spaces: a class or factory taking the space's options (``adwp.spaces``)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -289,6 +290,63 @@ def test_nb201_benchmark_and_resume(nb201_table: Path, cifar_folder: Path, tmp_p
     assert json.loads(rescored.read_text())["variants"] == variants
     with pytest.raises(SystemExit, match="unknown variants"):
         rescore.main([*args[:-2], "--variants", "images7"])
+
+
+@pytest.fixture()
+def nbmacro_table(tmp_path: Path) -> Path:
+    """Every NAS-Bench-Macro string with a made-up accuracy shared by equivalent strings."""
+    import csv
+
+    space = get_space("nbmacro")
+    rng = np.random.default_rng(0)
+    noise = {a.to_string(): rng.normal(0, 1) for a in space.distinct()}
+    path = tmp_path / "nbmacro.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Arch", "MeanTestAccuracy", "FLOPs"])
+        for arch in space.enumerate():
+            key = space.isomorphism_key(arch)
+            accuracy = 80 + 10 * np.log(space.flops(arch)) / 19 + noise[key]
+            writer.writerow([arch.to_string(), f"{accuracy:.3f}", space.flops(arch)])
+    return path
+
+
+@pytest.mark.slow
+def test_nbmacro_benchmark_controls_for_flops_and_resumes(
+    nbmacro_table: Path, cifar_folder: Path, tmp_path: Path
+) -> None:
+    script = _script("nbmacro")
+    output = tmp_path / "nbmacro.json"
+    args = ["--data-root", str(cifar_folder), "--truth", str(nbmacro_table)]
+    args += ["--work", str(tmp_path / "work"), "--output", str(output), "--quiet"]
+    args += ["--val-size", "20", "--sample", "8", "--select", "4", "--stem-channels", "4"]
+    args += ["--channels", "4,4,8", "--head-channels", "8", "--steps", "4", "--eval-every", "2"]
+    args += ["--snapshot-every", "2", "--snapshots", "2", "--meta-batch", "3", "--batch-size", "8"]
+    args += ["--max-images", "20", "--proxy-batch", "8", "--bootstrap", "50"]
+    args += ["--methods", "hypernet,naswot,synflow,jacob_cov"]
+    script.main(args)
+    out = json.loads(output.read_text())
+    report, select = out["samples"]["report"], out["samples"]["select"]
+    space = get_space("nbmacro")
+    # Distinct networks: canonical strings, disjoint samples.
+    assert all(space.canonical(a).to_string() == a for a in report + select)
+    assert len(set(report + select)) == 12
+    assert out["control"] == "flops"
+    expected = {"hypernet", "naswot", "synflow", "jacob_cov", "params", "flops"}
+    expected |= {"hypernet+naswot", "hypernet+flops", "hypernet+naswot+synflow+jacob_cov"}
+    assert set(out["methods"]) == expected | {"naswot+synflow+jacob_cov"}
+    assert out["methods"]["flops"]["versus_flops"] is None
+    versus = out["methods"]["hypernet"]["versus_flops"]
+    assert versus["ci"][0] <= versus["difference"] <= versus["ci"][1]
+    assert out["raw"]["flops"]["report"] == [float(space.flops(a)) for a in report]
+    trained = json.loads((tmp_path / "work" / "hypernet.neg_log_loss.json").read_text())
+    skeleton = trained["train_config"]["space_options"]
+    assert skeleton == {"stem_channels": 4, "channels": [4, 4, 8], "head_channels": 8}
+    script.main(args)
+    again = json.loads(output.read_text())
+    assert again["methods"] == out["methods"] and again["raw"] == out["raw"]
+    with pytest.raises(SystemExit, match="--channels must be three positive widths"):
+        script.main([*args, "--channels", "4,4"])
 
 
 def test_nb201_proxies_over_a_subset(
@@ -593,6 +651,27 @@ def test_the_gpu_script_runs_at_toy_size_on_the_cpu(
     assert {"hypernet", "jacob_cov", "params"} <= set(out["methods"])
     assert out["settings"]["max_images"] == 20 and out["settings"]["device"] == "cpu"
     assert (tmp_path / "work" / "hypernet.pt").exists()
+
+
+@pytest.mark.slow
+def test_the_nbmacro_gpu_script_runs_at_toy_size_on_the_cpu(
+    nbmacro_table: Path, cifar_folder: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "gpu.json"
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable, "DEVICE": "cpu", "STEPS": "2", "STEM": "4", "CHANNELS": "4,4,8",
+        "HEAD": "8", "META_BATCH": "3", "BATCH_SIZE": "4", "IMAGES": "20", "VAL_SIZE": "20",
+        "SAMPLE": "5", "SELECT": "3", "METHODS": "hypernet", "WORK": str(tmp_path / "work"),
+        "OUTPUT": str(output),
+    }  # fmt: skip
+    command = ["bash", str(BENCHMARKS / "nbmacro_gpu.sh"), str(cifar_folder), str(nbmacro_table)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(output.read_text())
+    assert len(out["samples"]["report"]) == 5 and out["settings"]["device"] == "cpu"
+    assert out["settings"]["head_channels"] == 8 and out["settings"]["max_images"] == 20
+    assert {"hypernet", "params", "flops", "hypernet+flops"} <= set(out["methods"])
 
 
 def test_compare_methods_reads_both_result_shapes(tmp_path: Path) -> None:
