@@ -47,6 +47,8 @@ _EXPORTS = {
     "SearchOutcome": "adwp.search._common",
     "SearchResult": "adwp.search._common",
     "pareto_front": "adwp.search._common",
+    "resolve_space": "adwp.search._common",
+    "search_result": "adwp.search._common",
     "truth_records": "adwp.search._common",
     "LayerAssignmentSearch": "adwp.search.layer_assignment",
     "LayerAssignmentResult": "adwp.search.layer_assignment",
