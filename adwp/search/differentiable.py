@@ -4,9 +4,11 @@ The space relaxes every decision into a weighted sum of its choices (``space.bui
 a searcher's :class:`ArchitectureParameters` turn learnable parameters into those weights, one
 ``[decisions, choices]`` matrix, and derive a discrete architecture from them. The loop
 alternates, step by step, an architecture update on a validation batch and a weight update on a
-training batch (first-order bi-level optimisation, Liu et al. 2019), records the derived
+training batch (first-order bi-level optimisation, Liu et al. 2019). The epoch loop is the one
+every gradient searcher shares (:class:`adwp.search.EpochSearch`): it records the derived
 architecture after every epoch and checkpoints atomically, so a killed search re-run with the
-same checkpoint continues and ends with the same architecture.
+same checkpoint continues and ends with the same architecture. The result, a
+:class:`DifferentiableResult`, is a :class:`adwp.search.SearchOutcome` like every searcher's.
 
 Example::
 
@@ -17,7 +19,7 @@ Example::
     data = get_dataset("cifar10", root="cifar10-jpeg")
     space = get_space("nb201", channels=8, cells_per_stage=1)
     result = DifferentiableSearch(space, data, "darts", DifferentiableConfig(epochs=5)).run()
-    print(result.arch, [h["arch"] for h in result.history])
+    print(result.arch, result.best.params, [h["arch"] for h in result.history])
 
 Searchers register with :func:`register_searcher`; :func:`list_searchers` names them.
 """

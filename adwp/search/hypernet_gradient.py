@@ -213,9 +213,9 @@ class HypernetGradientSearch(EpochSearch):
         name: str,
         config: HypernetGradientConfig | None = None,
         *,
+        data: DataSplits | None = None,
         data_root: str | None = None,
         device: str | torch.device = "cpu",
-        data: DataSplits | None = None,
     ) -> HypernetGradientSearch:
         """Searches with a weight generator that ships with adwp (e.g. ``"nb201-cifar10"``).
 
