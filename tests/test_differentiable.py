@@ -10,9 +10,11 @@ import torch
 
 from adwp.data import DataSplits, get_dataset
 from adwp.errors import AdwpError, CheckpointError
+from adwp.search import Pick, SearchOutcome
 from adwp.search.differentiable import (
     DartsParameters,
     DifferentiableConfig,
+    DifferentiableResult,
     DifferentiableSearch,
     list_searchers,
 )
@@ -23,6 +25,30 @@ from adwp.spaces._nb201_mixed import MixedEdge
 from adwp.spaces.nb201 import OPERATIONS
 
 TINY = DifferentiableConfig(epochs=2, steps_per_epoch=2, batch_size=8)
+# What a TINY search on digits found when recorded: each epoch's architecture, the last epoch's
+# weights of edge 0->1 (the first cell's, for entrannas) and the mean validation losses.
+PINNED = {
+    "darts": (
+        ["|avg_pool_3x3~0|+|avg_pool_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"]
+        * 2,
+        [0.19966618716716766, 0.20023158192634583, 0.19980722665786743, 0.19998687505722046,
+         0.20030808448791504],
+        [2.4109545946121216, 2.136147379875183],
+    ),
+    "itnas": (
+        ["|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|avg_pool_3x3~0|nor_conv_3x3~1|avg_pool_3x3~2|",
+         "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_3x3~1|+|avg_pool_3x3~0|nor_conv_3x3~1|avg_pool_3x3~2|"],
+        [0.1998780518770218, 0.2001965045928955, 0.1997491717338562, 0.20021142065525055,
+         0.19996485114097595],
+        [2.4106074571609497, 2.138866901397705],
+    ),
+    "entrannas": (
+        ["|skip_connect~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|nor_conv_3x3~0|avg_pool_3x3~1|avg_pool_3x3~2|"]
+        * 2,
+        [0.0, 0.12507493793964386, 0.124837726354599, 0.12490403652191162, 0.12504218518733978],
+        [2.408536911010742, 2.219820022583008],
+    ),
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +114,18 @@ def test_same_seed_same_search_and_a_table_is_recorded(
     assert [h["weights"] for h in first.history] == [h["weights"] for h in second.history]
     assert second.arch == first.arch and second.to_dict()["truth"] == 93.5
     assert [h["epoch"] for h in second.history] == [1, 2]
+    # Every searcher's result type: ``best`` is the final derived architecture, scored by the
+    # table; without a table nothing scored it.
+    assert isinstance(second, SearchOutcome) and isinstance(second.best, Pick)
+    assert second.best.arch == space.validate(second.arch) and second.best.score == 93.5
+    assert second.best.params == space.params(second.arch)
+    derived = list(dict.fromkeys(h["arch"] for h in second.history))
+    assert [p.arch.to_string() for p in second.evaluated] == derived
+    out = second.to_dict()
+    assert out["best"] == second.best.to_dict() and out["evaluations"] == len(derived)
+    assert first.to_dict()["best"]["score"] is None and first == DifferentiableResult(
+        first.method, first.arch, first.history, first.config
+    )
     other = DifferentiableSearch(space, digits, "darts", DifferentiableConfig(**{
         **TINY.__dict__, "seed": 1}))  # fmt: skip
     assert other.run().history[0]["weights"] != first.history[0]["weights"]
@@ -163,6 +201,12 @@ def test_every_searcher_trains_its_parameters_reproducibly(
         {**h, "seconds": f["seconds"]} for h, f in zip(again.history, first.history)
     ]
     space.validate(first.arch)
+    # The same search as when it was recorded (bit for bit there, to rounding elsewhere).
+    archs, weights, losses = PINNED[method]
+    last = torch.tensor(first.history[-1]["weights"])
+    assert [h["arch"] for h in first.history] == archs
+    assert last.reshape(-1, 6, 5)[0, 0].tolist() == pytest.approx(weights, rel=1e-5)
+    assert [h["val_loss"] for h in first.history] == pytest.approx(losses, rel=1e-5)
 
 
 def test_itnas_identity_transition_copies_the_predecessor() -> None:

@@ -4,6 +4,7 @@ estimators, derivation, resume, errors and the command line."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from adwp.data import DataSplits, as_tensors
 from adwp.errors import AdwpError, CheckpointError
 from adwp.functional import FunctionalNetwork
 from adwp.generator import StoredGenerator, TrainConfig, generator_from_checkpoint
+from adwp.search import SearchOutcome
 from adwp.search.hypernet_gradient import (
     ESTIMATORS,
     HypernetGradientConfig,
@@ -107,6 +109,7 @@ def test_same_seed_same_search_resume_and_derivation(
     strip = [{**h, "seconds": 0} for h in first.history]
     assert strip == [{**h, "seconds": 0, "truth": None} for h in again.history]
     assert first.arch == again.arch == first.history[-1]["arch"]
+    assert isinstance(first, SearchOutcome) and first.best.arch.to_string() == first.arch
     other = HypernetGradientSearch(stored, digits, HypernetGradientConfig(
         **{**TINY.__dict__, "seed": 1})).run()  # fmt: skip
     assert other.history[0]["weights"] != first.history[0]["weights"]
@@ -120,18 +123,16 @@ def test_same_seed_same_search_resume_and_derivation(
 
     # Killed right after the first epoch's checkpoint, resumed: the same search.
     path = tmp_path / "search.pt"
-    import adwp.search.hypernet_gradient as module
+    original = HypernetGradientSearch._save
 
-    original = module.save_checkpoint
-
-    def save_then_die(target: Path, state: dict) -> None:
-        original(target, state)
+    def save_then_die(self: HypernetGradientSearch, target: Path) -> None:
+        original(self, target)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(module, "save_checkpoint", save_then_die)
+    monkeypatch.setattr(HypernetGradientSearch, "_save", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         HypernetGradientSearch(stored, digits, TINY).run(checkpoint=path)
-    monkeypatch.setattr(module, "save_checkpoint", original)
+    monkeypatch.setattr(HypernetGradientSearch, "_save", original)
     resumed = HypernetGradientSearch(stored, digits, TINY).run(checkpoint=path)
     assert [{**h, "seconds": 0} for h in resumed.history] == [
         {**h, "seconds": 0, "truth": None} for h in first.history
@@ -141,6 +142,23 @@ def test_same_seed_same_search_resume_and_derivation(
     with pytest.raises(CheckpointError, match="holds a search with another config"):
         HypernetGradientSearch(stored, digits, longer).run(checkpoint=path)
     assert path.read_bytes() == before
+
+
+def test_a_stored_checkpoint_resumes(
+    stored: StoredGenerator, digits: DataSplits, tmp_path: Path
+) -> None:
+    # A search checkpoint (format 1) of this config with the gumbel estimator, stopped after its
+    # first epoch, as the first hypernet-gradient searches wrote it (on the ``checkpoint``
+    # fixture's generator, trained the same way).
+    config = HypernetGradientConfig(**{**TINY.__dict__, "estimator": "gumbel"})
+    path = tmp_path / "search.pt"
+    shutil.copyfile(Path(__file__).parent / "data" / "hypernet_gradient_search_epoch1.pt", path)
+    resumed = HypernetGradientSearch(stored, digits, config).run(checkpoint=path)
+    fresh = HypernetGradientSearch(stored, digits, config).run()
+    assert [h["epoch"] for h in resumed.history] == [1, 2]
+    assert [h["arch"] for h in resumed.history] == [h["arch"] for h in fresh.history]
+    for ours, theirs in zip(resumed.history, fresh.history):
+        torch.testing.assert_close(torch.tensor(ours["weights"]), torch.tensor(theirs["weights"]))
 
 
 def test_bad_input_is_refused_in_one_line(

@@ -105,6 +105,37 @@ def test_every_searcher_reports_best_as_the_top_evaluated_pick(partial_table: Pa
     assert layer.to_dict()["depths"][1]["best"] == layer.per_depth[4].to_dict()
 
 
+def test_gradient_searches_return_the_same_result_type() -> None:
+    from adwp.search import DifferentiableResult
+
+    space = get_space("nb201")
+    small, large = (a.to_string() for a in (space.smallest(), space.largest()))
+    history = [
+        {"epoch": 1, "arch": small, "truth": None},
+        {"epoch": 2, "arch": large, "truth": 0.9},
+    ]
+    picks = [Pick.of(space, space.smallest(), float("nan"), epoch=1)]
+    picks.append(Pick.of(space, space.largest(), 0.9, epoch=2))
+    result = DifferentiableResult("darts", large, history, {"epochs": 2}, picks)
+    assert isinstance(result, SearchOutcome) and result.evaluations == 2
+    assert result.best == picks[1] and result.pareto() == [picks[1]]
+    out = result.to_dict()
+    assert (out["method"], out["arch"], out["truth"]) == ("darts", large, 0.9)
+    assert out["evaluated"][0]["score"] is None and out["evaluated"][1]["epoch"] == 2
+    # Built as before, with keywords and no picks, it keeps its JSON of before.
+    bare = DifferentiableResult(method="darts", arch=large, history=history, config={"epochs": 2})
+    assert bare == result
+    assert bare.to_dict() == {
+        "method": "darts",
+        "arch": large,
+        "truth": 0.9,
+        "history": history,
+        "config": {"epochs": 2},
+    }
+    with pytest.raises(AdwpError, match="holds no pick of its architecture"):
+        _ = bare.best
+
+
 # -- importance sampling: best and mode per coefficient -----------------------------------------
 
 

@@ -10,16 +10,22 @@
   on a space's relaxation (``nb201``), trained here rather than ranked by a backend.
 - :class:`HypernetGradientSearch` (:mod:`adwp.search.hypernet_gradient`): gradient descent on
   architecture logits through a trained hypernetwork's predicted weights; nothing is trained.
+- :class:`EpochSearch`: the epoch loop both share (resume, per-step seeding, progress, history,
+  atomic checkpoints); a new gradient searcher subclasses it.
 
 Every result (:class:`SearchResult`, :class:`LayerAssignmentResult`,
-:class:`ImportanceSamplingResult`, all :class:`SearchOutcome`) has ``best``, the highest-scoring
-architecture the search evaluated, as a :class:`Pick` (``arch``, ``score``, ``params``,
-``flops``, ``extras``); ``evaluated``, a :class:`Pick` of every architecture the backend scored;
-``evaluations``, their number; and ``to_dict()``, whose JSON has the keys ``best`` (``{"arch",
-"score", "params", "flops"}``), ``evaluations`` and ``evaluated`` plus the searcher's own.
-Layer-assignment search adds ``per_depth`` (``{total depth: Pick}``); importance sampling adds
-``per_coefficient``, one :class:`CoefficientPicks` per coefficient with its ``best`` (highest
-``score - eps * complexity`` among everything evaluated) and its distribution's ``mode``.
+:class:`ImportanceSamplingResult`, :class:`DifferentiableResult`, all :class:`SearchOutcome`) has
+``best``, the highest-scoring architecture the search evaluated, as a :class:`Pick` (``arch``,
+``score``, ``params``, ``flops``, ``extras``); ``evaluated``, a :class:`Pick` of every
+architecture the backend scored; ``evaluations``, their number; and ``to_dict()``, whose JSON has
+the keys ``best`` (``{"arch", "score", "params", "flops"}``), ``evaluations`` and ``evaluated``
+plus the searcher's own. Layer-assignment search adds ``per_depth`` (``{total depth: Pick}``);
+importance sampling adds ``per_coefficient``, one :class:`CoefficientPicks` per coefficient with
+its ``best`` (highest ``score - eps * complexity`` among everything evaluated) and its
+distribution's ``mode``. The gradient searches score no architecture with a backend: their
+``evaluated`` are the architectures derived after each epoch, scored by a table when one is
+given (NaN, and null in JSON, without), and their ``best`` is the last one derived; they add
+``method``, ``arch`` (the best's string), ``truth``, ``history`` and ``config``.
 
 Example::
 
@@ -47,6 +53,8 @@ _EXPORTS = {
     "SearchOutcome": "adwp.search._common",
     "SearchResult": "adwp.search._common",
     "pareto_front": "adwp.search._common",
+    "resolve_space": "adwp.search._common",
+    "search_result": "adwp.search._common",
     "truth_records": "adwp.search._common",
     "LayerAssignmentSearch": "adwp.search.layer_assignment",
     "LayerAssignmentResult": "adwp.search.layer_assignment",
@@ -61,6 +69,7 @@ _EXPORTS = {
     "DartsParameters": "adwp.search.differentiable",
     "DifferentiableConfig": "adwp.search.differentiable",
     "DifferentiableResult": "adwp.search.differentiable",
+    "EpochSearch": "adwp.search._epochs",
     "DifferentiableSearch": "adwp.search.differentiable",
     "HypernetGradientConfig": "adwp.search.hypernet_gradient",
     "HypernetGradientSearch": "adwp.search.hypernet_gradient",

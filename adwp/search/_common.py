@@ -129,7 +129,8 @@ class Pick:
 
     Attributes:
         arch: The architecture.
-        score: Its backend score (higher is better).
+        score: Its backend score (higher is better); a gradient search's picks hold their table
+            value, NaN without a table.
         params: Its number of parameters.
         flops: Its FLOPs.
         extras: Searcher-specific values, e.g. ``objective`` of an importance-sampling pick.
@@ -147,10 +148,11 @@ class Pick:
         return cls(arch, float(score), int(space.params(arch)), int(space.flops(arch)), extras)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON record ``{"arch", "score", "params", "flops", **extras}``, ``arch`` canonical."""
+        """JSON record ``{"arch", "score", "params", "flops", **extras}``, ``arch`` canonical,
+        ``score`` None where it is NaN (an architecture nothing scored)."""
         return {
             "arch": self.arch.to_string(),
-            "score": self.score,
+            "score": None if math.isnan(self.score) else self.score,
             "params": self.params,
             "flops": self.flops,
             **self.extras,

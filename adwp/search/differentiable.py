@@ -4,9 +4,11 @@ The space relaxes every decision into a weighted sum of its choices (``space.bui
 a searcher's :class:`ArchitectureParameters` turn learnable parameters into those weights, one
 ``[decisions, choices]`` matrix, and derive a discrete architecture from them. The loop
 alternates, step by step, an architecture update on a validation batch and a weight update on a
-training batch (first-order bi-level optimisation, Liu et al. 2019), records the derived
+training batch (first-order bi-level optimisation, Liu et al. 2019). The epoch loop is the one
+every gradient searcher shares (:class:`adwp.search.EpochSearch`): it records the derived
 architecture after every epoch and checkpoints atomically, so a killed search re-run with the
-same checkpoint continues and ends with the same architecture.
+same checkpoint continues and ends with the same architecture. The result, a
+:class:`DifferentiableResult`, is a :class:`adwp.search.SearchOutcome` like every searcher's.
 
 Example::
 
@@ -17,7 +19,7 @@ Example::
     data = get_dataset("cifar10", root="cifar10-jpeg")
     space = get_space("nb201", channels=8, cells_per_stage=1)
     result = DifferentiableSearch(space, data, "darts", DifferentiableConfig(epochs=5)).run()
-    print(result.arch, [h["arch"] for h in result.history])
+    print(result.arch, result.best.params, [h["arch"] for h in result.history])
 
 Searchers register with :func:`register_searcher`; :func:`list_searchers` names them.
 """
@@ -25,25 +27,20 @@ Searchers register with :func:`register_searcher`; :func:`list_searchers` names 
 from __future__ import annotations
 
 import math
-import os
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass
 from typing import Any, overload
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
-from tqdm.auto import tqdm
 
 from adwp._checks import check_data_fits, check_fields
-from adwp.checkpoint import save_checkpoint
 from adwp.data import DataSplits, as_tensors
 from adwp.errors import AdwpError
 from adwp.registry import DIFFERENTIABLE_SEARCHERS
-from adwp.search._common import read_search_checkpoint
+from adwp.search._epochs import DifferentiableResult, EpochSearch
 from adwp.spaces import DifferentiableSpace
 
 __all__ = [
@@ -57,7 +54,6 @@ __all__ = [
     "register_searcher",
 ]
 
-_FORMAT = 1
 # Norm of the weight perturbation of the second-order finite differences (DARTS's 0.01, sized
 # for float32: smaller radii lose the difference to rounding).
 _DIFFERENCE_RADIUS = 0.01
@@ -207,38 +203,7 @@ class DifferentiableConfig:
         )
 
 
-@dataclass
-class DifferentiableResult:
-    """What a differentiable search found.
-
-    Attributes:
-        method: The searcher's name.
-        arch: The architecture derived after the last epoch (canonical string).
-        history: Per epoch: ``epoch``, ``arch``, ``weights`` (the ``[decisions, choices]``
-            matrix), ``train_loss`` and ``val_loss`` (means over the epoch's steps), ``seconds``
-            (search time so far) and ``truth`` (the table's value of ``arch``, None without one).
-        config: The settings.
-    """
-
-    method: str
-    arch: str
-    history: list[dict[str, Any]] = field(default_factory=list)
-    config: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``method``, ``arch``, ``truth`` (of the final architecture), ``history``,
-        ``config``."""
-        truth = self.history[-1]["truth"] if self.history else None
-        return {
-            "method": self.method,
-            "arch": self.arch,
-            "truth": truth,
-            "history": self.history,
-            "config": self.config,
-        }
-
-
-class DifferentiableSearch:
+class DifferentiableSearch(EpochSearch):
     """Bi-level differentiable search of one searcher on one space and data set.
 
     Args:
@@ -253,6 +218,8 @@ class DifferentiableSearch:
         AdwpError: If the space has no relaxation, the method is unknown, or the data set's
             shape is not the space's.
     """
+
+    kind = "differentiable-search"
 
     def __init__(
         self,
@@ -291,58 +258,41 @@ class DifferentiableSearch:
             betas=(0.5, 0.999),
             weight_decay=c.arch_decay,
         )
-        self.epoch = 0
-        self.history: list[dict[str, Any]] = []
-        self.seconds = 0.0
+        self._start()
 
     # -- checkpoints -------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        """The whole search state: plain tensors and primitives."""
+    def _identity(self) -> dict[str, Any]:
+        return {"method": self.method, "space": self.space.config(), "config": asdict(self.config)}
+
+    def _stored_identity(self, state: Mapping[str, Any]) -> dict[str, Any]:
         return {
-            "format": _FORMAT,
-            "kind": "differentiable-search",
+            "method": state["method"],
+            "space": state["space"]["config"],
+            "config": {**_BEFORE_IT_EXISTED, **state["config"]},
+        }
+
+    def _header(self) -> dict[str, Any]:
+        return {
             "method": self.method,
             "space": {"name": self.space.name, "config": self.space.config()},
             "config": asdict(self.config),
-            "epoch": self.epoch,
-            "seconds": self.seconds,
-            "history": self.history,
+        }
+
+    def _state(self) -> dict[str, Any]:
+        return {
             "network": self.network.state_dict(),
             "parameters": self.parameters.state_dict(),
             "weight_optimizer": self.weight_optimizer.state_dict(),
             "arch_optimizer": self.arch_optimizer.state_dict(),
         }
 
-    def _save(self, path: Path) -> None:
-        save_checkpoint(path, self.state_dict())  # atomic: a kill leaves the last epoch's file
-
-    def _load(self, path: Path) -> None:
-        mine = {"method": self.method, "space": self.space.config(), "config": asdict(self.config)}
-        state = read_search_checkpoint(
-            path,
-            "differentiable-search",
-            mine,
-            lambda state: {
-                "method": state["method"],
-                "space": state["space"]["config"],
-                "config": {**_BEFORE_IT_EXISTED, **state["config"]},
-            },
-            self.device,
-        )
+    def _restore(self, state: Mapping[str, Any]) -> None:
         self.network.load_state_dict(state["network"])
         self.parameters.load_state_dict(state["parameters"])
         self.weight_optimizer.load_state_dict(state["weight_optimizer"])
         self.arch_optimizer.load_state_dict(state["arch_optimizer"])
-        self.epoch, self.seconds = int(state["epoch"]), float(state["seconds"])
-        self.history = list(state["history"])
 
     # -- the search --------------------------------------------------------------------------
-    def _batch(
-        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        index = torch.randint(x.shape[0], (self.config.batch_size,), generator=generator)
-        return x[index].to(self.device), y[index].to(self.device)
-
     def _second_order_gradient(
         self,
         xv: torch.Tensor,
@@ -401,89 +351,37 @@ class DifferentiableSearch:
         """The architecture the current parameters derive, as a canonical string."""
         return self.space.from_genotype(self.parameters.derive()).to_string()
 
-    def run(
-        self,
-        checkpoint: str | os.PathLike[str] | None = None,
-        truth: Mapping[str, float] | None = None,
-        progress: bool = False,
-    ) -> DifferentiableResult:
-        """Searches for ``config.epochs`` epochs, resuming from ``checkpoint`` when it exists.
+    def mixing_weights(self) -> torch.Tensor:
+        """The searcher's mixing weights of the relaxed network."""
+        return self.parameters.weights()
 
-        Args:
-            checkpoint: File the state is written to after every epoch (atomically) and resumed
-                from; None: no checkpoint.
-            truth: Architecture string -> accuracy (e.g. NAS-Bench-201's table), recorded next to
-                each epoch's derived architecture.
-            progress: Show a progress bar over the steps.
+    def _prepare(self) -> None:
+        self._train = as_tensors(self.data.train)
+        self._val = as_tensors(self.data.val)
 
-        Returns:
-            The result, with the derived architecture of every epoch.
-
-        Raises:
-            CheckpointError: If the checkpoint is unreadable or of another search.
-        """
-        path = Path(checkpoint) if checkpoint is not None else None
-        if path is not None and path.exists():
-            self._load(path)
+    def _start_epoch(self) -> None:
         c = self.config
-        train_x, train_y = as_tensors(self.data.train)
-        val_x, val_y = as_tensors(self.data.val)
-        total = c.epochs * c.steps_per_epoch
-        bar = tqdm(
-            total=total, initial=self.epoch * c.steps_per_epoch, disable=not progress,
-            desc=self.method, unit="step",
-        )  # fmt: skip
-        while self.epoch < c.epochs:
-            start = time.perf_counter()
-            lr = c.weight_lr * 0.5 * (1 + math.cos(math.pi * self.epoch / c.epochs))
-            for group in self.weight_optimizer.param_groups:
-                group["lr"] = lr
-            self.network.train()
-            losses = {"train": 0.0, "val": 0.0}
-            for step in range(c.steps_per_epoch):
-                # Batches depend on the step's index only, so a resumed search draws the same.
-                index = self.epoch * c.steps_per_epoch + step
-                generator = torch.Generator().manual_seed(c.seed * 1_000_003 + index)
-                xv, yv = self._batch(val_x, val_y, generator)
-                xt, yt = self._batch(train_x, train_y, generator)
-                self.arch_optimizer.zero_grad(set_to_none=True)
-                if c.second_order:
-                    loss = self._second_order_gradient(xv, yv, xt, yt, lr)
-                else:
-                    # First order: the current weights stand in for the optimal ones.
-                    loss = F.cross_entropy(self.network(xv, self.parameters.weights()), yv)
-                    loss.backward()
-                self.arch_optimizer.step()
-                losses["val"] += loss.item()
-                # Weight step with the architecture fixed.
-                self.weight_optimizer.zero_grad(set_to_none=True)
-                weights = self.parameters.weights().detach()
-                loss = F.cross_entropy(self.network(xt, weights), yt)
-                loss.backward()
-                nn.utils.clip_grad_norm_(self.network.parameters(), c.grad_clip)
-                self.weight_optimizer.step()
-                losses["train"] += loss.item()
-                bar.update(1)
-            self.epoch += 1
-            self.seconds += time.perf_counter() - start
-            arch = self.derived()
-            self.history.append(
-                {
-                    "epoch": self.epoch,
-                    "arch": arch,
-                    "weights": self.parameters.weights().detach().cpu().tolist(),
-                    "train_loss": losses["train"] / c.steps_per_epoch,
-                    "val_loss": losses["val"] / c.steps_per_epoch,
-                    "seconds": round(self.seconds, 3),
-                    "truth": None if truth is None else truth.get(arch),
-                }
-            )
-            if path is not None:
-                self._save(path)
-        bar.close()
-        return DifferentiableResult(
-            method=self.method,
-            arch=self.derived(),
-            history=list(self.history),
-            config=asdict(c),
-        )
+        self._lr = c.weight_lr * 0.5 * (1 + math.cos(math.pi * self.epoch / c.epochs))
+        for group in self.weight_optimizer.param_groups:
+            group["lr"] = self._lr
+        self.network.train()
+
+    def _step(self, index: int, generator: torch.Generator) -> dict[str, float]:
+        """An architecture update on a validation batch, then a weight update on a training
+        batch with the architecture fixed."""
+        xv, yv = self._batch(*self._val, generator)
+        xt, yt = self._batch(*self._train, generator)
+        self.arch_optimizer.zero_grad(set_to_none=True)
+        if self.config.second_order:
+            val = self._second_order_gradient(xv, yv, xt, yt, self._lr)
+        else:
+            # First order: the current weights stand in for the optimal ones.
+            val = F.cross_entropy(self.network(xv, self.parameters.weights()), yv)
+            val.backward()
+        self.arch_optimizer.step()
+        self.weight_optimizer.zero_grad(set_to_none=True)
+        train = F.cross_entropy(self.network(xt, self.parameters.weights().detach()), yt)
+        train.backward()
+        nn.utils.clip_grad_norm_(self.network.parameters(), self.config.grad_clip)
+        self.weight_optimizer.step()
+        return {"val": val.item(), "train": train.item()}

@@ -37,30 +37,24 @@ Example::
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call
-from tqdm.auto import tqdm
 
 from adwp._checks import check_data_fits, check_fields
-from adwp.checkpoint import save_checkpoint
 from adwp.data import DataSplits, as_tensors
 from adwp.errors import AdwpError
 from adwp.generator import StoredGenerator, open_generator
 from adwp.registry import GRADIENT_ESTIMATORS
-from adwp.search._common import read_search_checkpoint
-from adwp.search.differentiable import DifferentiableResult
+from adwp.search._epochs import EpochSearch
 from adwp.spaces import MixedGeneratorSpace
 
 __all__ = ["ESTIMATORS", "HypernetGradientConfig", "HypernetGradientSearch"]
 
-_FORMAT = 1
 METHOD = "hypernet-gradient"
 # Noise for the Gumbel draws: called only by the estimators that draw, so "soft" consumes none.
 GumbelNoise = Callable[[], torch.Tensor]
@@ -130,7 +124,7 @@ class HypernetGradientConfig:
             )
 
 
-class HypernetGradientSearch:
+class HypernetGradientSearch(EpochSearch):
     """Descends the validation loss of a trained weight generator's networks in architecture space.
 
     Args:
@@ -144,7 +138,12 @@ class HypernetGradientSearch:
     Raises:
         AdwpError: If the space has no relaxation a generator can emit, or the data set's shape
             is not the space's.
+
+    :meth:`run` returns a :class:`adwp.search.differentiable.DifferentiableResult` whose epochs
+    record the softmax of the logits as ``weights`` and no ``train_loss`` (nothing is trained).
     """
+
+    kind = "hypernet-gradient-search"
 
     def __init__(
         self,
@@ -160,7 +159,7 @@ class HypernetGradientSearch:
                 "(mixed_shape, build_mixed, mixed_weight_plan): gradient search needs one"
             )
         check_data_fits(space, data)
-        self.stored, self.space, self.data = stored, space, data
+        self.stored, self.space, self.data, self.method = stored, space, data, METHOD
         self.config = config or HypernetGradientConfig()
         self.device = torch.device(device)
         use = stored.snapshots if self.config.snapshots and stored.snapshots else [stored.model]
@@ -178,9 +177,7 @@ class HypernetGradientSearch:
         initial = 1e-3 * torch.randn(shape, generator=generator)
         self.logits = torch.nn.Parameter(initial.to(self.device))
         self.optimizer = torch.optim.Adam([self.logits], lr=self.config.lr, betas=(0.5, 0.999))
-        self.epoch = 0
-        self.history: list[dict[str, Any]] = []
-        self.seconds = 0.0
+        self._start()
 
     @classmethod
     def from_checkpoint(
@@ -216,9 +213,9 @@ class HypernetGradientSearch:
         name: str,
         config: HypernetGradientConfig | None = None,
         *,
+        data: DataSplits | None = None,
         data_root: str | None = None,
         device: str | torch.device = "cpu",
-        data: DataSplits | None = None,
     ) -> HypernetGradientSearch:
         """Searches with a weight generator that ships with adwp (e.g. ``"nb201-cifar10"``).
 
@@ -239,33 +236,13 @@ class HypernetGradientSearch:
             "config": asdict(self.config),
         }
 
-    def state_dict(self) -> dict[str, Any]:
-        """The whole search state: plain tensors and primitives."""
-        return {
-            "format": _FORMAT,
-            "kind": "hypernet-gradient-search",
-            **self._identity(),
-            "epoch": self.epoch,
-            "seconds": self.seconds,
-            "history": self.history,
-            "logits": self.logits.detach().cpu(),
-            "optimizer": self.optimizer.state_dict(),
-        }
+    def _state(self) -> dict[str, Any]:
+        return {"logits": self.logits.detach().cpu(), "optimizer": self.optimizer.state_dict()}
 
-    def _load(self, path: Path) -> None:
-        mine = self._identity()
-        state = read_search_checkpoint(
-            path,
-            "hypernet-gradient-search",
-            mine,
-            lambda state: {key: state[key] for key in mine},
-            self.device,
-        )
+    def _restore(self, state: Mapping[str, Any]) -> None:
         with torch.no_grad():
             self.logits.copy_(state["logits"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.epoch, self.seconds = int(state["epoch"]), float(state["seconds"])
-        self.history = list(state["history"])
 
     # -- the search --------------------------------------------------------------------------
     def decision_weights(self, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -302,70 +279,20 @@ class HypernetGradientSearch:
         codes = [int(i) for i in self.logits.detach().argmax(dim=-1)]
         return self.space.from_genotype(codes).to_string()
 
-    def run(
-        self,
-        checkpoint: str | os.PathLike[str] | None = None,
-        truth: Mapping[str, float] | None = None,
-        progress: bool = False,
-    ) -> DifferentiableResult:
-        """Searches for ``config.epochs`` epochs, resuming from ``checkpoint`` when it exists.
+    def mixing_weights(self) -> torch.Tensor:
+        """The softmax of the logits (what each epoch records as ``weights``)."""
+        return F.softmax(self.logits.detach(), dim=-1)
 
-        Args:
-            checkpoint: File the state is written to after every epoch (atomically) and resumed
-                from; None: no checkpoint.
-            truth: Architecture string -> accuracy, recorded next to each epoch's architecture.
-            progress: Show a progress bar over the steps.
+    def _prepare(self) -> None:
+        self._val = as_tensors(self.data.val)
 
-        Returns:
-            The result; each epoch's ``weights`` are the softmax of the logits and
-            ``train_loss`` is None (nothing is trained).
-
-        Raises:
-            CheckpointError: If the checkpoint is unreadable or of another search.
-        """
-        path = Path(checkpoint) if checkpoint is not None else None
-        if path is not None and path.exists():
-            self._load(path)
-        c = self.config
-        val_x, val_y = as_tensors(self.data.val)
-        bar = tqdm(
-            total=c.epochs * c.steps_per_epoch, initial=self.epoch * c.steps_per_epoch,
-            disable=not progress, desc=METHOD, unit="step",
-        )  # fmt: skip
-        while self.epoch < c.epochs:
-            start = time.perf_counter()
-            total = 0.0
-            for step in range(c.steps_per_epoch):
-                # Noise and batch depend on the step's index only, so a resumed search draws
-                # the same.
-                index = self.epoch * c.steps_per_epoch + step
-                generator = torch.Generator().manual_seed(c.seed * 1_000_003 + index)
-                pick = torch.randint(val_x.shape[0], (c.batch_size,), generator=generator)
-                x, y = val_x[pick].to(self.device), val_y[pick].to(self.device)
-                self.optimizer.zero_grad(set_to_none=True)
-                weights = self.decision_weights(generator)
-                loss = self.loss(weights, x, y, snapshot=index % len(self.generators))
-                loss.backward()
-                self.optimizer.step()
-                total += loss.item()
-                bar.update(1)
-            self.epoch += 1
-            self.seconds += time.perf_counter() - start
-            arch = self.derived()
-            self.history.append(
-                {
-                    "epoch": self.epoch,
-                    "arch": arch,
-                    "weights": F.softmax(self.logits.detach(), dim=-1).cpu().tolist(),
-                    "train_loss": None,
-                    "val_loss": total / c.steps_per_epoch,
-                    "seconds": round(self.seconds, 3),
-                    "truth": None if truth is None else truth.get(arch),
-                }
-            )
-            if path is not None:
-                save_checkpoint(path, self.state_dict())  # atomic
-        bar.close()
-        return DifferentiableResult(
-            method=METHOD, arch=self.derived(), history=list(self.history), config=asdict(c)
-        )
+    def _step(self, index: int, generator: torch.Generator) -> dict[str, float]:
+        """One update of the logits on a validation batch; nothing is trained, so there is no
+        training loss."""
+        x, y = self._batch(*self._val, generator)
+        self.optimizer.zero_grad(set_to_none=True)
+        weights = self.decision_weights(generator)
+        loss = self.loss(weights, x, y, snapshot=index % len(self.generators))
+        loss.backward()
+        self.optimizer.step()
+        return {"val": loss.item()}
