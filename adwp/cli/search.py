@@ -6,18 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from adwp.cli._common import (
-    DEVICE_HELP,
-    KEY_HELP,
-    METRIC_HELP,
-    add_data_flags,
-    add_space_option_flag,
-    add_threads_flag,
-    data_options,
-    listing,
-    non_negative_int,
-    space_options,
-)
+from adwp.cli import _common as common
 from adwp.errors import AdwpError
 from adwp.io import check_writable, write_json
 from adwp.registry import GRADIENT_ESTIMATORS, PRETRAINED, PROXIES
@@ -29,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     backend_searchers, differentiable = methods["backend"], methods["differentiable"]
     generator_searchers = methods["generator"]
     proxies = ", ".join(PROXIES.list())
-    pretrained = listing(PRETRAINED.list())
+    pretrained = common.listing(PRETRAINED.list())
     from adwp.backend import MISSING
 
     search = sub.add_parser(
@@ -53,12 +42,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     search.add_argument(
         "--backend",
         default=None,
-        help=f"required by {listing(backend_searchers).replace(' or ', ' and ')}: "
+        help=f"required by {common.listing(backend_searchers).replace(' or ', ' and ')}: "
         "KIND:ARGUMENT, e.g. hypernet:run.pt",
     )
     search.add_argument(
         "--seed",
-        type=non_negative_int,
+        type=common.non_negative_int,
         default=0,
         help="seed of every random choice; the same seed gives the same output",
     )
@@ -74,11 +63,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "load it only when given, to shape the space (#params, FLOPs) like its images",
     )
     search.add_argument("--data-root", default=None, help="folder of on-disk data sets")
-    add_data_flags(search)
-    search.add_argument("--device", default="auto", help=DEVICE_HELP)
-    add_threads_flag(search)
+    common.add_data_flags(search)
+    search.add_argument("--device", default="auto", help=common.DEVICE_HELP)
+    common.add_threads_flag(search)
     search.add_argument("--space", default=None, help="space to search (default: the backend's)")
-    add_space_option_flag(search)
+    common.add_space_option_flag(search)
     search.add_argument(
         "--truth", default=None, help="ground-truth table drawn in the plot (.csv or .jsonl)"
     )
@@ -86,13 +75,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--key",
         default=None,
         metavar="COLUMN",
-        help="table: backends and --truth: " + KEY_HELP,
+        help="table: backends and --truth: " + common.KEY_HELP,
     )
     search.add_argument(
         "--metric",
         default=None,
         metavar="COLUMN",
-        help="table: backends and --truth: " + METRIC_HELP,
+        help="table: backends and --truth: " + common.METRIC_HELP,
     )
     search.add_argument(
         "--missing",
@@ -259,10 +248,10 @@ def run(args: argparse.Namespace) -> int:
         args.backend,
         seed=args.seed,
         space=args.space,
-        space_options=space_options(args),
+        space_options=common.space_options(args),
         dataset=args.dataset,
         data_root=args.data_root,
-        data_options=data_options(args),
+        data_options=common.data_options(args),
         device=args.device,
         truth=args.truth,
         key=args.key,
