@@ -40,6 +40,10 @@ _EXPORTS = {
     "get_sampler": "adwp.samplers",
     "register_sampler": "adwp.samplers",
     "register_proxy": "adwp.baselines",
+    "rank": "adwp.usecases.ranking",
+    "search": "adwp.usecases.searching",
+    "groundtruth": "adwp.usecases.ground_truth",
+    "correlate": "adwp.usecases.correlation",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -13,10 +13,11 @@ import torch
 from torch.utils.data import TensorDataset
 
 from adwp.baselines import CombinedBackend, ParamsBackend, ZeroCostProxy, aggregate_ranks
-from adwp.cli import _describe_scores, main
+from adwp.cli import main
 from adwp.data import DataSplits
 from adwp.errors import AdwpError
 from adwp.evaluator import Evaluator
+from adwp.io import describe_scores
 from adwp.spaces import get_space
 from adwp.training import TrainConfig, train
 
@@ -138,7 +139,7 @@ def test_rank_combine_writes_every_member_and_the_combination(checkpoint, tmp_pa
     assert combine["proxy_space"]["name"] == "macro" and combine["proxy_seed"] == 0
     assert data["space"] == {"name": "macro", "options": get_space("macro", image_size=8).config()}
     # correlate labels such a file by what its scores are.
-    assert _describe_scores(data) == "rank combination of hypernet, synflow, jacob_cov"
+    assert describe_scores(data) == "rank combination of hypernet, synflow, jacob_cov"
 
 
 @pytest.mark.parametrize(
