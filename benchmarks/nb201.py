@@ -40,7 +40,6 @@ import numpy as np
 import torch
 from scipy import stats
 
-from adwp.baselines import ZeroCostProxy, aggregate_ranks
 from adwp.benchmarking import (
     PUBLISHED_SPEARMAN,
     add_data_arguments,
@@ -48,12 +47,13 @@ from adwp.benchmarking import (
     write_json,
 )
 from adwp.errors import AdwpError
-from adwp.evaluator import Evaluator, EvaluatorConfig
-from adwp.groundtruth import read_truth
-from adwp.hypernet import HyperNetConfig
-from adwp.metrics import correlation_report
+from adwp.generators.hypernet import HyperNetConfig
+from adwp.generators.training import TrainConfig, Trainer
+from adwp.ranking.baselines import ZeroCostProxy, aggregate_ranks
+from adwp.ranking.evaluator import Evaluator, EvaluatorConfig
 from adwp.spaces import get_space
-from adwp.training import TrainConfig, Trainer
+from adwp.truth.report import correlation_report
+from adwp.truth.tables import read_truth
 
 GENERATORS = ("hypernet", "supernet")
 PROXIES = ("synflow", "jacob_cov", "naswot", "snip", "grad_norm")

@@ -3,8 +3,9 @@
 A weight generator maps an architecture encoding to the weights of the architectures' networks.
 :class:`TrainConfig` holds every setting of a generator's training run (checkpoints store it);
 :func:`build_model` builds the generator it names, and :func:`generator_from_checkpoint` rebuilds
-a trained one, with its weight snapshots, from a checkpoint dict. Training (:mod:`adwp.training`)
-and scoring (:mod:`adwp.evaluator`) both build on this module and not on each other.
+a trained one, with its weight snapshots, from a checkpoint dict. Training
+(:mod:`adwp.generators.training`) and scoring (:mod:`adwp.ranking.evaluator`) both build on this
+module and not on each other.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from typing import Any
 
 import torch
 
-from adwp.checkpoint import load_checkpoint
 from adwp.data import DataSplits, get_dataset
 from adwp.errors import AdwpError, CheckpointError, DataError
-from adwp.hypernet import HyperNetConfig
+from adwp.generators.checkpoint import load_checkpoint
+from adwp.generators.hypernet import HyperNetConfig
 from adwp.registry import GENERATORS, PRETRAINED
 from adwp.spaces import DATA_SHAPE, get_space, space_options
 
@@ -240,7 +241,7 @@ def generator_from_checkpoint(
     """Rebuilds the weight generator (and its snapshots) a checkpoint dict holds.
 
     Args:
-        state: The checkpoint, as :func:`adwp.checkpoint.load_checkpoint` returns it.
+        state: The checkpoint, as :func:`adwp.generators.checkpoint.load_checkpoint` returns it.
         path: Where it was read from (named in errors).
         snapshots: Also rebuild the stored weight snapshots; False leaves them out.
 
@@ -274,7 +275,7 @@ class GeneratorCheckpoint:
 
     Attributes:
         path: The checkpoint file.
-        state: The checkpoint, as :func:`adwp.checkpoint.load_checkpoint` returns it.
+        state: The checkpoint, as :func:`adwp.generators.checkpoint.load_checkpoint` returns it.
         stored: The generator, its settings, space and snapshots.
         data: Data splits given to :func:`open_generator` instead of the checkpoint's.
         data_root: Folder the checkpoint's data set is read from (None: the one it records).
@@ -362,7 +363,7 @@ def checkpoint_data(
     """The data set a checkpoint's generator was trained on, split as in its training.
 
     Args:
-        state: The checkpoint, as :func:`adwp.checkpoint.load_checkpoint` returns it.
+        state: The checkpoint, as :func:`adwp.generators.checkpoint.load_checkpoint` returns it.
         path: Where it was read from (named in errors).
         data_root: Folder of on-disk data sets (CIFAR, ImageFolder); None: the folder the
             checkpoint records.

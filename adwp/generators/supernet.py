@@ -3,9 +3,9 @@
 One weight tensor of the largest shape per weight slot of the space; an
 architecture uses the first ``C_out`` x ``C_in`` channels and the centre ``k x k`` window.
 Trained on exact single paths, drawn by the same sampler (sandwich by default), by the same
-:class:`~adwp.training.Trainer` (same steps, images and BatchNorm handling as the hypernetwork)
-and scored by the same :class:`~adwp.evaluator.Evaluator`; it has the hypernetwork's call
-signature so the two are interchangeable.
+:class:`~adwp.generators.training.Trainer` (same steps, images and BatchNorm handling as the
+hypernetwork) and scored by the same :class:`~adwp.ranking.evaluator.Evaluator`; it has the
+hypernetwork's call signature so the two are interchangeable.
 """
 
 from __future__ import annotations

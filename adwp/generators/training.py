@@ -23,7 +23,11 @@ import torch.nn.functional as F
 
 from adwp._augment import apply_shift, draw_shifts
 from adwp._distributed import team
-from adwp.checkpoint import (
+from adwp.data import DataSplits, as_tensors, get_dataset
+from adwp.device import resolve_device
+from adwp.errors import AdwpError, CheckpointError
+from adwp.generators.build import WEIGHT_GENERATORS, TrainConfig, build_model
+from adwp.generators.checkpoint import (
     FORMAT,
     VERSION,
     best_path,
@@ -32,12 +36,8 @@ from adwp.checkpoint import (
     metrics_path,
     save_checkpoint,
 )
-from adwp.data import DataSplits, as_tensors, get_dataset
-from adwp.device import resolve_device
-from adwp.errors import AdwpError, CheckpointError
-from adwp.functional import FunctionalNetwork
-from adwp.generator import WEIGHT_GENERATORS, TrainConfig, build_model
-from adwp.samplers import get_sampler
+from adwp.generators.functional import FunctionalNetwork
+from adwp.generators.samplers import get_sampler
 from adwp.spaces import DATA_SHAPE, GeneratorSpace, get_space
 from encoders import StochasticEncoder
 
@@ -92,7 +92,8 @@ def _step_generators(seed: int, step: int) -> tuple[np.random.Generator, torch.G
 
 
 class Trainer:
-    """Trains a :class:`~adwp.hypernet.HyperNetwork` (or the SPOS :class:`~adwp.supernet.SuperNet`).
+    """Trains a :class:`~adwp.generators.hypernet.HyperNetwork` (or the SPOS
+    :class:`~adwp.generators.supernet.SuperNet`).
 
     Args:
         config: The run's settings.
@@ -358,7 +359,7 @@ class Trainer:
             quiet: Hide the progress bar.
             callbacks: Run at the start and at every ``checkpoint_every`` steps and the end, in
                 order (see :class:`CheckpointCallback`); e.g. a
-                :class:`~adwp.selection.CheckpointSelector`, which keeps the checkpoint that
+                :class:`~adwp.ranking.selection.CheckpointSelector`, which keeps the checkpoint that
                 ranks its ground-truth table best.
 
         Returns:

@@ -1,8 +1,8 @@
 """Zero-finetune evaluator: scores architectures with hypernetwork-predicted weights.
 
 One architecture's path: ``space.validate`` -> one-hot encoding -> hypernetwork -> predicted weights
--> :class:`~adwp.functional.FunctionalNetwork` -> BatchNorm statistics recomputed on a fixed set of
-training images -> accuracy on the validation split. No weight is trained.
+-> :class:`~adwp.generators.functional.FunctionalNetwork` -> BatchNorm statistics recomputed on a
+fixed set of training images -> accuracy on the validation split. No weight is trained.
 
 A checkpoint trained with ``snapshot_every`` holds copies of the weight generator from its last
 steps; the evaluator then averages every metric over those snapshots (one pass per snapshot). A
@@ -26,9 +26,9 @@ from adwp._checks import check_fields, is_integer
 from adwp.data import DataSplits, as_tensors, iterate_batches
 from adwp.device import resolve_device
 from adwp.errors import AdwpError, CheckpointError, DataError
-from adwp.functional import FunctionalNetwork
-from adwp.generator import TrainConfig, open_generator
-from adwp.hypernet import HyperNetwork
+from adwp.generators.build import TrainConfig, open_generator
+from adwp.generators.functional import FunctionalNetwork
+from adwp.generators.hypernet import HyperNetwork
 from adwp.registry import SCORE_METRICS
 from adwp.spaces import Architecture
 from encoders import OneHotEncoder
@@ -95,7 +95,7 @@ class Evaluator:
 
     Args:
         hypernet: A trained hypernetwork, or any weight generator with its call signature such as
-            :class:`adwp.supernet.SuperNet` (its ``space`` defines what can be scored).
+            :class:`adwp.generators.supernet.SuperNet` (its ``space`` defines what can be scored).
         data: The data set it was trained on.
         config: Scoring settings.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ...
@@ -333,8 +333,9 @@ class Evaluator:
         return [(archs[i], float(scores[i])) for i in order]
 
     def _validate_all(self, archs: Sequence[Architecture | str]) -> list[Architecture]:
-        # A lone string or architecture would otherwise be iterated over, character by character.
-        if isinstance(archs, (str, Architecture)) or not isinstance(archs, Sequence):
+        # A lone string would otherwise be iterated over, character by character (a lone
+        # architecture is no sequence).
+        if isinstance(archs, str) or not isinstance(archs, Sequence):
             raise AdwpError(
                 f"expected a list of architectures (or canonical strings), got "
                 f"{type(archs).__name__}; wrap a single one in a list"

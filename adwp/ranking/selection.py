@@ -3,9 +3,9 @@
 Ranking quality of a weight generator does not grow with training: it often peaks early and then
 falls as predicted accuracies saturate (``docs/decisions.md``). A :class:`CheckpointSelector`
 scores a few architectures with known ground truth at every checkpoint of ``adwp train
---select-on GT.jsonl`` (a :class:`~adwp.training.CheckpointCallback` of the trainer) and keeps the
-checkpoint with the best Kendall tau. The selection architectures must not be among those a study
-reports, or the truth leaks into the choice.
+--select-on GT.jsonl`` (a :class:`~adwp.generators.training.CheckpointCallback` of the trainer)
+and keeps the checkpoint with the best Kendall tau. The selection architectures must not be among
+those a study reports, or the truth leaks into the choice.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from adwp.checkpoint import best_path, load_checkpoint, save_checkpoint
 from adwp.data import DataSplits
 from adwp.errors import AdwpError, ArchitectureError
-from adwp.evaluator import Evaluator, EvaluatorConfig
-from adwp.groundtruth import read_truth
-from adwp.metrics import kendall_tau
+from adwp.generators.checkpoint import best_path, load_checkpoint, save_checkpoint
+from adwp.ranking.evaluator import Evaluator, EvaluatorConfig
 from adwp.spaces import Architecture
+from adwp.truth.correlation import kendall_tau
+from adwp.truth.tables import read_truth
 
 if TYPE_CHECKING:
-    from adwp.training import Trainer
+    from adwp.generators.training import Trainer
 
 __all__ = ["CheckpointSelector", "best_path"]
 
@@ -35,14 +35,15 @@ __all__ = ["CheckpointSelector", "best_path"]
 class CheckpointSelector:
     """Kendall tau of a weight generator's scores against a small ground-truth table.
 
-    As a callback of :meth:`adwp.training.Trainer.fit` it scores the table at every checkpoint,
-    logs ``selection_tau`` and keeps the checkpoint with the best tau in
-    :func:`~adwp.checkpoint.best_path` (``X.best.pt``, without optimiser state) with a
+    As a callback of :meth:`adwp.generators.training.Trainer.fit` it scores the table at every
+    checkpoint, logs ``selection_tau`` and keeps the checkpoint with the best tau in
+    :func:`~adwp.generators.checkpoint.best_path` (``X.best.pt``, without optimiser state) with a
     ``selection`` entry (table, tau, step). A resumed run keeps the same choice as an
     uninterrupted one.
 
     Args:
-        table: Ground-truth CSV or JSONL (:func:`adwp.groundtruth.read_truth`); seeds averaged.
+        table: Ground-truth CSV or JSONL (:func:`adwp.truth.tables.read_truth`); seeds
+            averaged.
         space: The space being trained; every table architecture must belong to it.
         data: The data set the generator is trained on (scores use its validation split).
         metric: Ground-truth column compared with (any finite scale).

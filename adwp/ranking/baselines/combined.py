@@ -77,9 +77,10 @@ class CombinedBackend:
     candidates a few at a time compare scores across calls, so they need an absolute backend.
 
     Args:
-        backend: The backend to combine, e.g. an :class:`adwp.evaluator.Evaluator` or
-            :class:`adwp.backend.EnsembleBackend`; its ``space`` shapes the proxies' network.
-        proxies: Names of :func:`adwp.baselines.list_proxies`, at least one.
+        backend: The backend to combine, e.g. an :class:`adwp.ranking.evaluator.Evaluator` or
+            :class:`adwp.ranking.backend.EnsembleBackend`; its ``space`` shapes the proxies'
+            network.
+        proxies: Names of :func:`adwp.ranking.baselines.list_proxies`, at least one.
         data: Data splits whose training split gives the proxies' batch; default the backend's
             (an evaluator's ``data``, or its first member's).
         proxy_space: The space whose networks the proxies score; default the backend's kind of
@@ -115,7 +116,7 @@ class CombinedBackend:
         device: Any = None,
         name: str = "evaluator",
     ) -> None:
-        from adwp.baselines.proxies import ZeroCostProxy, list_proxies
+        from adwp.ranking.baselines.proxies import ZeroCostProxy, list_proxies
 
         start = time.perf_counter()
         names = list(proxies)
@@ -172,7 +173,7 @@ class CombinedBackend:
         """
         from tqdm.auto import tqdm
 
-        from adwp.backend import checked_scores
+        from adwp.ranking.backend import checked_scores
         from adwp.spaces import Architecture
 
         start = time.perf_counter()

@@ -123,16 +123,8 @@ def _grad_norm(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 @register_proxy("snip")
 def _snip(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Sum of ``|W * dL/dW|`` over every conv/linear weight (SNIP connection sensitivity).
-
-    Args:
-        net: The network.
-        x: Images.
-        y: Labels.
-
-    Returns:
-        The score.
-    """
+    """Sum of ``|W * dL/dW|`` over every conv/linear weight of ``net`` (SNIP connection
+    sensitivity), the loss taken on images ``x`` with labels ``y``."""
     weights, grads = _loss_gradients(net, x, y)
     return math.fsum(
         float((w.detach().double() * g.double()).abs().sum()) for w, g in zip(weights, grads)

@@ -1,8 +1,8 @@
 """Simple ranking baselines: parameter count, FLOPs and short standalone training.
 
-Each class implements :class:`adwp.backend.RankingBackend` (``score(archs)`` returns a float64
-array in input order, higher is better) and reports ``compute_seconds`` so a harness can put the
-cost of a ranking next to its quality.
+Each class implements :class:`adwp.ranking.backend.RankingBackend` (``score(archs)`` returns a
+float64 array in input order, higher is better) and reports ``compute_seconds`` so a harness can
+put the cost of a ranking next to its quality.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from tqdm.auto import tqdm
 
 from adwp.data import DataSplits
 from adwp.errors import AdwpError
-from adwp.groundtruth import Recipe, train_standalone
-from adwp.spaces import Architecture, MacroSpace
+from adwp.spaces import Architecture, SearchSpace
+from adwp.truth.standalone import Recipe, train_standalone
 
 __all__ = ["FlopsBackend", "ParamsBackend", "ShortTrainingBackend"]
 
@@ -28,7 +28,7 @@ class _AnalyticBackend:
 
     measure = "params"
 
-    def __init__(self, space: MacroSpace) -> None:
+    def __init__(self, space: SearchSpace) -> None:
         self.space = space
         self.compute_seconds = 0.0
 
@@ -82,7 +82,7 @@ class ShortTrainingBackend:
         space: The search space.
         data: Data splits (train to train on, val to score).
         recipe: Training recipe; its ``epochs`` is replaced by ``epochs`` (default
-            :class:`~adwp.groundtruth.Recipe`).
+            :class:`~adwp.truth.standalone.Recipe`).
         epochs: Training epochs per architecture.
         seed: Seed of initialisation, data order and augmentation.
         device: Where to train.
@@ -94,7 +94,7 @@ class ShortTrainingBackend:
 
     def __init__(
         self,
-        space: MacroSpace,
+        space: SearchSpace,
         data: DataSplits,
         recipe: Recipe | None = None,
         epochs: int = 1,

@@ -8,7 +8,6 @@ which search space it belongs to: ``space.validate(arch)`` decides that. The can
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from adwp.errors import ArchitectureError
+from adwp.spaces._shared import JsonForm
 
-__all__ = ["Architecture", "Layer"]
+__all__ = ["Architecture", "Layer", "LayerPlan"]
 
 _LAYER_RE = re.compile(r"^k(\d+)w(\d+)s([01])$")
 
@@ -82,7 +82,7 @@ class Layer:
 
 
 @dataclass(frozen=True)
-class Architecture:
+class Architecture(JsonForm):
     """An immutable, hashable network description: stages of layers.
 
     Args:
@@ -143,10 +143,6 @@ class Architecture:
         """Returns the JSON-ready form ``{"stages": [[{kernel, width, skip}, ...], ...]}``."""
         return {"stages": [[layer.to_dict() for layer in stage] for stage in self.stages]}
 
-    def to_json(self) -> str:
-        """Returns the JSON form as a string."""
-        return json.dumps(self.to_dict(), sort_keys=True)
-
     @classmethod
     def from_dict(cls, data: Any) -> Architecture:
         """Builds an architecture from its JSON-ready form.
@@ -187,15 +183,27 @@ class Architecture:
             stages.append(tuple(layers))
         return cls(tuple(stages))
 
-    @classmethod
-    def from_json(cls, text: str) -> Architecture:
-        """Parses the JSON form produced by :meth:`to_json`.
 
-        Raises:
-            ArchitectureError: If the text is not valid JSON or not an architecture.
-        """
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ArchitectureError(f"architecture is not valid JSON: {exc.msg}") from None
-        return cls.from_dict(data)
+@dataclass(frozen=True)
+class LayerPlan:
+    """Everything the network needs to know about one layer of an architecture.
+
+    Attributes:
+        stage: Stage index.
+        position: Index of the layer inside its stage.
+        slot: ``stage * max_depth + position``, a fixed position shared by all architectures.
+        in_ch: Input channels.
+        out_ch: Output channels.
+        kernel: Kernel size.
+        stride: 1, or 2 at the first layer of stages after the first.
+        skip: Residual shortcut on or off.
+    """
+
+    stage: int
+    position: int
+    slot: int
+    in_ch: int
+    out_ch: int
+    kernel: int
+    stride: int
+    skip: bool

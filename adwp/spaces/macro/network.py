@@ -15,22 +15,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from adwp.spaces._layers import ConvBN
+
 if TYPE_CHECKING:
-    from adwp.spaces.macro import LayerPlan
+    from adwp.spaces.macro.architecture import LayerPlan
 
 __all__ = ["ConvBN", "MacroBlock", "MacroNet", "shortcut"]
-
-
-class ConvBN(nn.Module):
-    """Convolution without bias followed by BatchNorm."""
-
-    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride, padding=kernel // 2, bias=False)
-        self.bn = nn.BatchNorm2d(out_ch)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.conv(x))
 
 
 def shortcut(x: torch.Tensor, out_ch: int, stride: int) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """NB201's network with every cell edge a weighted mixture of all operations (DARTS's relaxation).
 
-Parameter names follow :class:`adwp.spaces._nb201_network.NB201Net`, with the operation of a mixed
+Parameter names follow :class:`adwp.spaces.nb201.network.NB201Net`, with the operation of a mixed
 edge in the path: ``cells.{i}.edges.{e}.ops.{k}`` for operation ``k`` of
 :data:`adwp.spaces.nb201.OPERATIONS`.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from adwp.spaces._nb201_network import edge_module, stage_blocks
-from adwp.spaces._network import ConvBN
-from adwp.spaces.nb201 import EDGES, OPERATIONS
+from adwp.spaces._layers import ConvBN
+from adwp.spaces.nb201.cell import EDGES, OPERATIONS
+from adwp.spaces.nb201.network import edge_module, stage_blocks
 
 __all__ = ["MixedCell", "MixedEdge", "MixedNB201Net"]
 

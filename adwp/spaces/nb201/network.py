@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from adwp.spaces._network import ConvBN
-from adwp.spaces.nb201 import EDGES
+from adwp.spaces._layers import ConvBN
+from adwp.spaces.nb201.cell import EDGES
 
 __all__ = [
     "NB201Cell",
