@@ -248,13 +248,14 @@ DATASETS: Registry[Callable[..., Any]] = Registry(
 """Data sets: ``loader(root, *, download, seed, **options) -> DataSplits`` (``adwp.data``)."""
 
 GENERATORS: Registry[Callable[..., Any]] = Registry(
-    "weight generator", {"hypernet": "adwp.hypernet", "supernet": "adwp.supernet"}
+    "weight generator",
+    {"hypernet": "adwp.generators.hypernet", "supernet": "adwp.generators.supernet"},
 )
 """Weight generators (``TrainConfig.model``): ``cls(space, hypernet_config)`` modules."""
 
 SAMPLERS: Registry[Callable[..., Any]] = Registry(
     "sampler",
-    _each("adwp.samplers", "uniform", "sandwich", "distinct", "stratified", "inherited"),
+    _each("adwp.generators.samplers", "uniform", "sandwich", "distinct", "stratified", "inherited"),
 )
 """Architecture samplers of training: ``factory(space, argument=None, **options)``, ``argument``
 being what follows the name after a colon (``"inherited:3-7"``)."""
@@ -271,12 +272,12 @@ ENCODERS: Registry[Callable[..., Any]] = Registry(
 
 PROXIES: Registry[Callable[..., float]] = Registry(
     "proxy",
-    _each("adwp.baselines.proxies", "grad_norm", "jacob_cov", "naswot", "snip", "synflow"),
+    _each("adwp.ranking.baselines.proxies", "grad_norm", "jacob_cov", "naswot", "snip", "synflow"),
 )
 """Zero-cost proxies: ``proxy(network, images, labels) -> float``, higher is better."""
 
 BACKENDS: Registry[Callable[..., Any]] = Registry(
-    "backend kind", _each("adwp.backend", "hypernet", "supernet", "table", "proxy")
+    "backend kind", _each("adwp.ranking.backends", "hypernet", "supernet", "table", "proxy")
 )
 """Ranking backends by spec kind: ``factory(argument, context)`` for ``KIND:ARGUMENT``."""
 
@@ -316,7 +317,7 @@ PRETRAINED: Registry[Any] = Registry("pretrained evaluator", {"nb201-cifar10": "
 """Trained evaluators shipped with adwp: :class:`adwp.pretrained.Pretrained` records."""
 
 SCORE_METRICS: Registry[Callable[..., float]] = Registry(
-    "score metric", _each("adwp.evaluator", "accuracy", "neg_log_loss")
+    "score metric", _each("adwp.ranking.evaluator", "accuracy", "neg_log_loss")
 )
 """What an evaluator's score is: ``metric(logits, labels) -> float``, summed over the scored
 images and divided by their number; higher is better."""

@@ -25,7 +25,8 @@ import numpy as np
 from scipy import stats
 
 from adwp.benchmarking import verdict, write_json
-from adwp.metrics import kendall_tau, paired_bootstrap_difference, partial_tau
+from adwp.truth.comparison import paired_bootstrap_difference
+from adwp.truth.correlation import kendall_tau, partial_tau
 
 
 def read_scores(path: Path, part: str) -> tuple[dict[str, np.ndarray], np.ndarray]:

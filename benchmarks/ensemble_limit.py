@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import kendalltau
 
-from adwp.groundtruth import mean_by_arch, read_table
-from adwp.metrics import partial_tau
-from adwp.plots import _pyplot
+from adwp.plots._figures import pyplot
 from adwp.spaces import get_space
+from adwp.truth.correlation import partial_tau
+from adwp.truth.tables import mean_by_arch, read_table
 
 
 def _run_means(paths: list[str], metric: str) -> tuple[list[str], np.ndarray, float, str]:
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(report, indent=1) + "\n")
     if args.plot:
-        plt = _pyplot()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(6, 4))
         for name, group in report["groups"].items():
             by_runs = group["by_runs"]

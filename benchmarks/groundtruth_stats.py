@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from adwp.groundtruth import read_table
-from adwp.metrics import split_half_ceiling
+from adwp.truth.report import split_half_ceiling
+from adwp.truth.tables import read_table
 
 
 def _mean_min_max(values: list[float]) -> list[float]:

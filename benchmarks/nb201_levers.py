@@ -28,14 +28,15 @@ import numpy as np
 import torch
 from scipy import stats
 
-from adwp.baselines import aggregate_ranks
 from adwp.benchmarking import add_data_arguments, cifar10, generator_file, write_json
 from adwp.errors import AdwpError
-from adwp.evaluator import Evaluator, EvaluatorConfig
-from adwp.groundtruth import read_truth
-from adwp.metrics import kendall_tau, paired_bootstrap_difference, partial_tau, tau_within_size_bins
+from adwp.ranking.baselines import aggregate_ranks
+from adwp.ranking.evaluator import Evaluator, EvaluatorConfig
 from adwp.spaces import get_space
 from adwp.spaces.nb201 import OPERATIONS, CellArchitecture
+from adwp.truth.comparison import paired_bootstrap_difference
+from adwp.truth.correlation import kendall_tau, partial_tau, tau_within_size_bins
+from adwp.truth.tables import read_truth
 
 
 def neighbours_of_largest(space: Any) -> list[str]:

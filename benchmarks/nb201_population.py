@@ -46,7 +46,6 @@ import torch
 from scipy import stats
 from tqdm import tqdm
 
-from adwp.baselines import ZeroCostProxy, aggregate_ranks
 from adwp.benchmarking import (
     add_data_arguments,
     cifar10,
@@ -56,17 +55,17 @@ from adwp.benchmarking import (
     write_json,
 )
 from adwp.errors import AdwpError
-from adwp.evaluator import Evaluator, EvaluatorConfig
-from adwp.metrics import (
-    bootstrap_ci,
+from adwp.ranking.baselines import ZeroCostProxy, aggregate_ranks
+from adwp.ranking.evaluator import Evaluator, EvaluatorConfig
+from adwp.spaces import get_space
+from adwp.truth.comparison import bootstrap_ci, paired_bootstrap_difference
+from adwp.truth.correlation import (
     kendall_tau,
-    paired_bootstrap_difference,
     partial_tau,
     precision_at_top_percent,
     tau_within_bins,
     top_k_mean,
 )
-from adwp.spaces import get_space
 
 COMBINATIONS = {
     "hypernet+synflow+jacob_cov": ("hypernet", "synflow", "jacob_cov"),

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from adwp.baselines import ZeroCostProxy
 from adwp.benchmarking import PUBLISHED_SPEARMAN, add_data_arguments, cifar10, write_json
-from adwp.groundtruth import read_truth
+from adwp.ranking.baselines import ZeroCostProxy
 from adwp.spaces import get_space
+from adwp.truth.tables import read_truth
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,8 +26,8 @@ import torch
 from scipy import stats
 
 from adwp.benchmarking import add_data_arguments, cifar10, write_json
-from adwp.evaluator import Evaluator, EvaluatorConfig
-from adwp.groundtruth import read_truth
+from adwp.ranking.evaluator import Evaluator, EvaluatorConfig
+from adwp.truth.tables import read_truth
 
 # Name -> EvaluatorConfig fields. "images1000" is nb201.py's scoring with the final weights only.
 VARIANTS: dict[str, dict[str, Any]] = {

@@ -50,7 +50,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from adwp.backend import CachedBackend, TableBackend
 from adwp.benchmarking import (
     add_data_arguments,
     cifar10,
@@ -61,13 +60,15 @@ from adwp.benchmarking import (
     write_json,
 )
 from adwp.device import resolve_device
-from adwp.evaluator import METRICS, EvaluatorConfig
-from adwp.groundtruth import read_truth
 from adwp.pretrained import list_pretrained
+from adwp.ranking.backend import CachedBackend
+from adwp.ranking.backends import TableBackend
+from adwp.ranking.evaluator import METRICS, EvaluatorConfig
 from adwp.search import RandomSearch, RegularizedEvolution
 from adwp.search.differentiable import DifferentiableConfig, DifferentiableSearch, list_searchers
 from adwp.search.hypernet_gradient import HypernetGradientConfig, HypernetGradientSearch
 from adwp.spaces import get_space
+from adwp.truth.tables import read_truth
 
 # Test accuracy of the found cell on NB201 CIFAR-10 (mean +- sd over runs, as published).
 PUBLISHED = {

@@ -34,21 +34,21 @@ from typing import Any
 
 import numpy as np
 
-from adwp.baselines import (
+from adwp.benchmarking import draw_method_figures
+from adwp.data import get_dataset
+from adwp.generators.hypernet import HyperNetConfig
+from adwp.generators.training import TrainConfig, Trainer
+from adwp.ranking.baselines import (
     FlopsBackend,
     ParamsBackend,
     ShortTrainingBackend,
     ZeroCostProxy,
     list_proxies,
 )
-from adwp.benchmarking import draw_method_figures
-from adwp.data import get_dataset
-from adwp.evaluator import Evaluator
-from adwp.groundtruth import read_table
-from adwp.hypernet import HyperNetConfig
-from adwp.metrics import correlation_report, noise_ceiling, split_half_ceiling
+from adwp.ranking.evaluator import Evaluator
 from adwp.spaces import Architecture, get_space
-from adwp.training import TrainConfig, Trainer
+from adwp.truth.report import correlation_report, noise_ceiling, split_half_ceiling
+from adwp.truth.tables import read_table
 
 SUMMARY = ("kendall_tau", "spearman", "partial_tau", "tau_within_size_bins", "regret_at_1")
 
@@ -172,7 +172,7 @@ def _trained(
             curves[name].append(point)
             print(f"{name} step {stop}: " + ", ".join(f"{k}={v}" for k, v in point.items()))
             chosen = point["holdout_tau"] if holdout else stop
-            # Ties keep the earlier checkpoint, as adwp.selection does.
+            # Ties keep the earlier checkpoint, as adwp.ranking.selection does.
             if name not in best or chosen > best[name][0]:
                 best[name] = (chosen, point, report)
     out = {}

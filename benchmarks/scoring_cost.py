@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from adwp.data import get_dataset
-from adwp.evaluator import Evaluator
-from adwp.training import TrainConfig, Trainer
+from adwp.generators.training import TrainConfig, Trainer
+from adwp.ranking.evaluator import Evaluator
 
 
 def _best_time(fn, repeats: int) -> float:

@@ -105,7 +105,7 @@ def expected_curve(
 
 def _full_parameters(args: argparse.Namespace, shape: dict[str, int]) -> int:
     """Parameters of the same generator on the space's default (full) skeleton."""
-    from adwp.generator import TrainConfig, build_model
+    from adwp.generators.build import TrainConfig, build_model
     from adwp.spaces import get_space
 
     space = get_space(args.space, **shape)

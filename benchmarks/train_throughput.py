@@ -26,7 +26,7 @@ from torch.utils.data import TensorDataset
 
 from adwp.benchmarking import write_json
 from adwp.data import DataSplits
-from adwp.training import TrainConfig, Trainer
+from adwp.generators.training import TrainConfig, Trainer
 
 # name -> (space, space options, data set shape: channels, classes, side)
 SETUPS: dict[str, tuple[str, dict[str, Any], tuple[int, int, int]]] = {

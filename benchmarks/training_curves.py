@@ -27,12 +27,12 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from adwp.data import get_dataset
-from adwp.evaluator import Evaluator, EvaluatorConfig
-from adwp.groundtruth import mean_by_arch, read_table
-from adwp.hypernet import HyperNetConfig
-from adwp.metrics import partial_tau
+from adwp.generators.hypernet import HyperNetConfig
+from adwp.generators.training import TrainConfig, Trainer
+from adwp.ranking.evaluator import Evaluator, EvaluatorConfig
 from adwp.spaces import Architecture
-from adwp.training import TrainConfig, Trainer
+from adwp.truth.correlation import partial_tau
+from adwp.truth.tables import mean_by_arch, read_table
 
 
 def _parse_value(text: str) -> Any:

@@ -13,7 +13,7 @@ import pytest
 from matplotlib.colors import LogNorm
 from scipy import stats
 
-import adwp.plots
+import adwp.plots._figures
 from adwp.cli import main
 from adwp.errors import AdwpError, DataError
 from adwp.groundtruth import read_table
@@ -63,14 +63,14 @@ def _adwp_row(value: float) -> dict[str, Any]:
 def captured(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Figures the plot functions draw, caught just before they are saved."""
     figures: list[Any] = []
-    save = adwp.plots._save
+    save = adwp.plots._figures.save
 
     def keep(plt: Any, fig: Any, path: Any) -> None:
         fig.canvas.draw()  # tick labels exist only once drawn
         figures.append(fig)
         save(plt, fig, path)
 
-    monkeypatch.setattr(adwp.plots, "_save", keep)
+    monkeypatch.setattr(adwp.plots._figures, "save", keep)
     return figures
 
 

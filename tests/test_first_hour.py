@@ -262,7 +262,7 @@ def test_rank_says_what_it_does_before_the_silent_steps_unless_quiet(
 
 
 def test_the_truth_axis_counts_seeds_only_where_the_table_has_them() -> None:
-    from adwp.plots import _truth_label
+    from adwp.plots.correlation import _truth_label
 
     one_row_each = {"metric": "CIFAR10TestAccuracy200Epochs", "seeds": [1, 1, 1]}
     assert "seed" not in _truth_label(one_row_each, seeded=False)
@@ -271,7 +271,7 @@ def test_the_truth_axis_counts_seeds_only_where_the_table_has_them() -> None:
 
 
 def test_the_correlation_plot_shows_the_split_half_ceiling_when_there_is_one() -> None:
-    from adwp.plots import _ceiling_text
+    from adwp.plots.correlation import _ceiling_text
 
     report: dict[str, Any] = {
         "noise_ceiling": {"kendall_tau": 0.598},
@@ -289,11 +289,12 @@ def test_the_search_figure_is_readable_and_does_not_magnify_small_differences(
     from PIL import Image
 
     import adwp.plots as plots
+    import adwp.plots._figures as figures
 
     drawn: list[Any] = []
-    save = plots._save
+    save = figures.save
     monkeypatch.setattr(
-        plots, "_save", lambda plt, fig, path: (drawn.append(fig), save(plt, fig, path))
+        figures, "save", lambda plt, fig, path: (drawn.append(fig), save(plt, fig, path))
     )
     weights = [[[0.2] * 5 for _ in range(6)]]
     history = [{"epoch": e, "weights": weights[0], "truth": t} for e, t in ((1, 93.62), (2, 93.76))]

@@ -1,9 +1,11 @@
-"""Import structure: every module imports on its own, and scoring, training and selection form
-no import cycle."""
+"""Import structure: the stage packages form layers that import only downwards, no module is in an
+import cycle (not even through an import inside a function), and every module imports on its
+own."""
 
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import subprocess
 import sys
@@ -13,15 +15,33 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("adwp", "encoders")
-# Modules that must not be in an import cycle with any other module.
-LAYERED = (
-    "adwp.checkpoint",
-    "adwp.device",
-    "adwp.evaluator",
-    "adwp.generator",
-    "adwp.selection",
-    "adwp.training",
+# The stages, lowest first, each by the modules and packages it holds. A module imports modules of
+# its own layer and of the layers below it, never of one above.
+LAYERS = (
+    (
+        "base",
+        (
+            "adwp._augment",
+            "adwp._checks",
+            "adwp._distributed",
+            "adwp.device",
+            "adwp.errors",
+            "adwp.io",
+            "adwp.registry",
+        ),
+    ),
+    ("spaces and data", ("adwp.spaces", "adwp.data")),
+    ("weight generators", ("adwp.generators", "adwp.pretrained", "encoders")),
+    # Ranking backends read truth tables (table:) and train architectures (short training).
+    ("truth", ("adwp.truth",)),
+    ("ranking", ("adwp.ranking", "adwp.testing")),
+    ("search", ("adwp.search",)),
+    ("plots", ("adwp.plots",)),
+    ("use cases", ("adwp.usecases", "adwp.benchmarking", "adwp.sampled_benchmark")),
+    ("command line", ("adwp.cli", "adwp.__main__")),
 )
+# ``import adwp`` names the public API lazily; it stands above every layer.
+FACADES = ("adwp",)
 
 
 def _module_files() -> dict[str, Path]:
@@ -53,6 +73,7 @@ def _lazy_exports(tree: ast.Module) -> dict[str, str]:
     return {}
 
 
+@functools.cache
 def _import_graph() -> dict[str, set[str]]:
     """Module -> modules of the packages it imports anywhere in its source.
 
@@ -104,25 +125,116 @@ def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
     return seen
 
 
+_SHIM_STATEMENTS = (ast.Import, ast.ImportFrom, ast.Expr, ast.Assign, ast.AnnAssign)
+
+
+def _is_shim(tree: ast.Module) -> bool:
+    """Whether a module only re-exports others: imports, a docstring, ``__all__`` and at most
+    ``sys.modules[__name__] = target`` (an old module path kept as an alias of the new one)."""
+    for node in tree.body:
+        if not isinstance(node, _SHIM_STATEMENTS):
+            return False
+        if isinstance(node, ast.Expr) and not isinstance(node.value, ast.Constant):
+            return False
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                alias = isinstance(target, ast.Subscript) and ast.unparse(target) in (
+                    "sys.modules[__name__]"
+                )
+                if not (alias or (isinstance(target, ast.Name) and target.id == "__all__")):
+                    return False
+    return True
+
+
+SHIMS = frozenset(
+    name for name, path in MODULES.items() if _is_shim(ast.parse(path.read_text(), str(path)))
+)
+
+
+@functools.cache
+def _resolved_graph() -> dict[str, set[str]]:
+    """The import graph of the modules with code, an import of a re-export module counting as
+    an import of the modules it re-exports."""
+    graph = _import_graph()
+
+    def resolve(module: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        if module not in SHIMS or module in seen:
+            return {module}
+        return set().union(*(resolve(m, seen | {module}) for m in graph[module]), set())
+
+    return {
+        name: set().union(*(resolve(m) for m in edges), set()) - {name}
+        for name, edges in graph.items()
+        if name not in SHIMS
+    }
+
+
+def _layer(module: str) -> int | None:
+    for rank, (_, members) in enumerate(LAYERS):
+        if any(module == m or module.startswith(m + ".") for m in members):
+            return rank
+    return None
+
+
 def test_the_import_graph_sees_imports_at_every_level():
     graph = _import_graph()
     assert "adwp.training" in graph["adwp.cli.train"]  # imported inside a function
-    assert "adwp.training" in graph["adwp.selection"]  # imported under TYPE_CHECKING
-    assert "adwp.spaces._network" in graph["adwp.spaces"]  # importlib.import_module
+    assert "adwp.generators.training" in graph["adwp.ranking.selection"]  # under TYPE_CHECKING
+    assert "adwp.spaces.macro.network" in graph["adwp.spaces"]  # importlib.import_module
     assert "encoders._probabilities" in graph["encoders.onehot"]
 
 
-@pytest.mark.parametrize("module", LAYERED)
-def test_scoring_training_and_selection_are_in_no_import_cycle(module):
-    graph = _import_graph()
-    cycle = sorted(m for m in _reachable(graph, module) if module in _reachable(graph, m))
+def test_re_export_modules_resolve_to_the_modules_they_name():
+    assert {"adwp.evaluator", "adwp.metrics", "adwp.baselines.proxies"} <= SHIMS
+    assert not {"adwp.ranking.evaluator", "adwp.spaces", "adwp.registry"} & SHIMS
+    graph = _resolved_graph()
+    assert "adwp.ranking.backend" in graph["adwp.search._common"]  # through adwp.backend
+    assert "adwp.backend" not in graph["adwp.search._common"]
+
+
+def test_every_module_belongs_to_a_layer():
+    unplaced = sorted(
+        m for m in MODULES if m not in SHIMS and m not in FACADES and _layer(m) is None
+    )
+    assert unplaced == [], f"place these modules in a layer of LAYERS: {unplaced}"
+
+
+@pytest.mark.parametrize("module", sorted(set(MODULES) - SHIMS - set(FACADES)))
+def test_no_module_imports_a_higher_layer(module):
+    graph = _resolved_graph()
+    rank = _layer(module)
+    upward = sorted(
+        f"{m} ({LAYERS[_layer(m)][0]})"
+        for m in graph[module]
+        if m not in FACADES and rank is not None and (_layer(m) or 0) > rank
+    )
+    assert upward == [], f"{module} ({LAYERS[rank][0]}) imports a higher layer: {upward}"
+
+
+@functools.cache
+def _cycles() -> dict[str, set[str]]:
+    """Every module in an import cycle, with the modules it shares cycles with."""
+    graph = _resolved_graph()
+    reach = {module: _reachable(graph, module) for module in graph}
+    return {
+        module: {other for other in reach[module] if module in reach[other]}
+        for module in graph
+        if module in reach[module]
+    }
+
+
+@pytest.mark.parametrize("module", sorted(set(MODULES) - SHIMS))
+def test_no_module_is_in_an_import_cycle(module):
+    cycle = sorted(_cycles().get(module, ()))
     assert cycle == [], f"{module} is in an import cycle with {cycle}"
 
 
 def test_training_and_scoring_import_neither_each_other_nor_selection():
-    graph = _import_graph()
-    assert not {"adwp.evaluator", "adwp.selection"} & _reachable(graph, "adwp.training")
-    assert not {"adwp.training", "adwp.selection"} & _reachable(graph, "adwp.evaluator")
+    graph = _resolved_graph()
+    training, scoring = "adwp.generators.training", "adwp.ranking.evaluator"
+    assert not {scoring, "adwp.ranking.selection"} & _reachable(graph, training)
+    assert not {training, "adwp.ranking.selection"} & _reachable(graph, scoring)
 
 
 def _private_imports() -> set[str]:

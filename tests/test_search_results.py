@@ -271,17 +271,17 @@ def test_searches_give_up_when_the_table_covers_almost_nothing(
 @pytest.fixture
 def figures(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Keeps every figure the plots save, to read their labels and data back."""
-    import adwp.plots
+    import adwp.plots._figures
 
     saved: list[Any] = []
-    real = adwp.plots._save
+    real = adwp.plots._figures.save
 
     def keep(plt: Any, fig: Any, path: Any) -> None:
         saved.append(fig)
         fig.canvas.draw()  # lays the ticks out, as saving does
         real(plt, fig, path)
 
-    monkeypatch.setattr(adwp.plots, "_save", keep)
+    monkeypatch.setattr(adwp.plots._figures, "save", keep)
     return saved
 
 

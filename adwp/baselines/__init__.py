@@ -1,23 +1,5 @@
-"""Baseline ranking backends: model size, short training and zero-cost proxies; and the
-combination of any backend's ranking with proxies' (:class:`CombinedBackend`).
+"""``adwp.baselines`` gathers, under its former name, the names of :mod:`adwp.ranking.baselines`
+(baseline ranking backends and zero-cost proxies)."""
 
-Every class implements :class:`adwp.backend.RankingBackend` and reports ``compute_seconds``.
-"""
-
-from __future__ import annotations
-
-from adwp.baselines.combined import CombinedBackend, aggregate_ranks
-from adwp.baselines.proxies import ProxyFn, ZeroCostProxy, list_proxies, register_proxy
-from adwp.baselines.simple import FlopsBackend, ParamsBackend, ShortTrainingBackend
-
-__all__ = [
-    "CombinedBackend",
-    "FlopsBackend",
-    "ParamsBackend",
-    "ProxyFn",
-    "ShortTrainingBackend",
-    "ZeroCostProxy",
-    "aggregate_ranks",
-    "list_proxies",
-    "register_proxy",
-]
+from adwp.ranking.baselines import *  # noqa: F403 (every public name, listed in __all__)
+from adwp.ranking.baselines import __all__ as __all__

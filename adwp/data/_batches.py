@@ -94,18 +94,8 @@ def _loader_batches(
     generator: torch.Generator | None,
     drop_last: bool,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Batches of an arbitrary map-style data set through a single-process DataLoader.
-
-    Args:
-        dataset: Map-style data set of ``(image, label)`` items.
-        batch_size: Items per batch.
-        shuffle: Whether to permute the items with ``generator``.
-        generator: Generator for the permutation (not None when ``shuffle``).
-        drop_last: Whether to skip a short final batch.
-
-    Returns:
-        An iterator of ``(x, y)`` batches.
-    """
+    """Batches of an arbitrary map-style data set of ``(image, label)`` items through a
+    single-process DataLoader; the other arguments as for :func:`_tensor_batches`."""
     # DataLoader draws a base seed from its generator even when it does not shuffle; a private
     # generator keeps that draw off the global RNG (and off the caller's generator).
     loader = DataLoader(

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from adwp.errors import AdwpError
-from adwp.metrics import correlation_report, kendall_tau, paired_bootstrap_difference
-
-if TYPE_CHECKING:
-    from adwp.sampled_benchmark import SampledBenchmark
+from adwp.sampled_benchmark._spec import SampledBenchmark
+from adwp.truth.comparison import paired_bootstrap_difference
+from adwp.truth.correlation import kendall_tau
+from adwp.truth.report import correlation_report
 
 __all__ = ["SUMMARY_TOP", "evaluate", "markdown", "plot", "tau", "versus_control"]
 

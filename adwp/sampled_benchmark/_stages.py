@@ -10,20 +10,19 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import numpy as np
 
-from adwp.baselines import ZeroCostProxy
 from adwp.benchmarking import write_json
 from adwp.device import resolve_device
-from adwp.evaluator import Evaluator, EvaluatorConfig
-from adwp.hypernet import HyperNetConfig
+from adwp.generators.build import TrainConfig
+from adwp.generators.hypernet import HyperNetConfig
+from adwp.generators.training import Trainer
+from adwp.ranking.baselines import ZeroCostProxy
+from adwp.ranking.evaluator import Evaluator, EvaluatorConfig
+from adwp.sampled_benchmark._spec import SampledBenchmark
 from adwp.spaces import get_space
-from adwp.training import TrainConfig, Trainer
-
-if TYPE_CHECKING:
-    from adwp.sampled_benchmark import SampledBenchmark
 
 GENERATORS = ("hypernet", "supernet")
 

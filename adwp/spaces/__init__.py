@@ -16,9 +16,9 @@ from adwp.spaces._registry import (
     register_space,
     space_options,
 )
-from adwp.spaces.architecture import Architecture, Layer
-from adwp.spaces.macro import LayerAssignmentSpace, LayerPlan, MacroSpace
+from adwp.spaces.macro import Architecture, Layer, LayerAssignmentSpace, LayerPlan, MacroSpace
 from adwp.spaces.nb201 import CellArchitecture, NB201Space
+from adwp.spaces.nbmacro import NBMacroArchitecture, NBMacroSpace
 from adwp.spaces.protocol import (
     Cut,
     Decision,
@@ -32,7 +32,7 @@ from adwp.spaces.protocol import (
 )
 
 if TYPE_CHECKING:
-    from adwp.spaces._network import MacroNet
+    from adwp.spaces.macro.network import MacroNet
 
 __all__ = [
     "DATA_SHAPE",
@@ -50,6 +50,8 @@ __all__ = [
     "MacroSpace",
     "MixedGeneratorSpace",
     "NB201Space",
+    "NBMacroArchitecture",
+    "NBMacroSpace",
     "SearchSpace",
     "WeightSlot",
     "active_decisions",
@@ -62,7 +64,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "MacroNet":
-        return importlib.import_module("adwp.spaces._network").MacroNet
+        return importlib.import_module("adwp.spaces.macro.network").MacroNet
     raise AttributeError(f"module 'adwp.spaces' has no attribute {name!r}")
 
 

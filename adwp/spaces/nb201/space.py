@@ -6,17 +6,13 @@ separated by residual reduction blocks (stride 2), then BatchNorm, ReLU, global 
 a linear classifier. Every cell shares one genotype: a 4-node DAG whose six edges each carry one of
 five operations, so the space holds ``5 ** 6 = 15,625`` architectures.
 
-Architectures are written in NAS-Bench-201's own string form, e.g.
-``|nor_conv_3x3~0|+|none~0|skip_connect~1|+|skip_connect~0|nor_conv_1x1~1|avg_pool_3x3~2|``,
-so published tables can be keyed on it directly.
+Its architectures are :class:`~adwp.spaces.nb201.cell.CellArchitecture` cells.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,167 +20,26 @@ import numpy as np
 from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
 from adwp.spaces._registry import parse_in_space, register_space
-from adwp.spaces._sampling import draw_many
+from adwp.spaces._shared import SpaceMethods
+from adwp.spaces.nb201.cell import (
+    ALLOWED,
+    CONV_KERNELS,
+    EDGES,
+    ENCODING,
+    NUM_NODES,
+    OPERATIONS,
+    CellArchitecture,
+    edge_name,
+)
 from adwp.spaces.protocol import Cut, Decision, DecisionGroup, WeightSlot
 
-__all__ = ["EDGES", "OPERATIONS", "CellArchitecture", "NB201Space"]
-
-OPERATIONS: tuple[str, ...] = (
-    "none",
-    "skip_connect",
-    "nor_conv_1x1",
-    "nor_conv_3x3",
-    "avg_pool_3x3",
-)
-"""The five edge operations, in NAS-Bench-201's order (the genotype's integer codes)."""
-
-EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
-"""The six ``(from_node, to_node)`` edges of a cell, in the order of the string form."""
-
-_NUM_NODES = 4
-_CONV_KERNELS = {"nor_conv_1x1": 1, "nor_conv_3x3": 3}
-_ENCODING = {op: i for i, op in enumerate(OPERATIONS)}
-
-
-def _edge_name(edge: int) -> str:
-    source, target = EDGES[edge]
-    return f"{source}->{target}"
-
-
-_ALLOWED = ", ".join(OPERATIONS)
-
-
-@dataclass(frozen=True)
-class CellArchitecture:
-    """An immutable, hashable NAS-Bench-201 cell: one operation per edge.
-
-    Isomorphic cells (e.g. ones that differ only on an edge whose result is never used) stay
-    distinct architectures, as in NAS-Bench-201's own tables.
-
-    Args:
-        ops: Six operation names from :data:`OPERATIONS`, one per edge in :data:`EDGES` order
-            (``0->1, 0->2, 1->2, 0->3, 1->3, 2->3``).
-
-    Raises:
-        ArchitectureError: If there are not six operations or one is not allowed.
-    """
-
-    ops: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        # Accept any sequence for convenience but store a tuple so the value stays hashable.
-        if isinstance(self.ops, str | bytes) or not isinstance(self.ops, Sequence):
-            raise ArchitectureError(
-                f"cell ops must be a sequence of {len(EDGES)} operation names, got {self.ops!r}"
-            )
-        ops = tuple(self.ops)
-        if len(ops) != len(EDGES):
-            raise ArchitectureError(f"cell has {len(ops)} edges, expected exactly {len(EDGES)}")
-        for edge, op in enumerate(ops):
-            if op not in _ENCODING:
-                raise ArchitectureError(
-                    f"edge {_edge_name(edge)}: op {op!r} not in allowed ops {_ALLOWED}"
-                )
-        object.__setattr__(self, "ops", ops)
-
-    def to_string(self) -> str:
-        """Returns NAS-Bench-201's string form ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``."""
-        nodes = []
-        for target in range(1, _NUM_NODES):
-            tokens = [
-                f"{op}~{source}"
-                for (source, to), op in zip(EDGES, self.ops, strict=True)
-                if to == target
-            ]
-            nodes.append("|" + "|".join(tokens) + "|")
-        return "+".join(nodes)
-
-    def __str__(self) -> str:
-        return self.to_string()
-
-    @classmethod
-    def from_string(cls, text: str) -> CellArchitecture:
-        """Parses NAS-Bench-201's string form.
-
-        Args:
-            text: e.g. ``"|nor_conv_3x3~0|+|none~0|skip_connect~1|+|skip_connect~0|nor_conv_1x1~1|"
-                "avg_pool_3x3~2|"``.
-
-        Returns:
-            The cell.
-
-        Raises:
-            ArchitectureError: Naming the malformed part of the string or the offending edge.
-        """
-        if not isinstance(text, str) or not text.strip():
-            raise ArchitectureError(f"empty or non-string NB201 architecture: {text!r}")
-        parts = text.strip().split("+")
-        if len(parts) != _NUM_NODES - 1:
-            raise ArchitectureError(
-                f"NB201 architecture {text!r} has {len(parts)} '+'-separated nodes, "
-                f"expected {_NUM_NODES - 1}"
-            )
-        ops: list[str] = []
-        for target, part in enumerate(parts, start=1):
-            if len(part) < 2 or not (part.startswith("|") and part.endswith("|")):
-                raise ArchitectureError(
-                    f"node {target} part {part!r} must be '|'-delimited, e.g. '|none~0|'"
-                )
-            tokens = part[1:-1].split("|")
-            if len(tokens) != target:
-                raise ArchitectureError(
-                    f"node {target} part {part!r} has {len(tokens)} edges, expected {target}"
-                )
-            for source, token in enumerate(tokens):
-                op, sep, index = token.partition("~")
-                if not sep or index != str(source):
-                    raise ArchitectureError(
-                        f"node {target} edge token {token!r} must be '<op>~{source}'"
-                    )
-                ops.append(op)
-        return cls(tuple(ops))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Returns the JSON-ready form ``{"ops": [op, ...]}`` (edges in :data:`EDGES` order)."""
-        return {"ops": list(self.ops)}
-
-    def to_json(self) -> str:
-        """Returns the JSON form as a string."""
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: Any) -> CellArchitecture:
-        """Builds a cell from its JSON-ready form.
-
-        Args:
-            data: A mapping with key ``"ops"``, as returned by :meth:`to_dict`.
-
-        Returns:
-            The cell.
-
-        Raises:
-            ArchitectureError: If the key is missing or the operations are not valid.
-        """
-        if not isinstance(data, dict) or set(data) != {"ops"} or not isinstance(data["ops"], list):
-            raise ArchitectureError('NB201 architecture JSON must be an object {"ops": [...]}')
-        return cls(tuple(data["ops"]))
-
-    @classmethod
-    def from_json(cls, text: str) -> CellArchitecture:
-        """Parses the JSON form produced by :meth:`to_json`.
-
-        Raises:
-            ArchitectureError: If the text is not valid JSON or not a cell.
-        """
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ArchitectureError(f"architecture is not valid JSON: {exc.msg}") from None
-        return cls.from_dict(data)
+__all__ = [
+    "NB201Space",
+]
 
 
 @register_space("nb201")
-class NB201Space:
+class NB201Space(SpaceMethods):
     """NAS-Bench-201's search space: one shared cell, six edges, five operations per edge.
 
     The architecture (and its string) does not depend on the options: they only size the network.
@@ -245,12 +100,12 @@ class NB201Space:
 
         Every decision is always active: a cell always has all six edges.
         """
-        return {_edge_name(edge): list(OPERATIONS) for edge in range(len(EDGES))}
+        return {edge_name(edge): list(OPERATIONS) for edge in range(len(EDGES))}
 
     def decisions(self) -> tuple[Decision, ...]:
         """Returns one always-active decision per edge, named ``"0->1"`` ... ``"2->3"`` in
         :data:`EDGES` order, each choosing among :data:`OPERATIONS`."""
-        return tuple(Decision(_edge_name(edge), OPERATIONS) for edge in range(len(EDGES)))
+        return tuple(Decision(edge_name(edge), OPERATIONS) for edge in range(len(EDGES)))
 
     def __repr__(self) -> str:
         options = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
@@ -278,14 +133,6 @@ class NB201Space:
             )
         return arch
 
-    def contains(self, arch: CellArchitecture | str) -> bool:
-        """Returns whether ``validate`` would accept the architecture."""
-        try:
-            self.validate(arch)
-        except ArchitectureError:
-            return False
-        return True
-
     # -- counting, sampling, enumeration ----------------------------------------------------
     def size(self) -> int:
         """Returns the exact number of architectures in the space (``15,625``)."""
@@ -303,24 +150,6 @@ class NB201Space:
         codes = rng.integers(len(OPERATIONS), size=len(EDGES))
         return CellArchitecture(tuple(OPERATIONS[int(c)] for c in codes))
 
-    def sample_many(
-        self, n: int, rng: np.random.Generator, unique: bool = True
-    ) -> list[CellArchitecture]:
-        """Draws ``n`` architectures with :meth:`sample`.
-
-        Args:
-            n: How many.
-            rng: Source of randomness.
-            unique: Skip repeats (raises if the space has fewer than ``n`` architectures).
-
-        Returns:
-            The architectures in draw order.
-
-        Raises:
-            ArchitectureError: If ``unique`` and ``n`` exceeds the size of the space.
-        """
-        return draw_many(self.sample, self.size(), n, rng, unique)
-
     def enumerate(self) -> Iterator[CellArchitecture]:
         """Yields every architecture once, in a fixed order.
 
@@ -333,7 +162,7 @@ class NB201Space:
     def genotype(self, arch: CellArchitecture | str) -> tuple[int, ...]:
         """Returns the operation codes (indices into :data:`OPERATIONS`) of the six edges."""
         arch = self.validate(arch)
-        return tuple(_ENCODING[op] for op in arch.ops)
+        return tuple(ENCODING[op] for op in arch.ops)
 
     def from_genotype(self, codes: Sequence[int]) -> CellArchitecture:
         """Builds the cell of six operation codes; the inverse of :meth:`genotype`.
@@ -347,8 +176,8 @@ class NB201Space:
         for edge, code in enumerate(codes):
             if not is_integer(code) or not 0 <= code < len(OPERATIONS):
                 raise ArchitectureError(
-                    f"edge {_edge_name(edge)}: code {code!r} not in 0..{len(OPERATIONS) - 1} "
-                    f"({_ALLOWED})"
+                    f"edge {edge_name(edge)}: code {code!r} not in 0..{len(OPERATIONS) - 1} "
+                    f"({ALLOWED})"
                 )
         return CellArchitecture(tuple(OPERATIONS[int(c)] for c in codes))
 
@@ -362,7 +191,7 @@ class NB201Space:
         """
         arch = self.validate(arch)
         terms = {0: "0"}
-        for node in range(1, _NUM_NODES):
+        for node in range(1, NUM_NODES):
             parts = []
             for (source, target), op in zip(EDGES, arch.ops):
                 if target != node:
@@ -374,7 +203,7 @@ class NB201Space:
                 else:
                     parts.append(f"({terms[source]})@{op}")
             terms[node] = "+".join(sorted(parts))
-        return terms[_NUM_NODES - 1]
+        return terms[NUM_NODES - 1]
 
     def smallest(self) -> CellArchitecture:
         """Returns the architecture with the fewest parameters (and FLOPs): every edge ``none``.
@@ -407,8 +236,8 @@ class NB201Space:
                 # conv_a (3x3, stride 2) + BN, conv_b (3x3) + BN, 1x1 shortcut conv.
                 total += 9 * previous * width + 9 * width * width + 4 * width + previous * width
             for op in arch.ops:
-                if op in _CONV_KERNELS:
-                    kernel = _CONV_KERNELS[op]
+                if op in CONV_KERNELS:
+                    kernel = CONV_KERNELS[op]
                     total += self.cells_per_stage * (kernel * kernel * width * width + 2 * width)
             previous = width
         return total + 2 * previous + previous * self.num_classes + self.num_classes
@@ -428,8 +257,8 @@ class NB201Space:
                 per_pixel = 9 * previous * width + 9 * width * width + previous * width
                 total += per_pixel * side * side
             for op in arch.ops:
-                if op in _CONV_KERNELS:
-                    kernel = _CONV_KERNELS[op]
+                if op in CONV_KERNELS:
+                    kernel = CONV_KERNELS[op]
                     total += self.cells_per_stage * kernel * kernel * width * width * side * side
             previous = width
         return total + previous * self.num_classes + self.num_classes
@@ -503,8 +332,8 @@ class NB201Space:
                 module += 1
             for _ in range(self.cells_per_stage):
                 for e, op in enumerate(arch.ops):
-                    if op in _CONV_KERNELS:
-                        k = _CONV_KERNELS[op]
+                    if op in CONV_KERNELS:
+                        k = CONV_KERNELS[op]
                         cuts |= conv_bn(
                             f"cells.{module}.edges.{e}", f"cell{cell}_edge{e}", (width, width, k, k)
                         )
@@ -525,11 +354,11 @@ class NB201Space:
         """Builds the relaxed network of differentiable search (randomly initialised).
 
         Returns:
-            A :class:`adwp.spaces._nb201_mixed.MixedNB201Net`: ``forward(x, weights)`` with
+            A :class:`adwp.spaces.nb201.mixed.MixedNB201Net`: ``forward(x, weights)`` with
             ``weights`` of shape :meth:`mixed_shape` (shared by every cell) or
             ``[cells, 6, 5]``; each edge outputs the weighted sum of all its operations.
         """
-        from adwp.spaces._nb201_mixed import MixedNB201Net
+        from adwp.spaces.nb201.mixed import MixedNB201Net
 
         return MixedNB201Net(
             self.in_channels, self.channels, self.cells_per_stage, self.num_classes
@@ -559,10 +388,10 @@ class NB201Space:
             arch: A cell of this space or its string.
 
         Returns:
-            A :class:`adwp.spaces._nb201_network.NB201Net` (an ``nn.Module``) mapping
+            A :class:`adwp.spaces.nb201.network.NB201Net` (an ``nn.Module``) mapping
             ``[B, in_channels, H, W]`` images to ``[B, num_classes]`` logits.
         """
-        from adwp.spaces._nb201_network import NB201Net  # torch only when networks are built
+        from adwp.spaces.nb201.network import NB201Net  # torch only when networks are built
 
         return NB201Net(
             self.validate(arch).ops,

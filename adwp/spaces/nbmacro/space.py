@@ -24,7 +24,6 @@ architectures (same strings) for training a weight generator on a CPU.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +32,9 @@ import numpy as np
 
 from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
-from adwp.spaces._registry import parse_in_space, register_space
+from adwp.spaces._registry import DATA_SHAPE, parse_in_space, register_space
 from adwp.spaces._sampling import draw_many
+from adwp.spaces._shared import JsonForm, SpaceMethods
 from adwp.spaces.protocol import Cut, Decision, DecisionGroup, WeightSlot
 
 __all__ = ["BLOCKS", "STAGE_LAYERS", "NBMacroArchitecture", "NBMacroSpace"]
@@ -56,7 +56,7 @@ _STAGE_STARTS = tuple(int(s) for s in np.cumsum((0, *STAGE_LAYERS[:-1])))
 
 
 @dataclass(frozen=True)
-class NBMacroArchitecture:
+class NBMacroArchitecture(JsonForm):
     """An immutable, hashable NAS-Bench-Macro architecture: one block code per layer.
 
     Equivalent strings (an identity moved within its stage) stay distinct architectures, as in
@@ -116,10 +116,6 @@ class NBMacroArchitecture:
         """Returns the JSON-ready form ``{"arch": "22212220"}``."""
         return {"arch": self.to_string()}
 
-    def to_json(self) -> str:
-        """Returns the JSON form as a string."""
-        return json.dumps(self.to_dict(), sort_keys=True)
-
     @classmethod
     def from_dict(cls, data: Any) -> NBMacroArchitecture:
         """Builds an architecture from :meth:`to_dict`'s form.
@@ -133,19 +129,6 @@ class NBMacroArchitecture:
             )
         return cls.from_string(data["arch"])
 
-    @classmethod
-    def from_json(cls, text: str) -> NBMacroArchitecture:
-        """Parses :meth:`to_json`'s form.
-
-        Raises:
-            ArchitectureError: If the text is not valid JSON or not an architecture.
-        """
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ArchitectureError(f"architecture is not valid JSON: {exc.msg}") from None
-        return cls.from_dict(data)
-
 
 def _positive(name: str, value: Any) -> int:
     if not is_integer(value) or value < 1:
@@ -154,7 +137,7 @@ def _positive(name: str, value: Any) -> int:
 
 
 @register_space("nbmacro", description="NAS-Bench-Macro's network on CIFAR-10 (6,561 strings)")
-class NBMacroSpace:
+class NBMacroSpace(SpaceMethods):
     """NAS-Bench-Macro's space: eight layers, each an identity or one of two inverted residuals.
 
     Args:
@@ -197,17 +180,11 @@ class NBMacroSpace:
         self.channels = tuple(_positive("channels", c) for c in channels)
         self.head_channels = _positive("head_channels", head_channels)
 
-    # -- description -------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
         """Returns the constructor options as JSON-ready primitives (stored in checkpoints)."""
-        return {
-            "in_channels": self.in_channels,
-            "num_classes": self.num_classes,
-            "image_size": self.image_size,
-            "stem_channels": self.stem_channels,
-            "channels": list(self.channels),
-            "head_channels": self.head_channels,
-        }
+        shape = {name: getattr(self, name) for name in DATA_SHAPE}
+        widths = {"stem_channels": self.stem_channels, "channels": list(self.channels)}
+        return {**shape, **widths, "head_channels": self.head_channels}
 
     def choices(self) -> dict[str, list[str]]:
         """Returns the allowed blocks of every layer, keyed ``"layer0"`` ... ``"layer7"``."""
@@ -241,14 +218,6 @@ class NBMacroSpace:
                 f"expected an NBMacroArchitecture or eight-digit string, got {type(arch).__name__}"
             )
         return arch
-
-    def contains(self, arch: NBMacroArchitecture | str) -> bool:
-        """Returns whether ``validate`` would accept the architecture."""
-        try:
-            self.validate(arch)
-        except ArchitectureError:
-            return False
-        return True
 
     # -- equivalence --------------------------------------------------------------------------
     def canonical(self, arch: NBMacroArchitecture | str) -> NBMacroArchitecture:
@@ -435,10 +404,10 @@ class NBMacroSpace:
         """Builds the plain PyTorch network of an architecture (randomly initialised).
 
         Returns:
-            A :class:`adwp.spaces._nbmacro_network.NBMacroNet` (an ``nn.Module``) mapping
+            A :class:`adwp.spaces.nbmacro.network.NBMacroNet` (an ``nn.Module``) mapping
             ``[B, in_channels, H, W]`` images to ``[B, num_classes]`` logits.
         """
-        from adwp.spaces._nbmacro_network import NBMacroNet  # torch only when built
+        from adwp.spaces.nbmacro.network import NBMacroNet  # torch only when built
 
         arch = self.validate(arch)
         blocks = [_INVERTED.get(code) for code in arch.codes]

@@ -1,13 +1,9 @@
-"""The ``macro`` search space and its ``layer-assignment`` sub-space.
+"""The ``macro`` search space.
 
-``macro``: a fixed 3x3 stem, then stages with base widths (16, 32, 64 by default), stride 2 at the
-first layer of every stage but the first, 1 to 4 layers per stage, and per layer a kernel size
+A fixed 3x3 stem, then stages with base widths (16, 32, 64 by default), stride 2 at the first
+layer of every stage but the first, 1 to 4 layers per stage, and per layer a kernel size
 {3, 5, 7}, a width multiplier {0.5, 0.75, 1.0} and a residual skip {off, on}; Conv-BN-ReLU layers,
 global average pooling and a linear classifier.
-
-``layer-assignment``: only the per-stage depths vary (total depth in a range); every layer is a
-3x3, full-width residual layer. Every such architecture is also a ``macro`` architecture, so one
-hypernetwork trained on ``macro`` scores both.
 """
 
 from __future__ import annotations
@@ -15,7 +11,6 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,42 +18,18 @@ import numpy as np
 from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
 from adwp.spaces._registry import parse_in_space, register_space
-from adwp.spaces._sampling import draw_many
-from adwp.spaces.architecture import Architecture, Layer
-from adwp.spaces.protocol import Cut, Decision, DecisionGroup, WeightSlot
+from adwp.spaces._shared import SpaceMethods
+from adwp.spaces.macro.architecture import Architecture, Layer, LayerPlan
+from adwp.spaces.macro.generator_methods import MacroGeneratorMethods
+from adwp.spaces.protocol import Decision
 
-__all__ = ["LayerAssignmentSpace", "LayerPlan", "MacroSpace"]
+__all__ = ["MacroSpace"]
 
 _ENUMERATION_LIMIT = 1_000_000
 
 
-@dataclass(frozen=True)
-class LayerPlan:
-    """Everything the network needs to know about one layer of an architecture.
-
-    Attributes:
-        stage: Stage index.
-        position: Index of the layer inside its stage.
-        slot: ``stage * max_depth + position``, a fixed position shared by all architectures.
-        in_ch: Input channels.
-        out_ch: Output channels.
-        kernel: Kernel size.
-        stride: 1, or 2 at the first layer of stages after the first.
-        skip: Residual shortcut on or off.
-    """
-
-    stage: int
-    position: int
-    slot: int
-    in_ch: int
-    out_ch: int
-    kernel: int
-    stride: int
-    skip: bool
-
-
 @register_space("macro")
-class MacroSpace:
+class MacroSpace(SpaceMethods, MacroGeneratorMethods):
     """Macro search space over stage depths and per-layer kernel, width and skip.
 
     Args:
@@ -319,14 +290,6 @@ class MacroSpace:
                 self._layer_choices_ok(s, i, layer)
         return arch
 
-    def contains(self, arch: Architecture | str) -> bool:
-        """Returns whether ``validate`` would accept the architecture."""
-        try:
-            self.validate(arch)
-        except ArchitectureError:
-            return False
-        return True
-
     # -- counting, sampling, enumeration ----------------------------------------------------
     def _layer_options(self) -> list[Layer]:
         return [Layer(k, w, s) for k in self.kernels for w in self.widths for s in self.skips]
@@ -360,21 +323,6 @@ class MacroSpace:
             self.widths[rng.integers(len(self.widths))],
             self.skips[rng.integers(len(self.skips))],
         )
-
-    def sample_many(
-        self, n: int, rng: np.random.Generator, unique: bool = True
-    ) -> list[Architecture]:
-        """Draws ``n`` architectures with :meth:`sample`.
-
-        Args:
-            n: How many.
-            rng: Source of randomness.
-            unique: Skip repeats (raises if the space has fewer than ``n`` architectures).
-
-        Returns:
-            The architectures in draw order.
-        """
-        return draw_many(self.sample, self.size(), n, rng, unique)
 
     def enumerate(self) -> Iterator[Architecture]:
         """Yields every architecture of the space in a fixed order.
@@ -447,88 +395,6 @@ class MacroSpace:
                 in_ch = out_ch
         return plans
 
-    # -- what the weight generators read (the GeneratorSpace protocol) ------------------------
-    def decision_groups(self) -> tuple[DecisionGroup, ...]:
-        """Returns the probability tensors of the encoders: ``depth`` ``[B, S, D]``, then
-        ``kernel`` ``[B, L, K]``, ``width`` ``[B, L, W]`` and ``skip`` ``[B, L, R]`` over the
-        ``L = S * max_depth`` layer slots (a fixed field keeps its one-choice rows)."""
-        index = {field: i for i, field in enumerate(self._fields)}
-        slots = [(s, p) for s in range(self.num_stages) for p in range(self.max_depth)]
-        groups = [
-            DecisionGroup(
-                "depth",
-                tuple(index.get((s, None, "depth")) for s in range(self.num_stages)),
-                len(self.depths),
-            )
-        ]
-        for field, choices in (("kernel", self.kernels), ("width", self.widths)):
-            rows = tuple(index.get((s, p, field)) for s, p in slots)
-            groups.append(DecisionGroup(field, rows, len(choices)))
-        rows = tuple(index.get((s, p, "skip")) for s, p in slots)
-        groups.append(DecisionGroup("skip", rows, len(self.skips)))
-        return tuple(groups)
-
-    def num_tokens(self) -> int:
-        """Returns the number of tokens: one per layer slot."""
-        return self.num_slots
-
-    def token_features(self) -> int:
-        """Returns the features per slot token, ``1 + K + W + R``."""
-        return 1 + len(self.kernels) + len(self.widths) + len(self.skips)
-
-    def encode(self, probabilities: Sequence[Any]) -> Any:
-        """Returns the slot tokens ``[B, L, 1 + K + W + R]`` of the four probability tensors.
-
-        Per slot: the probability that it is active (``P(depth > position)``), then the joint
-        probabilities ``P(active) * P(choice | active)`` of its kernel, width and skip, so an
-        inactive slot of a discrete architecture is all zeros.
-        """
-        import torch  # torch is imported only when encodings are built
-
-        depth, kernel, width, skip = probabilities
-        depths = torch.tensor(self.depths, device=depth.device)
-        positions = torch.arange(self.max_depth, device=depth.device)
-        # Slot p of a stage is active when the depth exceeds p: sum the depth probabilities above p.
-        longer = (depths[None, :] > positions[:, None]).to(depth.dtype)  # [M, D]
-        active = torch.einsum("bsd,md->bsm", depth, longer).flatten(1).unsqueeze(-1)  # [B, L, 1]
-        joint = torch.cat([kernel, width, skip], dim=-1) * active
-        return torch.cat([active, joint], dim=-1)
-
-    def weight_slots(self) -> tuple[WeightSlot, ...]:
-        """Returns ``slot{i}`` per layer slot (reading token ``i``), then ``stem`` and
-        ``classifier`` (reading the global embedding), all at their largest shapes."""
-        k_max = max(self.kernels)
-        slots = [
-            WeightSlot(f"slot{i}", "conv", (out_max, in_max, k_max, k_max), token=i)
-            for i, (out_max, in_max) in enumerate(self.slot_shapes())
-        ]
-        slots.append(WeightSlot("stem", "conv", (self.stem_width, self.in_channels, 3, 3)))
-        last_max = self.channels(self.num_stages - 1, max(self.widths))
-        slots.append(WeightSlot("classifier", "linear", (self.num_classes, last_max)))
-        return tuple(slots)
-
-    def weight_plan(self, arch: Architecture) -> dict[str, Cut]:
-        """Returns the cut of every parameter of ``build(arch)`` (see :class:`MacroNet`)."""
-        stem = self.stem_width
-        cuts = {
-            "stem.conv.weight": Cut("stem", "kernel", (stem, self.in_channels, 3, 3)),
-            "stem.bn.weight": Cut("stem", "gamma", (stem,)),
-            "stem.bn.bias": Cut("stem", "beta", (stem,)),
-        }
-        plans = self.plan(arch)
-        for i, p in enumerate(plans):
-            slot = f"slot{p.slot}"
-            cuts[f"blocks.{i}.conv.weight"] = Cut(
-                slot, "kernel", (p.out_ch, p.in_ch, p.kernel, p.kernel)
-            )
-            cuts[f"blocks.{i}.bn.weight"] = Cut(slot, "gamma", (p.out_ch,))
-            cuts[f"blocks.{i}.bn.bias"] = Cut(slot, "beta", (p.out_ch,))
-        cuts["classifier.weight"] = Cut(
-            "classifier", "weight", (self.num_classes, plans[-1].out_ch)
-        )
-        cuts["classifier.bias"] = Cut("classifier", "bias", (self.num_classes,))
-        return cuts
-
     def params(self, arch: Architecture) -> int:
         """Returns the exact number of trainable parameters of ``build(arch)``.
 
@@ -562,113 +428,8 @@ class MacroSpace:
         Returns:
             A :class:`adwp.spaces.MacroNet` (an ``nn.Module``).
         """
-        from adwp.spaces._network import MacroNet  # torch is imported only when networks are built
+        from adwp.spaces.macro.network import (
+            MacroNet,  # torch is imported only when networks are built
+        )
 
         return MacroNet(self.in_channels, self.stem_width, self.plan(arch), self.num_classes)
-
-
-@register_space("layer-assignment")
-class LayerAssignmentSpace(MacroSpace):
-    """Sub-space of ``macro`` where only the number of layers per stage varies.
-
-    Every layer is a 3x3, full-width residual layer; the total depth is limited to
-    ``[min_total_depth, max_total_depth]``.
-
-    Args:
-        in_channels: Image channels of the data set.
-        num_classes: Classes of the data set.
-        image_size: Input height (= width).
-        base_widths: Full width of each stage.
-        depths: Allowed layers per stage.
-        min_total_depth: Smallest total number of layers (default: one per stage).
-        max_total_depth: Largest total number of layers (default: all stages at max depth).
-    """
-
-    name = "layer-assignment"
-    fixed_layer = Layer(3, 1.0, True)
-
-    def __init__(
-        self,
-        in_channels: int = 1,
-        num_classes: int = 10,
-        image_size: int = 28,
-        base_widths: Sequence[int] = (16, 32, 64),
-        depths: Sequence[int] = (1, 2, 3, 4),
-        min_total_depth: int | None = None,
-        max_total_depth: int | None = None,
-    ) -> None:
-        super().__init__(
-            in_channels, num_classes, image_size, base_widths, depths, (3,), (1.0,), (True,)
-        )
-        lowest, highest = self.depths[0] * self.num_stages, self.max_depth * self.num_stages
-        self.min_total_depth = lowest if min_total_depth is None else int(min_total_depth)
-        self.max_total_depth = highest if max_total_depth is None else int(max_total_depth)
-        if not lowest <= self.min_total_depth <= self.max_total_depth <= highest:
-            raise ArchitectureError(
-                f"total depth range [{min_total_depth}, {max_total_depth}] must lie within "
-                f"[{lowest}, {highest}]"
-            )
-
-    def config(self) -> dict[str, Any]:
-        """Returns the constructor options as JSON-ready primitives."""
-        return {
-            "in_channels": self.in_channels,
-            "num_classes": self.num_classes,
-            "image_size": self.image_size,
-            "base_widths": list(self.base_widths),
-            "depths": list(self.depths),
-            "min_total_depth": self.min_total_depth,
-            "max_total_depth": self.max_total_depth,
-        }
-
-    def choices(self) -> dict[str, list[Any]]:
-        """Returns the allowed values of every decision."""
-        return {
-            "depth": list(self.depths),
-            "total_depth": [self.min_total_depth, self.max_total_depth],
-        }
-
-    def assignments(self, total_depth: int | None = None) -> list[tuple[int, ...]]:
-        """Returns every allowed per-stage depth tuple, optionally of one total depth."""
-        out = []
-        for depths in itertools.product(self.depths, repeat=self.num_stages):
-            total = sum(depths)
-            if total_depth is not None and total != total_depth:
-                continue
-            if self.min_total_depth <= total <= self.max_total_depth:
-                out.append(depths)
-        return out
-
-    def from_depths(self, depths: Sequence[int]) -> Architecture:
-        """Returns the architecture with the given number of layers per stage."""
-        arch = Architecture(tuple((self.fixed_layer,) * int(d) for d in depths))
-        return self.validate(arch)
-
-    def validate(self, arch: Architecture | str) -> Architecture:
-        """Checks membership; see :meth:`MacroSpace.validate`.
-
-        Raises:
-            ArchitectureError: Naming the offending field and the allowed values.
-        """
-        arch = super().validate(arch)
-        total = sum(arch.depths)
-        if not self.min_total_depth <= total <= self.max_total_depth:
-            raise ArchitectureError(
-                f"total depth: got {total}, allowed {self.min_total_depth}..{self.max_total_depth} "
-                f"(stage depths {arch.depths} sum to {total})"
-            )
-        return arch
-
-    def size(self) -> int:
-        """Returns the exact number of architectures in the space."""
-        return len(self.assignments())
-
-    def sample(self, rng: np.random.Generator) -> Architecture:
-        """Draws an assignment uniformly from the allowed ones."""
-        options = self.assignments()
-        return self.from_depths(options[rng.integers(len(options))])
-
-    def enumerate(self) -> Iterator[Architecture]:
-        """Yields every architecture, ordered by per-stage depths."""
-        for depths in self.assignments():
-            yield self.from_depths(depths)
