@@ -76,12 +76,18 @@ def verdict(interval: Sequence[float]) -> str:
     return "ahead" if interval[0] > 0 else "behind"
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags every NB201 script reads its images and its table with."""
+def add_data_arguments(
+    parser: argparse.ArgumentParser,
+    table: str = "NAS-Bench-201 table (nats_tss.csv)",
+    key: str = "ArchitectureString",
+    metric: str = "CIFAR10TestAccuracy200Epochs",
+) -> None:
+    """The flags a benchmark script reads its CIFAR-10 images and its table with; ``table``,
+    ``key`` and ``metric`` describe the table (NAS-Bench-201's by default)."""
     parser.add_argument("--data-root", required=True, help="CIFAR-10 image folders")
-    parser.add_argument("--truth", required=True, help="NAS-Bench-201 table (nats_tss.csv)")
-    parser.add_argument("--key", default="ArchitectureString")
-    parser.add_argument("--metric", default="CIFAR10TestAccuracy200Epochs")
+    parser.add_argument("--truth", required=True, help=table)
+    parser.add_argument("--key", default=key)
+    parser.add_argument("--metric", default=metric)
     parser.add_argument("--data-cache", default=None, metavar="DIR")
     parser.add_argument(
         "--train-size", type=int, default=None, help="training images (default all 45k)"

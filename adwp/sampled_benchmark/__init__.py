@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from adwp.benchmarking import cifar10, write_json
+from adwp.benchmarking import add_data_arguments, cifar10, write_json
 from adwp.ranking.baselines import aggregate_ranks
 from adwp.sampled_benchmark._report import evaluate, markdown, plot, tau, versus_control
 from adwp.sampled_benchmark._spec import SampledBenchmark
@@ -51,15 +51,7 @@ __all__ = ["GENERATORS", "SampledBenchmark", "markdown", "run"]
 
 def _parser(bench: SampledBenchmark, description: str, work: str, output: str) -> Any:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--data-root", required=True, help="CIFAR-10 image folders")
-    parser.add_argument("--truth", required=True, help=f"{bench.title}'s table")
-    parser.add_argument("--key", default=bench.key)
-    parser.add_argument("--metric", default=bench.metric)
-    parser.add_argument("--data-cache", default=None, metavar="DIR")
-    parser.add_argument(
-        "--train-size", type=int, default=None, help="training images (default all 45k)"
-    )
-    parser.add_argument("--val-size", type=int, default=None, help="validation images (default 5k)")
+    add_data_arguments(parser, f"{bench.title}'s table", bench.key, bench.metric)
     parser.add_argument("--work", default=work, help="checkpoints and finished stages")
     parser.add_argument("--output", default=output)
     parser.add_argument("--plot", default=None, help="tau against compute (default: OUTPUT.png)")

@@ -19,6 +19,7 @@ from adwp.device import resolve_device
 from adwp.generators.build import TrainConfig
 from adwp.generators.hypernet import HyperNetConfig
 from adwp.generators.training import Trainer
+from adwp.io import append_jsonl, read_jsonl, write_jsonl
 from adwp.ranking.baselines import ZeroCostProxy
 from adwp.ranking.evaluator import Evaluator, EvaluatorConfig
 from adwp.sampled_benchmark._spec import SampledBenchmark
@@ -71,11 +72,11 @@ class _Curve:
     def rows(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        return [row for _, row in read_jsonl(self.path, what="curve")]
 
     def on_start(self, trainer: Trainer, out: Path, resumed: bool) -> None:
         rows = [r for r in self.rows() if resumed and r["step"] <= trainer.step]
-        self.path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        write_jsonl(self.path, rows)
         self.train_seconds = rows[-1]["train_seconds"] if rows else 0.0
         self._since = time.perf_counter()
 
@@ -97,8 +98,7 @@ class _Curve:
             "score_seconds": round(time.perf_counter() - start, 2),
             "scores": [float(s) for s in scores],
         }
-        with self.path.open("a") as handle:
-            handle.write(json.dumps(row) + "\n")
+        append_jsonl(self.path, [row])
         self._since = time.perf_counter()
 
 
@@ -181,7 +181,7 @@ def train_generator(
 def _train_seconds(checkpoint: Path) -> float:
     """Training seconds up to the last step, from the run's metrics log (no curve to time it)."""
     log = checkpoint.with_suffix(".metrics.jsonl")
-    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    rows = [row for _, row in read_jsonl(log, what="training log")]
     return float(rows[-1]["seconds"]) if rows else 0.0
 
 

@@ -53,6 +53,9 @@ _MAX_KERNEL = max(k for _, k in _INVERTED.values())
 _DIGITS = "".join(str(d) for d in range(len(BLOCKS)))
 # First layer index of each stage.
 _STAGE_STARTS = tuple(int(s) for s in np.cumsum((0, *STAGE_LAYERS[:-1])))
+# Distinct networks: per stage, any first layer times the canonical tails of the others (j
+# blocks in the tail: 2 ** j orderings of the two block types), 3,969 in all.
+_NUM_DISTINCT = int(np.prod([len(BLOCKS) * (2**count - 1) for count in STAGE_LAYERS]))
 
 
 @dataclass(frozen=True)
@@ -272,7 +275,7 @@ class NBMacroSpace(SpaceMethods):
         Raises:
             ArchitectureError: If ``unique`` and ``n`` exceeds the 3,969 distinct networks.
         """
-        return draw_many(self.sample, len(self.distinct()), n, rng, unique)
+        return draw_many(self.sample, _NUM_DISTINCT, n, rng, unique)
 
     def enumerate(self) -> Iterator[NBMacroArchitecture]:
         """Yields all 6,561 strings once: layer 0 varies slowest, each through ``0, 1, 2``."""
