@@ -17,7 +17,7 @@ probability that it is active followed by the joint probabilities of its choices
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
@@ -34,8 +34,6 @@ __all__ = [
     "one_hot_probabilities",
     "wrap_probabilities",
 ]
-
-_MACRO_GROUPS = ("depth", "kernel", "width", "skip")
 
 
 @dataclass(frozen=True)
@@ -63,8 +61,10 @@ Probabilities = Sequence[torch.Tensor] | ChoiceProbabilities
 
 
 def wrap_probabilities(space: Any, tensors: Sequence[torch.Tensor]) -> Probabilities:
-    """The group tensors as the space's callers expect them: named on the macro spaces."""
-    if tuple(g.name for g in space.decision_groups()) == _MACRO_GROUPS:
+    """The group tensors as the space's callers expect them: named where the space's decision
+    groups are :class:`ChoiceProbabilities`' fields (the macro spaces), a tuple elsewhere."""
+    named = tuple(f.name for f in fields(ChoiceProbabilities))
+    if tuple(g.name for g in space.decision_groups()) == named:
         return ChoiceProbabilities(*tensors)
     return tuple(tensors)
 

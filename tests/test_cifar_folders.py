@@ -13,8 +13,7 @@ import torch
 
 from adwp.checkpoint import load_checkpoint
 from adwp.cli import main
-from adwp.data import _cifar_folders as folders
-from adwp.data import get_dataset
+from adwp.data import _cifar_folders as folders, get_dataset
 from adwp.errors import DataError
 
 CLASSES = list(folders.CIFAR10_CLASSES)

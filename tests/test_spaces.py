@@ -222,3 +222,23 @@ def test_width_multipliers_above_one_are_allowed():
     space = get_space("macro", widths=(0.5, 1.25))
     assert space.channels(0, 1.25) == 20  # 16 x 1.25
     assert space.validate(space.largest()) == space.largest()
+
+
+def test_a_macro_space_limits_its_layer_assignment_region():
+    from adwp.spaces import DepthLimitedSpace, get_space, layer_assignment_region
+
+    macro = get_space("macro", base_widths=[4, 8, 16])
+    region = layer_assignment_region(macro, 4, 6)
+    assert (region.min_total_depth, region.max_total_depth) == (4, 6)
+    assert list(region.base_widths) == [4, 8, 16]
+    assert isinstance(region, DepthLimitedSpace)
+    assert not isinstance(macro, DepthLimitedSpace)
+    assert not isinstance(get_space("nb201"), DepthLimitedSpace)
+    assert layer_assignment_region(region) is region
+    wider = region.with_total_depth(None, 7)
+    assert (wider.min_total_depth, wider.max_total_depth) == (4, 7)
+    assert all(4 <= sum(a.depths) <= 7 for a in wider.sample_many(20, np.random.default_rng(0)))
+    with pytest.raises(ArchitectureError, match="needs a macro-family space .* got nb201"):
+        layer_assignment_region(get_space("nb201"))
+    with pytest.raises(ArchitectureError, match="total depth range"):
+        region.with_total_depth(1, 99)

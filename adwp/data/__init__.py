@@ -9,8 +9,7 @@ folders), ``cifar100`` and ``imagefolder``; :func:`register_dataset` adds more.
 from __future__ import annotations
 
 # Imported for their side effect: registering the built-in loaders.
-from adwp.data import _cifar as _cifar
-from adwp.data import _datasets as _datasets
+from adwp.data import _cifar as _cifar, _datasets as _datasets
 from adwp.data._batches import as_tensors, iterate_batches
 from adwp.data._registry import (
     DataSplits,

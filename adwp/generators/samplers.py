@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
-from adwp.errors import AdwpError
+from adwp.errors import AdwpError, ArchitectureError
 from adwp.registry import SAMPLERS
 from adwp.spaces import Architecture
 
@@ -261,13 +261,15 @@ class InheritedSampler:
     """
 
     def __init__(self, space: Any, argument: str | None = None, share: float = 0.75) -> None:
-        from adwp.spaces import LayerAssignmentSpace, MacroSpace
+        from adwp.spaces import layer_assignment_region
 
-        if not isinstance(space, MacroSpace):
+        try:
+            layer_assignment_region(space)
+        except ArchitectureError:
             raise AdwpError(
                 f"the inherited sampler needs a macro space (its layer-assignment region), "
                 f"not {space.name!r}; use uniform or sandwich"
-            )
+            ) from None
 
         text = argument or "3-7"
         depth_range, _, share_text = text.partition(":")
@@ -282,15 +284,7 @@ class InheritedSampler:
         if not 0.0 <= share <= 1.0:
             raise AdwpError(f"share must be in [0, 1], got {share}")
         # An out-of-range depth raises ArchitectureError (an AdwpError) naming the allowed range.
-        self.region = LayerAssignmentSpace(
-            in_channels=space.in_channels,
-            num_classes=space.num_classes,
-            image_size=space.image_size,
-            base_widths=space.base_widths,
-            depths=space.depths,
-            min_total_depth=low,
-            max_total_depth=high,
-        )
+        self.region = layer_assignment_region(space, low, high)
         self.space = space
         self.share = share
         self._by_depth = {d: self.region.assignments(d) for d in range(low, high + 1)}

@@ -259,8 +259,11 @@ def register_backend(kind: str, **options: Any) -> Callable[[_FactoryT], _Factor
 
     Args:
         kind: The spec's kind, e.g. ``"table"``.
-        **options: Facts kept with the entry (:meth:`adwp.registry.Registry.info`), e.g.
-            ``description``.
+        **options: Facts kept with the entry (:meth:`adwp.registry.Registry.info`):
+            ``description``; ``reads``, what the kind needs besides its argument (``"images"``,
+            the default, for a data set and the space shaped like it; ``"checkpoint"`` when the
+            argument brings its own space and data; ``"table"`` for no images); ``label``, the
+            scores' name on plots, formatted with ``kind``, ``argument`` and ``metric``.
 
     Raises:
         RegistryError: If the kind is malformed or already registered (a ``ValueError``).

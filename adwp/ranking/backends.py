@@ -198,22 +198,42 @@ def _checkpoint_backend(argument: str, context: BackendContext, model: str) -> A
     return ensemble.members[0] if len(paths) == 1 else ensemble
 
 
-@register_backend("hypernet", description="evaluator of hypernetwork checkpoints CKPT[,CKPT...]")
+@register_backend(
+    "hypernet",
+    description="evaluator of hypernetwork checkpoints CKPT[,CKPT...]",
+    reads="checkpoint",
+    label="{kind} score (accuracy of its weights)",
+)
 def _hypernet(path: str, context: BackendContext) -> Any:
     return _checkpoint_backend(path, context, "hypernet")
 
 
-@register_backend("supernet", description="evaluator of SPOS supernet checkpoints CKPT[,CKPT...]")
+@register_backend(
+    "supernet",
+    description="evaluator of SPOS supernet checkpoints CKPT[,CKPT...]",
+    reads="checkpoint",
+    label="{kind} score (accuracy of its weights)",
+)
 def _supernet(path: str, context: BackendContext) -> Any:
     return _checkpoint_backend(path, context, "supernet")
 
 
-@register_backend("table", description="look-up in a ground-truth table GT.jsonl or GT.csv")
+@register_backend(
+    "table",
+    description="look-up in a ground-truth table GT.jsonl or GT.csv",
+    reads="table",
+    label="ground truth from table ({metric})",
+)
 def _table(path: str, context: BackendContext) -> Any:
     return TableBackend(path, context.table_metric, missing=context.missing, key=context.table_key)
 
 
-@register_backend("proxy", description="zero-cost proxy NAME of the space's fresh networks")
+@register_backend(
+    "proxy",
+    description="zero-cost proxy NAME of the space's fresh networks",
+    reads="images",
+    label="zero-cost proxy {argument}",
+)
 def _proxy(name: str, context: BackendContext) -> Any:
     PROXIES.check(name)
     if context.space is None:

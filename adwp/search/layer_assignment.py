@@ -21,7 +21,7 @@ from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
 from adwp.registry import SEARCHERS
 from adwp.search._common import CountingBackend, Pick, SearchOutcome, evaluated_picks
-from adwp.spaces import LayerAssignmentSpace, MacroSpace
+from adwp.spaces import LayerAssignmentSpace, layer_assignment_region
 
 __all__ = [
     "DepthLevel",
@@ -53,22 +53,8 @@ def children(assignment: Sequence[int], depths: Sequence[int]) -> list[Assignmen
     return out
 
 
-def layer_assignment_space_like(space: Any) -> LayerAssignmentSpace:
-    """The ``layer-assignment`` space with the data shape and stages of another macro space."""
-    if isinstance(space, LayerAssignmentSpace):
-        return space
-    if not isinstance(space, MacroSpace):
-        raise ArchitectureError(
-            f"layer-assignment search needs a macro-family space (macro, layer-assignment), "
-            f"got {getattr(space, 'name', type(space).__name__)}"
-        )
-    return LayerAssignmentSpace(
-        in_channels=space.in_channels,
-        num_classes=space.num_classes,
-        image_size=space.image_size,
-        base_widths=space.base_widths,
-        depths=space.depths,
-    )
+# The name this module has always offered; the region is the macro space's own business.
+layer_assignment_space_like = layer_assignment_region
 
 
 @dataclass(frozen=True)

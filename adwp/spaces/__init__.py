@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from adwp.spaces import protocol as _protocol
 from adwp.spaces._registry import (
     DATA_SHAPE,
     get_space,
@@ -16,19 +17,29 @@ from adwp.spaces._registry import (
     register_space,
     space_options,
 )
-from adwp.spaces.macro import Architecture, Layer, LayerAssignmentSpace, LayerPlan, MacroSpace
+from adwp.spaces.macro import (
+    Architecture,
+    Layer,
+    LayerAssignmentSpace,
+    LayerPlan,
+    MacroSpace,
+    layer_assignment_region,
+)
 from adwp.spaces.nb201 import CellArchitecture, NB201Space
 from adwp.spaces.nbmacro import NBMacroArchitecture, NBMacroSpace
+
+# Re-exported as themselves: __all__ takes the protocol's names from its module.
 from adwp.spaces.protocol import (
-    Cut,
-    Decision,
-    DecisionGroup,
-    DifferentiableSpace,
-    GeneratorSpace,
-    MixedGeneratorSpace,
-    SearchSpace,
-    WeightSlot,
-    active_decisions,
+    Cut as Cut,
+    Decision as Decision,
+    DecisionGroup as DecisionGroup,
+    DepthLimitedSpace as DepthLimitedSpace,
+    DifferentiableSpace as DifferentiableSpace,
+    GeneratorSpace as GeneratorSpace,
+    MixedGeneratorSpace as MixedGeneratorSpace,
+    SearchSpace as SearchSpace,
+    WeightSlot as WeightSlot,
+    active_decisions as active_decisions,
 )
 
 if TYPE_CHECKING:
@@ -38,27 +49,21 @@ __all__ = [
     "DATA_SHAPE",
     "Architecture",
     "CellArchitecture",
-    "Cut",
-    "Decision",
-    "DecisionGroup",
-    "DifferentiableSpace",
-    "GeneratorSpace",
     "Layer",
     "LayerAssignmentSpace",
     "LayerPlan",
     "MacroNet",
     "MacroSpace",
-    "MixedGeneratorSpace",
     "NB201Space",
     "NBMacroArchitecture",
     "NBMacroSpace",
-    "SearchSpace",
-    "WeightSlot",
-    "active_decisions",
     "get_space",
     "list_spaces",
+    "layer_assignment_region",
     "register_space",
     "space_options",
+    # The protocol's names, listed once, in its module.
+    *_protocol.__all__,
 ]
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "Cut",
     "Decision",
     "DecisionGroup",
+    "DepthLimitedSpace",
     "DifferentiableSpace",
     "GeneratorSpace",
     "MixedGeneratorSpace",
@@ -328,4 +329,15 @@ class MixedGeneratorSpace(GeneratorSpace, DifferentiableSpace, Protocol):
 
     def mixed_weight_plan(self) -> dict[str, Cut]:
         """The cut of every parameter of ``build_mixed()``, keyed by parameter name."""
+        ...
+
+
+@runtime_checkable
+class DepthLimitedSpace(SearchSpace, Protocol):
+    """A space whose networks' total number of layers can be limited (``adwp search --min-depth
+    --max-depth``, e.g. to the depths a ground-truth table covers)."""
+
+    def with_total_depth(self, low: int | None, high: int | None) -> DepthLimitedSpace:
+        """The same space with total depths from ``low`` to ``high`` (None: this space's own
+        limit)."""
         ...

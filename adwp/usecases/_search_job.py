@@ -10,16 +10,6 @@ from adwp.registry import BACKENDS
 
 __all__ = ["SearchJob", "SearchRun", "backend_kind"]
 
-# What a backend kind reads besides its argument, and how its scores are labelled (formatted
-# with kind, argument and metric). A registered kind may say so in its options (``reads``,
-# ``label``); left out, it reads images like a proxy.
-_BACKEND_KINDS = {
-    "hypernet": ("checkpoint", "{kind} score (accuracy of its weights)"),
-    "supernet": ("checkpoint", "{kind} score (accuracy of its weights)"),
-    "table": ("table", "ground truth from table ({metric})"),
-    "proxy": ("images", "zero-cost proxy {argument}"),
-}
-
 
 @dataclass(frozen=True)
 class SearchRun:
@@ -83,9 +73,8 @@ class SearchJob:
 
 
 def backend_kind(kind: str) -> tuple[str, str]:
-    """``(reads, label)`` of a backend kind (see ``_BACKEND_KINDS``)."""
-    reads, label = _BACKEND_KINDS.get(kind, ("images", "{kind} score"))
-    if kind in BACKENDS and kind not in _BACKEND_KINDS:
-        options = BACKENDS.info(kind).options
-        reads, label = options.get("reads", reads), options.get("label", label)
-    return reads, label
+    """``(reads, label)`` of a backend kind: what it reads besides its argument (``checkpoint``,
+    ``table`` or ``images``) and how its scores are labelled (formatted with kind, argument and
+    metric), as its registration says; left out, it reads images like a proxy."""
+    options = BACKENDS.info(kind).options if kind in BACKENDS else {}
+    return options.get("reads", "images"), options.get("label", "{kind} score")

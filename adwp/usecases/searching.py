@@ -172,7 +172,7 @@ def _backend_and_space(job: SearchJob, missing: str | None) -> tuple[Any, Any]:
     ``job.space``), limited to the total depths of ``min_depth``/``max_depth`` where it has
     such a limit."""
     from adwp.backend import BackendContext, load_backend
-    from adwp.spaces import get_space
+    from adwp.spaces import DepthLimitedSpace, get_space
 
     spec = str(job.backend)
     kind, sep, argument = spec.partition(":")
@@ -204,11 +204,9 @@ def _backend_and_space(job: SearchJob, missing: str | None) -> tuple[Any, Any]:
     backend = load_backend(spec, context)
     if base is None:
         base = reshaped(backend.space, job.space, job.space_options)
-    config = base.config()
-    if job.method != "layer-assignment" and "min_total_depth" in config:
-        # Limit a space's total depth, e.g. to the range a table covers.
-        low, high = job.settings["min_depth"], job.settings["max_depth"]
-        config["min_total_depth"] = config["min_total_depth"] if low is None else low
-        config["max_total_depth"] = config["max_total_depth"] if high is None else high
-        base = get_space(base.name, **config)
+    # A searcher that takes the depth range itself (layer-assignment) walks it; for any other, the
+    # range limits the space, e.g. to the depths a table covers.
+    walks_depths = "min_depth" in SEARCHERS.info(job.method).options.get("needs", ())
+    if isinstance(base, DepthLimitedSpace) and not walks_depths:
+        base = base.with_total_depth(job.settings["min_depth"], job.settings["max_depth"])
     return backend, base

@@ -16,7 +16,7 @@ from adwp.spaces._registry import register_space
 from adwp.spaces.macro.architecture import Architecture, Layer
 from adwp.spaces.macro.space import MacroSpace
 
-__all__ = ["LayerAssignmentSpace"]
+__all__ = ["LayerAssignmentSpace", "layer_assignment_region"]
 
 
 @register_space("layer-assignment")
@@ -72,6 +72,13 @@ class LayerAssignmentSpace(MacroSpace):
             "max_total_depth": self.max_total_depth,
         }
 
+    def with_total_depth(self, low: int | None, high: int | None) -> LayerAssignmentSpace:
+        """The same space with total depths from ``low`` to ``high`` (None: this space's own)."""
+        config = self.config()
+        config["min_total_depth"] = self.min_total_depth if low is None else low
+        config["max_total_depth"] = self.max_total_depth if high is None else high
+        return type(self)(**config)
+
     def choices(self) -> dict[str, list[Any]]:
         """Returns the allowed values of every decision."""
         return {
@@ -123,3 +130,35 @@ class LayerAssignmentSpace(MacroSpace):
         """Yields every architecture, ordered by per-stage depths."""
         for depths in self.assignments():
             yield self.from_depths(depths)
+
+
+def layer_assignment_region(
+    space: Any, low: int | None = None, high: int | None = None
+) -> LayerAssignmentSpace:
+    """The ``layer-assignment`` space with the data shape and stages of another macro-family
+    space: the region the layer-assignment search walks and the inherited sampler trains.
+
+    Args:
+        space: A ``macro`` or ``layer-assignment`` space.
+        low: Smallest total depth (None: the space's own).
+        high: Largest total depth (None: the space's own).
+
+    Raises:
+        ArchitectureError: If ``space`` is not of the macro family, or the depths lie outside it.
+    """
+    if not isinstance(space, MacroSpace):
+        raise ArchitectureError(
+            f"a layer-assignment region needs a macro-family space (macro, layer-assignment), "
+            f"got {getattr(space, 'name', type(space).__name__)}"
+        )
+    if isinstance(space, LayerAssignmentSpace):
+        return space if low is None and high is None else space.with_total_depth(low, high)
+    return LayerAssignmentSpace(
+        in_channels=space.in_channels,
+        num_classes=space.num_classes,
+        image_size=space.image_size,
+        base_widths=space.base_widths,
+        depths=space.depths,
+        min_total_depth=low,
+        max_total_depth=high,
+    )
