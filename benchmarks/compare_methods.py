@@ -4,6 +4,9 @@
         --methods hypernet,synflow,naswot,jacob_cov,params,supernet \\
         --output benchmarks/results/nb201_compare.json
 
+``--also NAME=FILE:METHOD`` adds a method of another result of the same samples (e.g. a lever
+run's hypernetwork) under ``NAME``.
+
 Reads a result of ``benchmarks/nb201.py`` (``raw[method]["report"]`` and ``truth["report"]``) or
 of ``benchmarks/nb201_population.py`` (``raw["scores"][method]`` and ``raw["truth"]``, the
 computations) and, for every pair of the given methods, reports the difference in Kendall tau
@@ -80,11 +83,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("results", help="a benchmarks/nb201*.py result JSON")
     parser.add_argument("--methods", required=True, help="comma-separated method names")
     parser.add_argument("--part", default="report", help="sample of an nb201.py result")
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="NAME=FILE:METHOD",
+        help="a method of another result on the same architectures, compared as NAME",
+    )
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default=None)
     args = parser.parse_args(argv)
     scores, truth = read_scores(Path(args.results), args.part)
+    for also in args.also:
+        name, _, source = also.partition("=")
+        path, _, method = source.rpartition(":")
+        if not (name and path and method):
+            raise SystemExit(f"--also must look like NAME=FILE:METHOD, got {also!r}")
+        if name in scores:
+            raise SystemExit(f"--also {name}: {args.results} already has a method of that name")
+        theirs, their_truth = read_scores(Path(path), args.part)
+        if method not in theirs:
+            raise SystemExit(f"--also: {path} has no method {method!r}: {', '.join(theirs)}")
+        if not np.array_equal(their_truth, truth):
+            raise SystemExit(f"--also: {path} holds other architectures than {args.results}")
+        scores[name] = theirs[method]
     rows = compare(scores, truth, args.methods.split(","), args.resamples, args.seed)
     if args.output:
         write_json(
