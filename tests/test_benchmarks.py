@@ -716,6 +716,19 @@ def test_compare_methods_reads_both_result_shapes(tmp_path: Path) -> None:
     assert script.verdict([-0.3, -0.1]) == "behind" and script.verdict([-0.1, 0.1]) == "level"
     with pytest.raises(SystemExit, match="unknown methods"):
         script.main([str(tmp_path / "sample.json"), "--methods", "good,bad"])
+    # A method of another result on the same architectures joins under its own name.
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**sample, "raw": {"good": {"report": good.tolist()}}}))
+    also = tmp_path / "also_out.json"
+    args = [str(tmp_path / "sample.json"), "--methods", "again,noise,params", "--resamples", "200"]
+    script.main([*args, "--also", f"again={other}:good", "--output", str(also)])
+    assert json.loads(also.read_text())["pairs"][0]["tau_difference"] == first["tau_difference"]
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(json.dumps({**sample, "truth": {"report": noise.tolist()}}))
+    with pytest.raises(SystemExit, match="holds other architectures"):
+        script.main([*args, "--also", f"again={elsewhere}:good"])
+    with pytest.raises(SystemExit, match="must look like NAME=FILE:METHOD"):
+        script.main([*args, "--also", "again"])
 
 
 @pytest.mark.slow
@@ -797,16 +810,3 @@ def test_nb201_top_end_counts_each_edge_operation(tmp_path: Path) -> None:
         assert row["share_in_top_reversed"] == pytest.approx(bottom_ops.count(op) / 4)
     with pytest.raises(SystemExit, match="not in"):
         script.main(["--population", str(source), "--methods", "hypernet", "--output", str(output)])
-    # A method of another result on the same architectures joins under its own name.
-    other = tmp_path / "other.json"
-    other.write_text(json.dumps({**sample, "raw": {"good": {"report": good.tolist()}}}))
-    also = tmp_path / "also_out.json"
-    args = [str(tmp_path / "sample.json"), "--methods", "again,noise,params", "--resamples", "200"]
-    script.main([*args, "--also", f"again={other}:good", "--output", str(also)])
-    assert json.loads(also.read_text())["pairs"][0]["tau_difference"] == first["tau_difference"]
-    elsewhere = tmp_path / "elsewhere.json"
-    elsewhere.write_text(json.dumps({**sample, "truth": {"report": noise.tolist()}}))
-    with pytest.raises(SystemExit, match="holds other architectures"):
-        script.main([*args, "--also", f"again={elsewhere}:good"])
-    with pytest.raises(SystemExit, match="must look like NAME=FILE:METHOD"):
-        script.main([*args, "--also", "again"])

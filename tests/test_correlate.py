@@ -236,3 +236,30 @@ def test_method_bars_and_curves_label_their_axes_without_warnings(tmp_path, capt
     ]
     assert "hypernet" in legend_text and "Kendall tau" in legend_text
     assert "grey: seed-to-seed" in legend_text
+
+
+def test_without_scores_a_table_ranks_by_its_own_size_columns(tmp_path, capsys):
+    import csv
+
+    table = Path(__file__).parent / "data" / "nbmacro_rows.csv"
+    with table.open() as handle:
+        rows = list(csv.DictReader(handle))
+    truth = [float(r["MeanTestAccuracy"]) for r in rows]
+    out = tmp_path / "r.json"
+    args = ["--truth", str(table), "--key", "Arch", "--metric", "MeanTestAccuracy"]
+    assert main(["correlate", *args, "--resamples", "50", "--output", str(out)]) == 0
+    reports = json.loads(out.read_text())["reports"]
+    assert [r["scores_file"] for r in reports] == ["Params (table)", "FLOPs (table)"]
+    for report, column in zip(reports, ("Params", "FLOPs")):
+        expected = stats.kendalltau([float(r[column]) for r in rows], truth).statistic
+        assert report["kendall_tau"] == pytest.approx(expected)
+    assert "FLOPs (table)" in capsys.readouterr().out
+    # The architecture keys stay strings: leading zeros are part of NAS-Bench-Macro's codes.
+    assert "00000000" in reports[0]["archs"]
+    plain = _write_table(tmp_path / "plain.jsonl", _percent_rows(params=False))
+    assert (
+        main(["correlate", "--truth", str(plain), "--metric", "test_acc", "--output", str(out)])
+        == 2
+    )
+    message = capsys.readouterr().err.strip()
+    assert "give --scores" in message and "no params or flops column" in message

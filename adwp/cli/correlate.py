@@ -22,10 +22,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     corr.add_argument(
         "--scores",
-        required=True,
         action="append",
+        default=[],
         help="scores JSON as written by 'adwp rank'; repeat it to compare several on the same "
-        "architectures (paired bootstrap)",
+        "architectures (paired bootstrap); none: the table's own params and flops columns",
     )
     corr.add_argument("--key", default="arch", metavar="COLUMN", help=KEY_HELP)
     corr.add_argument("--metric", default="val_acc", metavar="COLUMN", help=METRIC_HELP)

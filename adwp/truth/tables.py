@@ -28,6 +28,7 @@ __all__ = [
     "merge_tables",
     "read_table",
     "read_truth",
+    "table_columns",
 ]
 
 
@@ -315,6 +316,25 @@ def read_truth(
     if not values:
         raise DataError(f"{path}: the table has no rows")
     return TruthTable(str(path), key, metric, values, sizes, seeded)
+
+
+def table_columns(path: str | os.PathLike[str]) -> list[str]:
+    """The column names of a ground-truth table: a CSV file's header, or the keys of a JSONL
+    file's first row (a JSON list's first object).
+
+    Raises:
+        DataError: As :func:`read_truth` does for an unreadable file.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            try:
+                return list(next(csv.reader(handle), None) or [])
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+    for _, row in _json_rows(path):
+        return list(row)
+    return []
 
 
 #: One checked row: (where, key, seed or None, metric value, params or None).

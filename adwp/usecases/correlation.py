@@ -133,9 +133,32 @@ def _control(
     return read_scores(choice).scores, Path(choice).name
 
 
+def _size_columns(truth: str | os.PathLike[str], key: str) -> list[ScoresFile]:
+    """The truth table's own #params and FLOPs columns (named ``params`` and ``flops`` in any
+    case) as scores files: the size baselines a benchmark's table carries."""
+    from adwp.truth.tables import read_truth, table_columns
+
+    columns = [c for c in table_columns(truth) if c.lower() in CONTROLS and c != key]
+    if not columns:
+        raise AdwpError(
+            f"give --scores: {truth} has no params or flops column to rank by instead "
+            f"(its columns: {', '.join(table_columns(truth)) or 'none'})"
+        )
+    return [
+        ScoresFile(
+            f"{column} (table)",
+            read_truth(truth, key=key, metric=column).mean(),
+            {},
+            f"{column} in the table",
+            {},
+        )
+        for column in columns
+    ]
+
+
 def correlate(
     truth: str | os.PathLike[str],
-    scores: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    scores: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] = (),
     *,
     key: str = "arch",
     metric: str = "val_acc",
@@ -153,7 +176,8 @@ def correlate(
     Args:
         truth: Ground-truth table, CSV or JSONL.
         scores: A scores file (:func:`adwp.io.read_scores`), or several, compared on the
-            architectures they share by a paired bootstrap.
+            architectures they share by a paired bootstrap. None: the table's own ``params`` and
+            ``flops`` columns (in any case, e.g. NAS-Bench-Macro's ``Params`` and ``FLOPs``).
         key: The table's column of architecture keys.
         metric: The table's column ranked against.
         control: What the partial tau and the binned tau control for: ``"params"`` (None: where
@@ -175,8 +199,12 @@ def correlate(
     from adwp.metrics import compare_scores, correlation_report
 
     paths = [str(scores)] if isinstance(scores, (str, os.PathLike)) else [str(p) for p in scores]
-    if not paths:
-        raise AdwpError("give at least one scores file")
+    table = read_truth(truth, key=key, metric=metric)
+    if paths:
+        files = [read_scores(path) for path in paths]
+    else:
+        files = _size_columns(truth, key)
+        paths = [file.path for file in files]
     if plot and len(paths) > 1:
         raise AdwpError("--plot draws one scores file; give a single --scores or leave out --plot")
     if bins < 2:
@@ -187,8 +215,6 @@ def correlate(
         raise AdwpError(f"--resamples must be at least 1, got {resamples}")
     if not top_k or min(top_k) < 1:
         raise AdwpError(f"--top-k must be positive integers (e.g. 10,50,100), got {top_k!r}")
-    table = read_truth(truth, key=key, metric=metric)
-    files = [read_scores(path) for path in paths]
     given, control_name = _control(control, files, table, str(truth), key)
     options = {
         "metric": metric,
