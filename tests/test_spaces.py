@@ -238,7 +238,7 @@ def test_a_macro_space_limits_its_layer_assignment_region():
     wider = region.with_total_depth(None, 7)
     assert (wider.min_total_depth, wider.max_total_depth) == (4, 7)
     assert all(4 <= sum(a.depths) <= 7 for a in wider.sample_many(20, np.random.default_rng(0)))
-    with pytest.raises(ArchitectureError, match=r"needs a macro-family space .* got nb201"):
+    with pytest.raises(ArchitectureError, match=r"'nb201' has no layer-assignment region.*macro"):
         layer_assignment_region(get_space("nb201"))
     with pytest.raises(ArchitectureError, match="total depth range"):
         region.with_total_depth(1, 99)

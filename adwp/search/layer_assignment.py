@@ -21,7 +21,7 @@ from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
 from adwp.registry import SEARCHERS
 from adwp.search._common import CountingBackend, Pick, SearchOutcome, evaluated_picks
-from adwp.spaces import LayerAssignmentSpace, layer_assignment_region
+from adwp.spaces import AssignmentSpace, layer_assignment_region
 
 __all__ = [
     "DepthLevel",
@@ -34,26 +34,30 @@ __all__ = [
 Assignment = tuple[int, ...]
 
 
-def children(assignment: Sequence[int], depths: Sequence[int]) -> list[Assignment]:
+def children(
+    assignment: Sequence[int], depths: Sequence[int] | Sequence[Sequence[int]]
+) -> list[Assignment]:
     """Assignments with one more layer in one stage, in stage order.
 
     Args:
         assignment: Layers per stage.
-        depths: Allowed layers per stage.
+        depths: Allowed layers, the same for every stage, or one sequence per stage
+            (:meth:`adwp.spaces.AssignmentSpace.stage_depths`).
 
     Returns:
         The children (a stage already at its largest allowed depth gets no child).
     """
+    per_stage = [depths] * len(assignment) if all(is_integer(d) for d in depths) else depths
     out = []
     for s, d in enumerate(assignment):
-        if d + 1 in depths:
+        if d + 1 in per_stage[s]:
             child = list(assignment)
             child[s] = d + 1
             out.append(tuple(child))
     return out
 
 
-# The name this module has always offered; the region is the macro space's own business.
+# The name this module has always offered; the region is the space's own business.
 layer_assignment_space_like = layer_assignment_region
 
 
@@ -101,7 +105,7 @@ class LayerAssignmentResult(SearchOutcome):
     levels: list[DepthLevel]
     mode: str
     beam: int
-    space: LayerAssignmentSpace
+    space: AssignmentSpace
     skipped: int = 0
 
     @property
@@ -154,9 +158,11 @@ class LayerAssignmentSearch:
 
     Args:
         backend: Scores architectures (higher is better); must accept architectures of the
-            layer-assignment space (a ``macro`` hypernetwork does).
-        space: The layer-assignment space (its total-depth range bounds the search); default: the
-            ``layer-assignment`` space shaped like ``backend.space``.
+            assignment space (a ``macro`` hypernetwork scores ``layer-assignment``'s, an
+            ``nbmacro`` one ``nbmacro-assignment``'s).
+        space: The assignment space (:class:`adwp.spaces.AssignmentSpace`; its total-depth
+            range bounds the search); default: the region of ``backend.space``
+            (:func:`adwp.spaces.layer_assignment_region`).
         beam: Assignments kept per depth (1: the paper's rule).
         seed: Breaks ties between equal scores.
         quiet: Hide the progress bar.
@@ -168,7 +174,7 @@ class LayerAssignmentSearch:
     def __init__(
         self,
         backend: Any,
-        space: LayerAssignmentSpace | None = None,
+        space: AssignmentSpace | None = None,
         beam: int = 1,
         seed: int = 0,
         quiet: bool = True,
@@ -180,9 +186,10 @@ class LayerAssignmentSearch:
             if getattr(backend, "space", None) is None:
                 raise ArchitectureError("give the layer-assignment space: the backend has none")
             space = layer_assignment_space_like(backend.space)
-        if not isinstance(space, LayerAssignmentSpace):
+        if not isinstance(space, AssignmentSpace):
             raise ArchitectureError(
-                f"layer-assignment search needs a LayerAssignmentSpace, got {type(space).__name__}"
+                f"layer-assignment search needs an assignment space (adwp.spaces.AssignmentSpace), "
+                f"got {getattr(space, 'name', type(space).__name__)}"
             )
         self.backend = backend
         self.space = space
@@ -261,7 +268,7 @@ class LayerAssignmentSearch:
                 candidates = self.space.assignments(depth)
             else:
                 candidates = list(
-                    dict.fromkeys(c for a in kept for c in children(a, self.space.depths))
+                    dict.fromkeys(c for a in kept for c in children(a, self.space.stage_depths()))
                 )
             ranked = self._score(counter, candidates, rng, depth)
             kept = [a for a, _ in ranked[: self.beam]]
@@ -291,7 +298,9 @@ class LayerAssignmentSearch:
             if levels:
                 previous = [a for a, _ in levels[-1].candidates]
                 ranks = [
-                    r for r, a in enumerate(previous, 1) if best in children(a, self.space.depths)
+                    r
+                    for r, a in enumerate(previous, 1)
+                    if best in children(a, self.space.stage_depths())
                 ]
                 # No parent of it scored (a table that lacks them): it cannot inherit.
                 parent_rank = min(ranks) if ranks else None

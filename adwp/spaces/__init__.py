@@ -13,6 +13,7 @@ from adwp.spaces import protocol as _protocol
 from adwp.spaces._registry import (
     DATA_SHAPE,
     get_space,
+    layer_assignment_region,
     list_spaces,
     register_space,
     space_options,
@@ -23,13 +24,13 @@ from adwp.spaces.macro import (
     LayerAssignmentSpace,
     LayerPlan,
     MacroSpace,
-    layer_assignment_region,
 )
 from adwp.spaces.nb201 import CellArchitecture, NB201Space
-from adwp.spaces.nbmacro import NBMacroArchitecture, NBMacroSpace
+from adwp.spaces.nbmacro import NBMacroArchitecture, NBMacroAssignmentSpace, NBMacroSpace
 
 # Re-exported as themselves: __all__ takes the protocol's names from its module.
 from adwp.spaces.protocol import (
+    AssignmentSpace as AssignmentSpace,
     Cut as Cut,
     Decision as Decision,
     DecisionGroup as DecisionGroup,
@@ -56,6 +57,7 @@ __all__ = [
     "MacroSpace",
     "NB201Space",
     "NBMacroArchitecture",
+    "NBMacroAssignmentSpace",
     "NBMacroSpace",
     "get_space",
     "list_spaces",

@@ -12,6 +12,7 @@ from adwp.registry import SPACES
 __all__ = [
     "DATA_SHAPE",
     "get_space",
+    "layer_assignment_region",
     "list_spaces",
     "parse_in_space",
     "register_space",
@@ -86,6 +87,41 @@ def space_options(name: str) -> dict[str, Any]:
     parameters = inspect.signature(SPACES.get(name)).parameters.values()
     keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return {p.name: p.default for p in parameters if p.kind in keyword}
+
+
+def layer_assignment_region(space: Any, low: int | None = None, high: int | None = None) -> Any:
+    """The layer-assignment space of a space, shaped like it: the region the layer-assignment
+    search walks and the ``inherited`` sampler trains.
+
+    A space offers one by registering an :class:`adwp.spaces.AssignmentSpace` with the option
+    ``region_of``, the names of the spaces it is the region of (``layer-assignment`` for
+    ``macro``, ``nbmacro-assignment`` for ``nbmacro``); it is built with the options of ``space``
+    it takes. An assignment space is its own region.
+
+    Args:
+        space: A space.
+        low: Smallest total depth (None: the region's own).
+        high: Largest total depth (None: the region's own).
+
+    Raises:
+        ArchitectureError: If no registered region is of ``space``'s kind (naming the kinds that
+            have one), or the depths lie outside the region.
+    """
+    from adwp.spaces.protocol import AssignmentSpace
+
+    if not isinstance(space, AssignmentSpace):
+        name = getattr(space, "name", type(space).__name__)
+        of = {region: SPACES.info(region).options.get("region_of", ()) for region in list_spaces()}
+        found = [region for region, kinds in of.items() if name in kinds]
+        if not found:
+            kinds = sorted(k for listed in of.values() for k in listed)
+            raise ArchitectureError(
+                f"space {name!r} has no layer-assignment region; the spaces that have one: "
+                f"{', '.join(kinds) or 'none'}"
+            )
+        allowed = space_options(found[0])
+        space = get_space(found[0], **{k: v for k, v in space.config().items() if k in allowed})
+    return space if low is None and high is None else space.with_total_depth(low, high)
 
 
 def list_spaces() -> list[str]:

@@ -4,6 +4,7 @@ and ``size``, and an architecture's JSON string form derived from its ``to_dict`
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ import numpy as np
 from adwp.errors import ArchitectureError
 from adwp.spaces._sampling import draw_many
 
-__all__ = ["JsonForm", "SpaceMethods"]
+__all__ = ["AssignmentMethods", "JsonForm", "SpaceMethods"]
 
 
 class SpaceMethods:
@@ -20,7 +21,7 @@ class SpaceMethods:
     def contains(self, arch: Any) -> bool:
         """Returns whether ``validate`` would accept the architecture."""
         try:
-            self.validate(arch)  # type: ignore[attr-defined]
+            self.validate(arch)
         except ArchitectureError:
             return False
         return True
@@ -39,7 +40,7 @@ class SpaceMethods:
         Raises:
             ArchitectureError: If ``unique`` and ``n`` exceeds the size of the space.
         """
-        return draw_many(self.sample, self.size(), n, rng, unique)  # type: ignore[attr-defined]
+        return draw_many(self.sample, self.size(), n, rng, unique)
 
 
 class JsonForm:
@@ -47,7 +48,7 @@ class JsonForm:
 
     def to_json(self) -> str:
         """Returns the JSON form as a string."""
-        return json.dumps(self.to_dict(), sort_keys=True)  # type: ignore[attr-defined]
+        return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Any:
@@ -60,4 +61,31 @@ class JsonForm:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ArchitectureError(f"architecture is not valid JSON: {exc.msg}") from None
-        return cls.from_dict(data)  # type: ignore[attr-defined]
+        return cls.from_dict(data)
+
+
+class AssignmentMethods:
+    """What an assignment space (:class:`adwp.spaces.AssignmentSpace`) derives from its
+    ``assignments``, ``from_depths``, ``config`` and total-depth range: sampling, counting,
+    enumerating, and the same space over other total depths."""
+
+    def with_total_depth(self, low: int | None, high: int | None) -> Any:
+        """The same space with total depths from ``low`` to ``high`` (None: this space's own)."""
+        config = self.config()
+        config["min_total_depth"] = self.min_total_depth if low is None else low
+        config["max_total_depth"] = self.max_total_depth if high is None else high
+        return type(self)(**config)
+
+    def size(self) -> int:
+        """Returns the exact number of architectures in the space."""
+        return len(self.assignments())
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        """Draws an assignment uniformly from the allowed ones."""
+        options = self.assignments()
+        return self.from_depths(options[rng.integers(len(options))])
+
+    def enumerate(self) -> Iterator[Any]:
+        """Yields every architecture, ordered by per-stage depths."""
+        for depths in self.assignments():
+            yield self.from_depths(depths)

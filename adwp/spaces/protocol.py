@@ -40,6 +40,7 @@ from adwp._checks import is_integer
 from adwp.errors import ArchitectureError
 
 __all__ = [
+    "AssignmentSpace",
     "Cut",
     "Decision",
     "DecisionGroup",
@@ -340,4 +341,39 @@ class DepthLimitedSpace(SearchSpace, Protocol):
     def with_total_depth(self, low: int | None, high: int | None) -> DepthLimitedSpace:
         """The same space with total depths from ``low`` to ``high`` (None: this space's own
         limit)."""
+        ...
+
+
+@runtime_checkable
+class AssignmentSpace(DepthLimitedSpace, Protocol):
+    """A space of layer assignments: how many layers each stage gets, every layer one fixed
+    kind, total depth within ``[min_total_depth, max_total_depth]``.
+
+    The layer-assignment search (``adwp.search.layer_assignment``) walks it depth by depth, and
+    the ``inherited`` sampler trains on it. A space registers the spaces it is the region of with
+    the registry option ``region_of`` (see :func:`adwp.spaces.layer_assignment_region`).
+
+    Attributes:
+        min_total_depth: Smallest total number of layers.
+        max_total_depth: Largest total number of layers.
+    """
+
+    min_total_depth: int
+    max_total_depth: int
+
+    def stage_depths(self) -> tuple[tuple[int, ...], ...]:
+        """The allowed numbers of layers of each stage."""
+        ...
+
+    def assignments(self, total_depth: int | None = None) -> list[tuple[int, ...]]:
+        """Every allowed per-stage depth tuple, optionally of one total depth."""
+        ...
+
+    def from_depths(self, depths: Sequence[int]) -> Any:
+        """The architecture with these numbers of layers per stage."""
+        ...
+
+    def depths_of(self, arch: Any) -> tuple[int, ...]:
+        """The numbers of layers per stage of an architecture of the space; the inverse of
+        :meth:`from_depths`."""
         ...

@@ -42,7 +42,7 @@ def _run_layer_assignment(job: SearchJob, backend: Any, base: Any, table: Any) -
             from adwp.search import truth_records
 
             truth = {
-                "-".join(map(str, search.space.validate(r["arch"]).depths)): r["score"]
+                "-".join(map(str, search.space.depths_of(r["arch"]))): r["score"]
                 for r in truth_records(table.truth, search.space)
             }
         plot_layer_assignment(out, job.plot, truth=truth, label=job.label)

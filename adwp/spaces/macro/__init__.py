@@ -6,7 +6,7 @@ them: the :class:`~adwp.spaces.macro.architecture.Architecture` value, the space
 imported with torch on first use)."""
 
 from adwp.spaces.macro.architecture import Architecture, Layer, LayerPlan
-from adwp.spaces.macro.layer_assignment import LayerAssignmentSpace, layer_assignment_region
+from adwp.spaces.macro.layer_assignment import LayerAssignmentSpace
 from adwp.spaces.macro.space import MacroSpace
 
 __all__ = [
@@ -15,5 +15,4 @@ __all__ = [
     "LayerAssignmentSpace",
     "LayerPlan",
     "MacroSpace",
-    "layer_assignment_region",
 ]

@@ -6,21 +6,24 @@ both."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
-
-import numpy as np
 
 from adwp.errors import ArchitectureError
 from adwp.spaces._registry import register_space
+from adwp.spaces._shared import AssignmentMethods
 from adwp.spaces.macro.architecture import Architecture, Layer
 from adwp.spaces.macro.space import MacroSpace
 
-__all__ = ["LayerAssignmentSpace", "layer_assignment_region"]
+__all__ = ["LayerAssignmentSpace"]
 
 
-@register_space("layer-assignment")
-class LayerAssignmentSpace(MacroSpace):
+@register_space(
+    "layer-assignment",
+    description="macro with only the layers per stage searched",
+    region_of=("macro",),
+)
+class LayerAssignmentSpace(AssignmentMethods, MacroSpace):
     """Sub-space of ``macro`` where only the number of layers per stage varies.
 
     Every layer is a 3x3, full-width residual layer; the total depth is limited to
@@ -72,12 +75,13 @@ class LayerAssignmentSpace(MacroSpace):
             "max_total_depth": self.max_total_depth,
         }
 
-    def with_total_depth(self, low: int | None, high: int | None) -> LayerAssignmentSpace:
-        """The same space with total depths from ``low`` to ``high`` (None: this space's own)."""
-        config = self.config()
-        config["min_total_depth"] = self.min_total_depth if low is None else low
-        config["max_total_depth"] = self.max_total_depth if high is None else high
-        return type(self)(**config)
+    def stage_depths(self) -> tuple[tuple[int, ...], ...]:
+        """The allowed layers of each stage: ``depths`` for every one."""
+        return (tuple(self.depths),) * self.num_stages
+
+    def depths_of(self, arch: Architecture | str) -> tuple[int, ...]:
+        """The layers per stage of an architecture of the space."""
+        return tuple(self.validate(arch).depths)
 
     def choices(self) -> dict[str, list[Any]]:
         """Returns the allowed values of every decision."""
@@ -116,49 +120,3 @@ class LayerAssignmentSpace(MacroSpace):
                 f"(stage depths {arch.depths} sum to {total})"
             )
         return arch
-
-    def size(self) -> int:
-        """Returns the exact number of architectures in the space."""
-        return len(self.assignments())
-
-    def sample(self, rng: np.random.Generator) -> Architecture:
-        """Draws an assignment uniformly from the allowed ones."""
-        options = self.assignments()
-        return self.from_depths(options[rng.integers(len(options))])
-
-    def enumerate(self) -> Iterator[Architecture]:
-        """Yields every architecture, ordered by per-stage depths."""
-        for depths in self.assignments():
-            yield self.from_depths(depths)
-
-
-def layer_assignment_region(
-    space: Any, low: int | None = None, high: int | None = None
-) -> LayerAssignmentSpace:
-    """The ``layer-assignment`` space with the data shape and stages of another macro-family
-    space: the region the layer-assignment search walks and the inherited sampler trains.
-
-    Args:
-        space: A ``macro`` or ``layer-assignment`` space.
-        low: Smallest total depth (None: the space's own).
-        high: Largest total depth (None: the space's own).
-
-    Raises:
-        ArchitectureError: If ``space`` is not of the macro family, or the depths lie outside it.
-    """
-    if not isinstance(space, MacroSpace):
-        raise ArchitectureError(
-            f"a layer-assignment region needs a macro-family space (macro, layer-assignment), "
-            f"got {getattr(space, 'name', type(space).__name__)}"
-        )
-    if isinstance(space, LayerAssignmentSpace):
-        return space if low is None and high is None else space.with_total_depth(low, high)
-    return LayerAssignmentSpace(
-        in_channels=space.in_channels,
-        num_classes=space.num_classes,
-        image_size=space.image_size,
-        base_widths=space.base_widths,
-        depths=space.depths,
-        min_total_depth=low,
-        max_total_depth=high,
-    )
