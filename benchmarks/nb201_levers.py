@@ -146,14 +146,15 @@ def main(argv: list[str] | None = None) -> None:
     if Path(args.output).is_file() and not args.refresh:
         previous = json.loads(Path(args.output).read_text())["levers"]
     summary: dict[str, Any] = {}
-    runs = {
-        tag: (Path(args.results) / f"{tag}.json", Path(args.work) / f"hypernet_{tag}.pt")
+    # Checkpoints are resolved only for entries computed now: a kept entry's may be gone.
+    runs: dict[str, tuple[Path, str]] = {
+        tag: (Path(args.results) / f"{tag}.json", str(Path(args.work) / f"hypernet_{tag}.pt"))
         for tag in args.levers.split(",")
         if tag
     }
     for extra in args.extra:
         name, result_path, checkpoint = extra.split("=")
-        runs[name] = (Path(result_path), generator_file(checkpoint))
+        runs[name] = (Path(result_path), checkpoint)
     if args.versus and args.versus not in runs:
         raise SystemExit(f"--versus {args.versus} is not among the levers: {', '.join(runs)}")
     results = {tag: json.loads(path.read_text()) for tag, (path, _) in runs.items()}
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
                 [np.asarray(raw[m]) for m in ("hypernet", "synflow", "jacob_cov")]
             )
             entry["hypernet+synflow+jacob_cov"] = selection_metrics(combined.tolist(), truth, size)
-        entry["probe"] = probe(checkpoint, data, table, args.max_images)
+        entry["probe"] = probe(generator_file(checkpoint), data, table, args.max_images)
         summary[tag] = entry
     if args.versus:
         _add_versus(summary, results, args.versus, table)

@@ -87,6 +87,15 @@ ANCHORS = {
     "predictor fitted on ~1,700 trained cells": 0.859,
 }
 TOP_KS = (10, 50, 100)
+# Paired comparisons reported when both methods are present: the evaluator against each cheaper
+# ranking, and its combination against the proxies' own.
+PAIRS = (
+    ("hypernet", "params"),
+    ("hypernet", "synflow"),
+    ("hypernet", "jacob_cov"),
+    ("hypernet+synflow+jacob_cov", "synflow+jacob_cov"),
+    ("hypernet+synflow+jacob_cov", "params"),
+)
 
 
 def read_population(path: str, key: str, metric: str, space: Any, seed: int = 0) -> dict[str, Any]:
@@ -192,6 +201,52 @@ def evaluate(
     return out
 
 
+def _read_also(spec: str) -> tuple[str, tuple[list[str], list[float], float]]:
+    """``NAME=FILE:METHOD`` -> (NAME, (the file's computations, METHOD's scores, its seconds))."""
+    name, _, source = spec.partition("=")
+    path, _, method = source.rpartition(":")
+    if not (name and path and method):
+        raise SystemExit(f"--also must look like NAME=FILE:METHOD, got {spec!r}")
+    stored = json.loads(Path(path).read_text())
+    if method not in stored["raw"]["scores"]:
+        theirs = ", ".join(stored["raw"]["scores"])
+        raise SystemExit(f"--also: {path} has no method {method!r}: {theirs}")
+    seconds = stored["methods"][method]["compute_seconds"]
+    return name, (stored["raw"]["computations"], stored["raw"]["scores"][method], seconds)
+
+
+def compare_pair(
+    a: str, b: str, scored: dict[str, dict[str, Any]], truth: np.ndarray, resamples: int, seed: int
+) -> dict[str, Any]:
+    """Paired bootstrap over computations of A minus B: Kendall tau and P@top5%."""
+    score_a = stats.rankdata(scored[a]["scores"])
+    score_b = stats.rankdata(scored[b]["scores"])
+    out: dict[str, Any] = {"a": a, "b": b}
+    for label, statistic in (
+        ("kendall_tau", kendall_tau),
+        ("p_at_top5", lambda s, t: precision_at_top_percent(s, t, 5.0)),
+    ):
+        diff, interval = paired_bootstrap_difference(
+            statistic, score_a, score_b, truth, resamples, seed
+        )
+        out[label] = {"difference": diff, "interval": list(interval)}
+    return out
+
+
+def comparison_markdown(comparisons: list[dict[str, Any]]) -> str:
+    lines = [
+        "| A | B | Kendall tau A - B [95% CI] | P@top5% A - B [95% CI] |",
+        "|---|---|---|---|",
+    ]
+    for c in comparisons:
+        cells = [
+            f"{c[k]['difference']:+.3f} [{c[k]['interval'][0]:+.3f}, {c[k]['interval'][1]:+.3f}]"
+            for k in ("kendall_tau", "p_at_top5")
+        ]
+        lines.append(f"| {c['a']} | {c['b']} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
+
+
 def _load_generator(args: argparse.Namespace, data: Any) -> Evaluator:
     config = EvaluatorConfig(
         max_images=args.max_images,
@@ -232,6 +287,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--chunk", type=int, default=250, help="computations per stored chunk")
     parser.add_argument("--limit", type=int, default=None, help="score the first N computations")
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="NAME=FILE:METHOD",
+        help="add METHOD's scores from another result of this script as NAME, compared with "
+        "--name (e.g. another evaluator); repeatable",
+    )
     parser.add_argument("--bootstrap", type=int, default=1000, help="resamples of the intervals")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu, cuda, ...")
@@ -277,6 +340,15 @@ def main(argv: list[str] | None = None) -> None:
             "scores": [float(every[i]) for i in reps],
             "seconds": stored["synflow"]["seconds"] * len(reps) / len(every),
         }
+    pairs = list(PAIRS)
+    for also in args.also:
+        name, (their_archs, their_scores, seconds) = _read_also(also)
+        if name in scored:
+            raise SystemExit(f"--also {name}: that method is already scored here")
+        if their_archs != rep_archs:
+            raise SystemExit(f"--also {name}: the file scored other computations than this run")
+        scored[name] = {"scores": their_scores, "seconds": seconds}
+        pairs.append((args.name, name))
     for name, measure in (("params", full.params), ("flops", full.flops)):
         scored[name] = {"scores": [float(measure(a)) for a in rep_archs], "seconds": 0.0}
     for name, members in COMBINATIONS.items():
@@ -317,6 +389,11 @@ def main(argv: list[str] | None = None) -> None:
                 values, rep_truth, rep_params, rep_params, args.bootstrap, args.seed
             ),
         }
+    comparisons = [
+        compare_pair(a, b, scored, rep_truth, args.bootstrap, args.seed)
+        for a, b in pairs
+        if a in scored and b in scored
+    ]
     out = {
         "command": "python benchmarks/nb201_population.py "
         + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -326,6 +403,7 @@ def main(argv: list[str] | None = None) -> None:
         "n_computations": len(reps),
         "anchors_kendall_tau_all_cells": ANCHORS,
         "methods": summary,
+        "comparisons": comparisons,
         "raw": {
             "computations": rep_archs,
             "cells_per_computation": counts[: len(reps)].tolist(),
@@ -337,6 +415,9 @@ def main(argv: list[str] | None = None) -> None:
     write_json(output, out)
     plot(out, output.with_suffix(".png"), args.name)
     print(markdown(out))
+    if comparisons:
+        print()
+        print(comparison_markdown(comparisons))
 
 
 def plot(results: dict[str, Any], path: Path, generator: str) -> None:

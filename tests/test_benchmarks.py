@@ -607,6 +607,16 @@ def test_nb201_population_scores_each_computation_once_and_resumes(
     assert len(list((tmp_path / "work").glob("hypernet-*/chunk_*.json"))) == 2
     script.main(args)
     assert json.loads(output.read_text())["methods"] == out["methods"]
+    # Another result's scores join as a method and are compared with the generator, paired.
+    again = tmp_path / "again.json"
+    script.main([*args[:-1], str(again), "--also", f"before={output}:hypernet"])
+    pair = json.loads(again.read_text())["comparisons"][-1]
+    assert (pair["a"], pair["b"]) == ("hypernet", "before")
+    assert pair["kendall_tau"] == {"difference": 0.0, "interval": [0.0, 0.0]}
+    with pytest.raises(SystemExit, match="NAME=FILE:METHOD"):
+        script.main([*args, "--also", "before"])
+    with pytest.raises(SystemExit, match="has no method 'synflow'"):
+        script.main([*args, "--also", f"before={output}:synflow"])
 
 
 def test_the_population_metrics_match_scipy() -> None:
