@@ -9,9 +9,12 @@ that each runs on its own as ``python benchmarks/NAME.py`` and none imports anot
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from adwp.errors import CheckpointError
 from adwp.io import file_tag, write_json
@@ -27,7 +30,12 @@ __all__ = [
     "draw_method_figures",
     "file_tag",
     "generator_file",
+    "hypervolume",
     "load_evaluator",
+    "paired_bootstrap",
+    "paired_versus",
+    "seed_list",
+    "stored",
     "verdict",
     "write_json",
 ]
@@ -74,6 +82,74 @@ def verdict(interval: Sequence[float]) -> str:
     if bootstrap_verdict(interval) == "level":
         return "level"
     return "ahead" if interval[0] > 0 else "behind"
+
+
+def seed_list(text: str, flag: str) -> list[int]:
+    """The seeds of a comma-separated flag (``""``: none).
+
+    Raises:
+        SystemExit: One line naming ``flag``, if a seed is not an integer or is named twice.
+    """
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise SystemExit(f"{flag} must be comma-separated integers, got {text!r}") from None
+    if len(set(seeds)) < len(seeds):
+        raise SystemExit(f"{flag} names a seed twice: {text!r}")
+    return seeds
+
+
+def stored(path: Path, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A search's result: read from ``path`` when done, else run and written there."""
+    if not path.exists():
+        write_json(path, run())
+    return json.loads(path.read_text())
+
+
+def paired_bootstrap(
+    differences: Sequence[float], resamples: int, seed: int
+) -> tuple[float, float]:
+    """Percentile 95% interval of the mean of paired differences, resampling the pairs."""
+    values = np.asarray(differences, dtype=np.float64)
+    picks = np.random.default_rng(seed).integers(0, len(values), size=(resamples, len(values)))
+    low, high = np.percentile(values[picks].mean(axis=1), [2.5, 97.5])
+    return float(low), float(high)
+
+
+def paired_versus(
+    method: dict[str, Any], baseline: dict[str, Any], resamples: int, seed: int
+) -> dict[str, Any] | None:
+    """A method's ``accuracy`` per seed against the baseline's, paired by seed: the mean
+    difference, its bootstrap 95% interval and :func:`verdict`; None below two seeds."""
+    if len(method["accuracy"]) < 2:
+        return None
+    differences = np.subtract(method["accuracy"], baseline["accuracy"])
+    low, high = paired_bootstrap(differences, resamples, seed)
+    return {
+        "mean_difference": float(differences.mean()),
+        "ci95": [low, high],
+        "verdict": verdict((low, high)),
+        "differences": differences.tolist(),
+    }
+
+
+def hypervolume(points: Sequence[Sequence[float]], reference: Sequence[float]) -> float:
+    """Area that ``(accuracy, cost)`` points dominate, accuracy up and cost down, within the box
+    above ``reference = (worst accuracy, largest cost)``.
+
+    A point dominates every ``(a, c)`` with ``reference[0] <= a <= accuracy`` and
+    ``cost <= c <= reference[1]``; the area of the union of these rectangles is returned (0 for
+    no points, or none better than the reference in both).
+    """
+    low, high = float(reference[0]), float(reference[1])
+    inside = sorted((float(c), float(a)) for a, c in points if float(a) > low and float(c) < high)
+    area, best = 0.0, low
+    # Cheapest first: each point adds the accuracy it gains over every cheaper one, at its cost.
+    for cost, accuracy in inside:
+        if accuracy > best:
+            area += (accuracy - best) * (high - cost)
+            best = accuracy
+    return area
 
 
 def add_data_arguments(

@@ -39,10 +39,9 @@ scored itself (``scored``), not those an earlier search had scored.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -56,7 +55,9 @@ from adwp.benchmarking import (
     file_tag,
     generator_file,
     load_evaluator,
-    verdict,
+    paired_versus,
+    seed_list,
+    stored,
     write_json,
 )
 from adwp.device import resolve_device
@@ -87,16 +88,6 @@ BACKEND_SEARCHERS: dict[str, Callable[..., Any]] = {
 GRADIENT = "hypernet-gradient"
 
 
-def _seeds(text: str, flag: str) -> list[int]:
-    try:
-        seeds = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise SystemExit(f"{flag} must be comma-separated integers, got {text!r}") from None
-    if len(set(seeds)) < len(seeds):
-        raise SystemExit(f"{flag} names a seed twice: {text!r}")
-    return seeds
-
-
 def _budgets(text: str, flag: str, population: int) -> list[int]:
     try:
         budgets = [int(b) for b in text.split(",") if b.strip()]
@@ -122,13 +113,6 @@ def _searcher(method: str, args: argparse.Namespace) -> tuple[str, Callable[...,
         )
         return f"evolution-p{args.population}-t{args.tournament}", searcher
     return method, BACKEND_SEARCHERS[method]
-
-
-def _stored(path: Path, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """A search's result: read from ``path`` when done, else run and written there."""
-    if not path.exists():
-        write_json(path, run())
-    return json.loads(path.read_text())
 
 
 def _gradient_search(
@@ -287,32 +271,6 @@ def _summary(
     return out
 
 
-def _paired_bootstrap(
-    differences: Sequence[float], resamples: int, seed: int
-) -> tuple[float, float]:
-    """Percentile 95% interval of the mean of paired differences, resampling the pairs."""
-    values = np.asarray(differences, dtype=np.float64)
-    picks = np.random.default_rng(seed).integers(0, len(values), size=(resamples, len(values)))
-    low, high = np.percentile(values[picks].mean(axis=1), [2.5, 97.5])
-    return float(low), float(high)
-
-
-def _versus(
-    method: dict[str, Any], baseline: dict[str, Any], resamples: int, seed: int
-) -> dict[str, Any] | None:
-    """A method against the baseline, paired by seed; None below two seeds."""
-    if len(method["accuracy"]) < 2:
-        return None
-    differences = np.subtract(method["accuracy"], baseline["accuracy"])
-    low, high = _paired_bootstrap(differences, resamples, seed)
-    return {
-        "mean_difference": float(differences.mean()),
-        "ci95": [low, high],
-        "verdict": verdict((low, high)),
-        "differences": differences.tolist(),
-    }
-
-
 def _markdown(results: dict[str, Any]) -> str:
     """The reported seeds' table: mean +- sd, per seed, and the comparison with the baseline."""
     seeds = results["seeds"]["report"]
@@ -412,8 +370,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    seeds = _seeds(args.seeds, "--seeds")
-    select = _seeds(args.select_seeds, "--select-seeds")
+    seeds = seed_list(args.seeds, "--seeds")
+    select = seed_list(args.select_seeds, "--select-seeds")
     if not seeds:
         raise SystemExit("--seeds must name at least one seed")
     if set(seeds) & set(select):
@@ -490,12 +448,12 @@ def main(argv: list[str] | None = None) -> None:
     summaries: dict[str, dict[str, Any]] = {"report": {}, "select": {}}
     for name, (file, run) in plan.items():
         for part, part_seeds in all_seeds.items():
-            runs = [_stored(file(seed), partial(run, seed)) for seed in part_seeds]
+            runs = [stored(file(seed), partial(run, seed)) for seed in part_seeds]
             summaries[part][name] = _summary(runs, part_seeds, truth, full)
     if baseline:
         for name, summary in summaries["report"].items():
             if name != baseline:
-                summary["versus"] = _versus(
+                summary["versus"] = paired_versus(
                     summary, summaries["report"][baseline], args.bootstrap, args.bootstrap_seed
                 )
     command = "python benchmarks/nb201_search.py " + " ".join(

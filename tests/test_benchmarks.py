@@ -507,17 +507,18 @@ def test_nb201_search_refuses_bad_seeds_and_budgets(tmp_path: Path) -> None:
 def test_the_paired_bootstrap_matches_scipy() -> None:
     from scipy import stats
 
-    script = _script("nb201_search")
+    from adwp.benchmarking import paired_bootstrap
+
     differences = [0.3, -0.1, 0.8, 0.2, 0.5]
-    low, high = script._paired_bootstrap(differences, 10000, 0)
+    low, high = paired_bootstrap(differences, 10000, 0)
     reference = stats.bootstrap(
         (differences,), np.mean, n_resamples=10000, method="percentile", random_state=0
     ).confidence_interval
     assert low == pytest.approx(reference.low, abs=0.03)
     assert high == pytest.approx(reference.high, abs=0.03)
-    assert script._paired_bootstrap(differences, 10000, 0) == (low, high)
+    assert paired_bootstrap(differences, 10000, 0) == (low, high)
     # Equal differences leave nothing to resample: the interval is the point.
-    assert script._paired_bootstrap([0.4] * 5, 100, 1) == pytest.approx((0.4, 0.4))
+    assert paired_bootstrap([0.4] * 5, 100, 1) == pytest.approx((0.4, 0.4))
 
 
 def test_nb201_search_cost_benchmark(tmp_path: Path) -> None:
@@ -820,3 +821,160 @@ def test_nb201_top_end_counts_each_edge_operation(tmp_path: Path) -> None:
         assert row["share_in_top_reversed"] == pytest.approx(bottom_ops.count(op) / 4)
     with pytest.raises(SystemExit, match="not in"):
         script.main(["--population", str(source), "--methods", "hypernet", "--output", str(output)])
+
+
+def test_the_hypervolume_of_points_by_hand() -> None:
+    from adwp.benchmarking import hypervolume
+
+    # Cheapest first: (80 - 70) * (50 - 10) + (90 - 80) * (50 - 20); (85, 30) is dominated by
+    # (90, 20), (60, 5) lies below the reference accuracy and (95, 50) at its cost.
+    points = [(90.0, 20.0), (85.0, 30.0), (80.0, 10.0), (60.0, 5.0), (95.0, 50.0)]
+    assert hypervolume(points, (70.0, 50.0)) == pytest.approx(700.0)
+    assert hypervolume([], (70.0, 50.0)) == 0.0
+    assert hypervolume([(80.0, 10.0), (80.0, 10.0)], (70.0, 50.0)) == pytest.approx(400.0)
+
+
+@pytest.fixture()
+def nbmacro_sized_table(tmp_path: Path) -> Path:
+    """All 6,561 NAS-Bench-Macro strings: a seeded accuracy rising with FLOPs, and #params and
+    FLOPs of the full network, summed from each layer's share (both are additive over layers)."""
+    import csv
+
+    space = get_space("nbmacro")
+    base = space.smallest()
+
+    def one(layer: int, code: int) -> Any:
+        codes = list(base.codes)
+        codes[layer] = code
+        return space.from_genotype(codes)
+
+    share = {
+        m: {(i, c): getattr(space, m)(one(i, c)) - getattr(space, m)(base) for i in range(8)
+            for c in (1, 2)} | {(i, 0): 0 for i in range(8)}
+        for m in ("params", "flops")
+    }  # fmt: skip
+    sizes = {
+        a.to_string(): {
+            m: getattr(space, m)(base) + sum(share[m][(i, c)] for i, c in enumerate(a.codes))
+            for m in share
+        }
+        for a in space.enumerate()
+    }
+    probe = space.from_genotype((2, 1, 0, 2, 1, 1, 0, 2))
+    assert sizes[probe.to_string()] == {"params": space.params(probe), "flops": space.flops(probe)}
+    rng = np.random.default_rng(0)
+    noise = {a.to_string(): rng.normal(0, 1) for a in space.distinct()}
+    path = tmp_path / "nbmacro_sized.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Arch", "CanonicalArch", "MeanTestAccuracy", "Params", "FLOPs"])
+        for arch in space.enumerate():
+            key, size = space.isomorphism_key(arch), sizes[arch.to_string()]
+            accuracy = 60 + 30 * np.log(size["flops"] / 7e6) / 3 + noise[key]
+            row = [arch.to_string(), key, f"{accuracy:.4f}", size["params"], size["flops"]]
+            writer.writerow(row)
+    return path
+
+
+class _StubEvaluator:
+    """Stands in for an nbmacro evaluator: the table's accuracy plus seeded noise."""
+
+    def __init__(self, table: Path) -> None:
+        from adwp.truth.tables import read_truth
+
+        truth = read_truth(table, key="Arch", metric="MeanTestAccuracy").mean()
+        rng = np.random.default_rng(1)
+        self.values = {a: v + rng.normal(0, 2) for a, v in sorted(truth.items())}
+        self.space = get_space("nbmacro", stem_channels=4, channels=[4, 4, 8], head_channels=8)
+
+    def score(self, archs: list[Any]) -> np.ndarray:
+        return np.array([self.values[a.to_string()] for a in archs])
+
+
+def test_nbmacro_search_judged_by_the_table_and_resumed(
+    nbmacro_sized_table: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adwp.ranking.backends import TableBackend
+    from adwp.search.layer_assignment import LayerAssignmentSearch
+
+    script = _script("nbmacro_search")
+    stub = _StubEvaluator(nbmacro_sized_table)
+    monkeypatch.setattr(script, "load_evaluator", lambda *_: stub)
+    monkeypatch.setattr(script, "cifar10", lambda _: None)
+    generator = tmp_path / "generator.pt"
+    generator.write_bytes(b"stub")
+    output, work = tmp_path / "out" / "search.json", tmp_path / "work"
+    args = ["--truth", str(nbmacro_sized_table), "--work", str(work), "--output", str(output)]
+    args += ["--seeds", "1,2", "--select-seeds", "0", "--min-depth", "2", "--max-depth", "5"]
+    args += ["--coefficients", "0,5,20", "--samples", "2", "--iterations", "3"]
+    args += ["--budgets", "10,20", "--population", "5", "--tournament", "2"]
+    args += ["--baseline-pool", "20", "--bootstrap", "100", "--quiet"]
+    args += ["--generator", str(generator), "--data-root", str(tmp_path), "--device", "cpu"]
+    script.main(args)
+    text = output.read_text()
+    out = json.loads(text)
+    expected = {"inheritance", "layer_assignment", "importance_sampling", "methods", "selection"}
+    assert expected <= set(out) and out["baseline"] == "largest-FLOPs-of-20"
+    assert out["evaluator"]["generator"] == str(generator)
+
+    truth = TableBackend(nbmacro_sized_table, "MeanTestAccuracy", key="Arch").truth
+    assert out["table"]["optimum"]["accuracy"] == max(truth.values())
+    for block in ("mbconv_t3_k3", "mbconv_t6_k5"):
+        region = get_space("nbmacro-assignment", block=block, min_total_depth=2, max_total_depth=5)
+        table = TableBackend(nbmacro_sized_table, "MeanTestAccuracy", key="Arch")
+        direct = LayerAssignmentSearch(table, region).architecture_dataset(2, 5)
+        levels = out["inheritance"][block]
+        assert [lv["depth"] for lv in levels] == [2, 3, 4, 5]
+        assert [lv["inherits"] for lv in levels] == [lv.inherits for lv in direct.levels]
+        assert [lv["parent_rank"] for lv in levels] == [lv.parent_rank for lv in direct.levels]
+        assert [lv["accuracy"] for lv in levels] == [lv.score for lv in direct.levels]
+        for backend in ("table", "evaluator"):
+            for pick, best in zip(out["layer_assignment"][backend][block], levels):
+                assert pick["accuracy"] == truth[pick["pick"]]
+                assert pick["best_accuracy"] == best["accuracy"] >= pick["accuracy"]
+                assert (pick["rank"] == 1) == (pick["accuracy"] == best["accuracy"])
+        # On the table, the first depth scores every assignment: its pick is the best.
+        assert out["layer_assignment"]["table"][block][0]["rank"] == 1
+
+    space = get_space("nbmacro")
+    for backend in ("table", "evaluator"):
+        parts = out["importance_sampling"]["flops"][backend]
+        assert parts["report"]["seeds"] == [1, 2] and parts["select"]["seeds"] == [0]
+        for seed in parts["report"]["per_seed"]:
+            for method in ("importance_sampling", "evolutions"):
+                judged = seed[method]
+                assert len(judged["archs"]) == 3 and 0 < judged["hv_share"] <= 1
+                assert min(judged["gap"]) >= 0
+                assert judged["flops"] == [space.flops(a) for a in judged["archs"]]
+            # The evolutions together use no more evaluations than importance sampling did.
+            assert seed["evolutions"]["evaluations"] <= seed["importance_sampling"]["evaluations"]
+
+    methods = out["methods"]
+    searched = {
+        f"{searcher} ({backend}, {budget} {unit})"
+        for searcher in ("evolution", "random")
+        for budget in (10, 20)
+        for backend, unit in (("table", "look-ups"), ("evaluator", "evaluations"))
+    }
+    assert set(methods) == set(out["selection"]) == searched | {"largest-FLOPs-of-20"}
+    for seed, arch in zip([1, 2], methods["largest-FLOPs-of-20"]["archs"]):
+        pool = space.sample_many(20, np.random.default_rng(seed))
+        assert arch == max(pool, key=space.flops).to_string()
+    for name, method in methods.items():
+        assert method["accuracy"] == [truth[a] for a in method["archs"]], name
+        if name != "largest-FLOPs-of-20":
+            differences = np.subtract(
+                method["accuracy"], methods["largest-FLOPs-of-20"]["accuracy"]
+            )
+            assert method["versus"]["differences"] == pytest.approx(differences.tolist())
+    assert (tmp_path / "out" / "search_front.png").exists()
+    assert (tmp_path / "out" / "search_depths.png").exists()
+    assert "| table | mbconv_t6_k5 | 2 |" in output.with_suffix(".md").read_text()
+
+    # A re-run reads every stored search and writes the same file.
+    monkeypatch.setattr(script, "load_evaluator", None)
+    script.main(args)
+    assert output.read_text() == text
+    with pytest.raises(SystemExit, match=r"^unknown complexities \['latency'\]") as bad:
+        script.main([*args, "--complexities", "latency"])
+    assert "\n" not in str(bad.value)
