@@ -76,6 +76,7 @@ from adwp.ranking.backends import TableBackend
 from adwp.ranking.evaluator import METRICS, EvaluatorConfig
 from adwp.search import RandomSearch, RegularizedEvolution
 from adwp.search._common import complexity_range
+from adwp.search.hypernet_gradient import HypernetGradientConfig, HypernetGradientSearch
 from adwp.search.importance_sampling import ImportanceSamplingSearch
 from adwp.search.layer_assignment import LayerAssignmentSearch
 from adwp.spaces import get_space
@@ -196,13 +197,19 @@ class _Scoring:
         self.key = f"{tag}-{args.score_images}img-{weights}-{args.score_metric}-{self.device}"
         self.path = work / f"evaluator-{self.key}.jsonl"
         self._backend: CachedBackend | None = None
+        self._data: Any = None
+
+    @property
+    def data(self) -> Any:
+        """The CIFAR-10 splits, loaded on first use."""
+        if self._data is None:
+            self._data = cifar10(self.args)
+        return self._data
 
     @property
     def backend(self) -> CachedBackend:
         if self._backend is None:
-            evaluator = load_evaluator(
-                self.args.generator, cifar10(self.args), self.config, self.device
-            )
+            evaluator = load_evaluator(self.args.generator, self.data, self.config, self.device)
             if evaluator.space.name != "nbmacro":
                 raise SystemExit(
                     f"--generator {self.args.generator} scores the {evaluator.space.name} space, "
@@ -385,6 +392,24 @@ def _backend_search(
     if cached:
         out["scored"] = len(backend.scores) - before
     return out
+
+
+def _gradient_search(
+    args: argparse.Namespace, scoring: _Scoring, checkpoint: Path, seed: int
+) -> dict[str, Any]:
+    """Gradient descent through ``--generator``'s relaxed network (checkpointed every epoch)."""
+    config = HypernetGradientConfig(
+        epochs=args.gradient_epochs,
+        steps_per_epoch=args.gradient_steps,
+        batch_size=args.gradient_batch_size,
+        snapshots=not args.score_final_weights,
+        seed=seed,
+    )
+    search = HypernetGradientSearch.from_checkpoint(
+        generator_file(args.generator), config, data=scoring.data, device=scoring.device
+    )
+    result = search.run(checkpoint=checkpoint, progress=not args.quiet)
+    return {"arch": result.arch, "seconds": search.seconds, "history": result.to_dict()["history"]}
 
 
 def _largest(pool: int, seed: int) -> dict[str, Any]:
@@ -624,6 +649,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-cache", default=None, metavar="DIR")
     parser.add_argument("--train-size", type=int, default=None)
     parser.add_argument("--val-size", type=int, default=None)
+    parser.add_argument(
+        "--gradient-epochs",
+        type=int,
+        default=10,
+        help="hypernet-gradient's epochs through --generator (0: not run)",
+    )
+    parser.add_argument("--gradient-steps", type=int, default=20, help="its steps per epoch")
+    parser.add_argument("--gradient-batch-size", type=int, default=128, help="its images per step")
     parser.add_argument("--score-images", type=int, default=1000)
     parser.add_argument("--score-final-weights", action="store_true")
     parser.add_argument("--score-metric", choices=METRICS, default="neg_log_loss")
@@ -794,6 +827,15 @@ def main(argv: list[str] | None = None) -> None:
                         f, get(), space, b, seed
                     ),
                 )
+    if scoring is not None and args.gradient_epochs:
+        stem = (
+            f"hypernet-gradient-e{args.gradient_epochs}-s{args.gradient_steps}"
+            f"-b{args.gradient_batch_size}-{backends['evaluator'][0]}"
+        )
+        plan[f"hypernet-gradient (evaluator, {args.gradient_epochs} epochs)"] = (
+            lambda seed, s=stem: work / f"{s}_s{seed}.json",
+            lambda seed, s=stem: _gradient_search(args, scoring, work / f"{s}_s{seed}.pt", seed),
+        )
     summaries: dict[str, dict[str, Any]] = {"report": {}, "select": {}}
     for name, (file, run) in plan.items():
         for part, seeds in all_seeds.items():

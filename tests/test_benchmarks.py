@@ -910,6 +910,7 @@ def test_nbmacro_search_judged_by_the_table_and_resumed(
     args += ["--budgets", "10,20", "--population", "5", "--tournament", "2"]
     args += ["--baseline-pool", "20", "--bootstrap", "100", "--quiet"]
     args += ["--generator", str(generator), "--data-root", str(tmp_path), "--device", "cpu"]
+    args += ["--gradient-epochs", "0"]  # the stub has no relaxed network to descend
     script.main(args)
     text = output.read_text()
     out = json.loads(text)
@@ -978,3 +979,35 @@ def test_nbmacro_search_judged_by_the_table_and_resumed(
     with pytest.raises(SystemExit, match=r"^unknown complexities \['latency'\]") as bad:
         script.main([*args, "--complexities", "latency"])
     assert "\n" not in str(bad.value)
+
+
+def test_nbmacro_search_descends_through_a_trained_generator(
+    nbmacro_sized_table: Path, cifar_folder: Path, tmp_path: Path, small_hypernet: HyperNetConfig
+) -> None:
+    script = _script("nbmacro_search")
+    data = get_dataset("cifar10", root=str(cifar_folder), seed=0, val_size=20)
+    generator = tmp_path / "nbmacro.pt"
+    config = TrainConfig(
+        dataset="cifar10", space="nbmacro", steps=2, meta_batch=3, batch_size=4,
+        space_options={"stem_channels": 4, "channels": [4, 4, 8], "head_channels": 8},
+        snapshot_every=0, hypernet=small_hypernet,
+    )  # fmt: skip
+    Trainer(config, data=data).fit(generator, quiet=True)
+    output, work = tmp_path / "search.json", tmp_path / "work"
+    args = ["--truth", str(nbmacro_sized_table), "--work", str(work), "--output", str(output)]
+    args += ["--seeds", "1,2", "--select-seeds", "", "--min-depth", "7", "--max-depth", "8"]
+    args += ["--coefficients", "0,20", "--samples", "2", "--iterations", "1"]
+    args += ["--budgets", "4", "--population", "2", "--tournament", "2", "--baseline-pool", "4"]
+    args += ["--generator", str(generator), "--data-root", str(cifar_folder), "--val-size", "20"]
+    args += ["--score-images", "8", "--gradient-epochs", "2", "--gradient-steps", "1"]
+    args += ["--gradient-batch-size", "4", "--device", "cpu", "--bootstrap", "50", "--quiet"]
+    script.main(args)
+    text = output.read_text()
+    found = json.loads(text)["methods"]["hypernet-gradient (evaluator, 2 epochs)"]
+    from adwp.truth.tables import read_truth
+
+    truth = read_truth(nbmacro_sized_table, key="Arch", metric="MeanTestAccuracy").mean()
+    assert found["accuracy"] == [truth[a] for a in found["archs"]] and found["seeds"] == [1, 2]
+    assert sorted(p.name for p in work.glob("hypernet-gradient-*.pt")) != []
+    script.main(args)  # every search stored: the same file again
+    assert output.read_text() == text

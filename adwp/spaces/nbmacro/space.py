@@ -403,6 +403,47 @@ class NBMacroSpace(SpaceMethods):
         cuts["classifier.bias"] = Cut("classifier", "bias", (self.num_classes,))
         return cuts
 
+    # -- the relaxation (the MixedGeneratorSpace protocol) -----------------------------------
+    def mixed_shape(self) -> tuple[int, int]:
+        """Returns ``(decisions, choices)`` of the relaxed network: 8 layers x 3 blocks."""
+        return _NUM_LAYERS, len(BLOCKS)
+
+    def build_mixed(self) -> Any:
+        """Builds the relaxed network of differentiable search (randomly initialised).
+
+        Returns:
+            A :class:`adwp.spaces.nbmacro.mixed.MixedNBMacroNet`: ``forward(x, weights)`` with
+            ``weights`` of shape :meth:`mixed_shape`; each layer outputs the weighted sum of its
+            three blocks.
+        """
+        from adwp.spaces.nbmacro.mixed import MixedNBMacroNet  # torch only when built
+
+        blocks = [_INVERTED.get(code) for code in range(len(BLOCKS))]
+        return MixedNBMacroNet(
+            blocks,
+            self.layer_plan(),
+            self.in_channels,
+            self.stem_channels,
+            self.head_channels,
+            self.num_classes,
+        )
+
+    def mixed_weight_plan(self) -> dict[str, Cut]:
+        """Returns the cut of every parameter of :meth:`build_mixed`'s network.
+
+        Block ``k`` of a mixed layer takes the cut it takes in a plain network, so a weight
+        generator emits all of a layer's blocks from one encoding.
+        """
+        cuts: dict[str, Cut] = {}
+        for k in range(len(BLOCKS)):
+            for name, cut in self.weight_plan(NBMacroArchitecture((k,) * _NUM_LAYERS)).items():
+                path = name.split(".")
+                if path[0] == "layers":
+                    # layers.{i}.expand.conv.weight -> layers.{i}.ops.{k}.expand.conv.weight
+                    path[2:2] = ["ops", str(k)]
+                cuts[".".join(path)] = cut
+        return cuts
+
     def build(self, arch: NBMacroArchitecture | str) -> Any:
         """Builds the plain PyTorch network of an architecture (randomly initialised).
 
