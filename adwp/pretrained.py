@@ -67,6 +67,22 @@ PRETRAINED.register(
 )
 
 
+PRETRAINED.register(
+    "nbmacro-cifar10",
+    Pretrained(
+        name="nbmacro-cifar10",
+        file="nbmacro-cifar10.pt",
+        space="nbmacro",
+        dataset="cifar10",
+        summary="hypernetwork on NAS-Bench-Macro (proxy skeleton: stem 8, stages 16/32/64, head "
+        "128) trained on CIFAR-10 image folders; docs/results.md, 'NAS-Bench-Macro, CIFAR-10'",
+        metric="neg_log_loss",
+        max_images=1000,
+    ),
+    description="hypernetwork on NAS-Bench-Macro (proxy skeleton) trained on CIFAR-10",
+)
+
+
 def list_pretrained() -> list[str]:
     """Names of the shipped evaluators, sorted."""
     return PRETRAINED.list()

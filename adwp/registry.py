@@ -313,7 +313,10 @@ GRADIENT_ESTIMATORS: Registry[Callable[..., Any]] = Registry(
 """Estimators of hypernet-gradient search: ``estimator(logits, temperature, noise)`` giving the
 decision weights of one step (``adwp.search.hypernet_gradient``)."""
 
-PRETRAINED: Registry[Any] = Registry("pretrained evaluator", {"nb201-cifar10": "adwp.pretrained"})
+PRETRAINED: Registry[Any] = Registry(
+    "pretrained evaluator",
+    {"nb201-cifar10": "adwp.pretrained", "nbmacro-cifar10": "adwp.pretrained"},
+)
 """Trained evaluators shipped with adwp: :class:`adwp.pretrained.Pretrained` records."""
 
 SCORE_METRICS: Registry[Callable[..., float]] = Registry(

@@ -66,7 +66,8 @@ def test_pretrained_needs_its_data_and_refuses_another_data_set(shipped: Path) -
     with pytest.raises(AdwpError, match="reads cifar10, got data set digits"):
         Evaluator.pretrained("nb201-cifar10", data=get_dataset("digits"))
     with pytest.raises(
-        AdwpError, match="unknown pretrained evaluator 'nb201'; available: nb201-cifar10"
+        AdwpError,
+        match="unknown pretrained evaluator 'nb201'; available: nb201-cifar10, nbmacro-cifar10",
     ):
         get_pretrained("nb201")
 
@@ -155,3 +156,37 @@ def test_the_shipped_nb201_evaluator_ranks_on_an_image_folder(
         out["snapshots"]
         == load_checkpoint(get_pretrained("nb201-cifar10").path)["train_config"]["snapshots"]
     )
+
+
+def test_the_shipped_nbmacro_evaluator_ranks_a_tiny_image_folder(
+    cifar_folder_with_val: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "ranking.json"
+    args = ["rank", "--pretrained", "nbmacro-cifar10", "--sample", "3", "--seed", "0"]
+    args += ["--data-root", str(cifar_folder_with_val), "--max-images", "10", "--quiet"]
+    assert main([*args, "--output", str(output)]) == 0
+    out = json.loads(output.read_text())
+    assert out["pretrained"] == "nbmacro-cifar10" and out["metric"] == "neg_log_loss"
+    assert len(out["archs"]) == 3 and all(len(a) == 8 and a.isdigit() for a in out["archs"])
+    assert all(np.isfinite(s) and s < 0 for s in out["scores"])
+    # Scoring is deterministic: the same command gives the same scores.
+    again = tmp_path / "again.json"
+    assert main([*args, "--output", str(again)]) == 0
+    assert json.loads(again.read_text())["scores"] == out["scores"]
+
+
+def test_a_backend_naming_a_shipped_evaluator_scores_as_it_was_reported(
+    shipped: Path, cifar_folder_with_val: Path
+) -> None:
+    from adwp.backend import BackendContext, load_backend
+
+    context = BackendContext(data_root=str(cifar_folder_with_val), device="cpu")
+    backend = load_backend("hypernet:nb201-cifar10", context)
+    item = get_pretrained("nb201-cifar10")
+    assert (backend.config.metric, backend.config.max_images) == (item.metric, item.max_images)
+    told = BackendContext(data_root=str(cifar_folder_with_val), device="cpu", metric="accuracy")
+    backend = load_backend("hypernet:nb201-cifar10", told)
+    assert (backend.config.metric, backend.config.max_images) == ("accuracy", item.max_images)
+    # A checkpoint named by its path keeps the evaluator's own defaults.
+    by_path = load_backend(f"hypernet:{shipped}", context)
+    assert by_path.config.metric == EvaluatorConfig().metric

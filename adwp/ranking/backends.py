@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from adwp.ranking.backend import (
     arch_key,
     register_backend,
 )
-from adwp.registry import PROXIES
+from adwp.registry import PRETRAINED, PROXIES
 
 __all__ = [
     "TableBackend",
@@ -184,8 +185,14 @@ def _checkpoint_backend(argument: str, context: BackendContext, model: str) -> A
 
     paths = argument.split(",")
     config = EvaluatorConfig(seed=context.seed)
+    if len(paths) == 1 and paths[0] in PRETRAINED:
+        # A shipped evaluator scores as its reported ranking was measured, unless told otherwise.
+        shipped = PRETRAINED.get(paths[0])
+        config = EvaluatorConfig(
+            seed=context.seed, metric=shipped.metric, max_images=shipped.max_images
+        )
     if context.metric is not None:
-        config = EvaluatorConfig(seed=context.seed, metric=context.metric)
+        config = replace(config, metric=context.metric)
     ensemble = checkpoint_ensemble(
         paths,
         model=model,
