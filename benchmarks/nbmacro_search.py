@@ -631,6 +631,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--samples", type=int, default=4, help="per distribution per iteration")
     parser.add_argument("--iterations", type=int, default=50, help="importance sampling's")
+    parser.add_argument(
+        "--searchers",
+        default=",".join(SEARCHERS),
+        help="backend searchers run at --budgets: evolution, random",
+    )
     parser.add_argument("--budgets", default="100,300", help="evolution's and random search's")
     parser.add_argument("--population", type=int, default=20, help="regularized evolution's")
     parser.add_argument("--tournament", type=int, default=5, help="regularized evolution's")
@@ -709,7 +714,15 @@ def _checked(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"--samples must be at least 2, got {args.samples}")
     if args.generator and not args.data_root:
         raise SystemExit("--generator needs --data-root (the images its evaluator scores)")
-    return {"seeds": {"report": seeds, "select": select}, "complexities": complexities}
+    searchers = [m for m in args.searchers.split(",") if m]
+    unknown = sorted(set(searchers) - set(SEARCHERS))
+    if unknown:
+        raise SystemExit(f"unknown searchers {unknown}; allowed: {', '.join(SEARCHERS)}")
+    return {
+        "seeds": {"report": seeds, "select": select},
+        "complexities": complexities,
+        "searchers": searchers,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -812,7 +825,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     for name, (tag, backend) in backends.items():
         unit = "look-ups" if name == "table" else "evaluations"
-        for method in SEARCHERS:
+        for method in checked["searchers"]:
             stem = method
             searcher: Callable[..., Any] = RandomSearch
             if method == "evolution":

@@ -976,6 +976,8 @@ def test_nbmacro_search_judged_by_the_table_and_resumed(
     monkeypatch.setattr(script, "load_evaluator", None)
     script.main(args)
     assert output.read_text() == text
+    with pytest.raises(SystemExit, match=r"^unknown searchers \['bayesian'\]"):
+        script.main([*args, "--searchers", "evolution,bayesian"])
     with pytest.raises(SystemExit, match=r"^unknown complexities \['latency'\]") as bad:
         script.main([*args, "--complexities", "latency"])
     assert "\n" not in str(bad.value)
