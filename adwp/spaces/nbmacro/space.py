@@ -418,14 +418,9 @@ class NBMacroSpace(SpaceMethods):
         """
         from adwp.spaces.nbmacro.mixed import MixedNBMacroNet  # torch only when built
 
-        blocks = [_INVERTED.get(code) for code in range(len(BLOCKS))]
+        # Every layer holds each block: the identity (None) and the two inverted residuals.
         return MixedNBMacroNet(
-            blocks,
-            self.layer_plan(),
-            self.in_channels,
-            self.stem_channels,
-            self.head_channels,
-            self.num_classes,
+            [_INVERTED.get(code) for code in range(len(BLOCKS))], *self._network_shape()
         )
 
     def mixed_weight_plan(self) -> dict[str, Cut]:
@@ -453,10 +448,12 @@ class NBMacroSpace(SpaceMethods):
         """
         from adwp.spaces.nbmacro.network import NBMacroNet  # torch only when built
 
-        arch = self.validate(arch)
-        blocks = [_INVERTED.get(code) for code in arch.codes]
-        return NBMacroNet(
-            blocks,
+        blocks = [_INVERTED.get(code) for code in self.validate(arch).codes]
+        return NBMacroNet(blocks, *self._network_shape())
+
+    def _network_shape(self) -> tuple[list[tuple[int, int, int]], int, int, int, int]:
+        """The plain and the relaxed network's arguments after their blocks."""
+        return (
             self.layer_plan(),
             self.in_channels,
             self.stem_channels,
