@@ -342,11 +342,18 @@ def test_nbmacro_benchmark_controls_for_flops_and_resumes(
     trained = json.loads((tmp_path / "work" / "hypernet.neg_log_loss.json").read_text())
     skeleton = trained["train_config"]["space_options"]
     assert skeleton == {"stem_channels": 4, "channels": [4, 4, 8], "head_channels": 8}
+    assert trained["train_config"]["hypernet"]["context_layers"] == 2
     script.main(args)
     again = json.loads(output.read_text())
     assert again["methods"] == out["methods"] and again["raw"] == out["raw"]
     with pytest.raises(SystemExit, match="--channels must be three positive widths"):
         script.main([*args, "--channels", "4,4"])
+    # A lever run of another hypernetwork shares the samples and proxies of the same --work.
+    lever = [*args, "--tag", "_context0", "--context-layers", "0", "--methods", "hypernet"]
+    script.main(lever)
+    trained = json.loads((tmp_path / "work" / "hypernet_context0.neg_log_loss.json").read_text())
+    assert trained["train_config"]["hypernet"]["context_layers"] == 0
+    assert json.loads(output.read_text())["samples"] == out["samples"]
 
 
 def test_nb201_proxies_over_a_subset(

@@ -66,6 +66,13 @@ def _parser(bench: SampledBenchmark, description: str, work: str, output: str) -
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--sampler", default="sandwich")
     parser.add_argument("--num-bases", type=int, default=8)
+    parser.add_argument(
+        "--context-layers",
+        type=int,
+        default=2,
+        help="hypernetwork's transformer layers over the architecture (0: a layer's weights "
+        "depend on its own choice and position only)",
+    )
     parser.add_argument("--eval-every", type=int, default=500, help="steps between curve points")
     parser.add_argument(
         "--no-curve",

@@ -134,7 +134,7 @@ def train_generator(
         sampler=args.sampler,
         max_mix=args.max_mix,
         distill=args.distill,
-        hypernet=HyperNetConfig(num_bases=args.num_bases)
+        hypernet=HyperNetConfig(num_bases=args.num_bases, context_layers=args.context_layers)
         if kind == "hypernet"
         else HyperNetConfig(),
     )
