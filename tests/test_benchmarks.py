@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from adwp.data import get_dataset
 from adwp.hypernet import HyperNetConfig
@@ -1020,3 +1021,36 @@ def test_nbmacro_search_descends_through_a_trained_generator(
     assert sorted(p.name for p in work.glob("hypernet-gradient-*.pt")) != []
     script.main(args)  # every search stored: the same file again
     assert output.read_text() == text
+
+
+def test_nbmacro_stages_rewards_each_stage_as_the_scores_do(tmp_path: Path) -> None:
+    script = _script("nbmacro_stages")
+    archs = [a.to_string() for a in get_space("nbmacro").sample_many(30, np.random.default_rng(0))]
+    first_stage_blocks = [2 - a[:2].count("0") for a in archs]
+    last_stage_blocks = [3 - a[5:].count("0") for a in archs]
+    noise = np.random.default_rng(1).random(30).tolist()
+    result = {
+        "samples": {"select": archs, "report": archs},
+        "truth": {"select": noise, "report": noise},
+        "raw": {"stage1": {"select": first_stage_blocks}, "stage3": {"select": last_stage_blocks}},
+    }
+    source = tmp_path / "nbmacro.json"
+    source.write_text(json.dumps(result))
+    lever = tmp_path / "lever.json"
+    lever.write_text(json.dumps({**result, "raw": {"hypernet": {"select": last_stage_blocks}}}))
+    output = tmp_path / "stages.json"
+    args = ["--result", str(source), "--methods", "stage1,stage3", "--output", str(output)]
+    script.main([*args, "--lever", f"last={lever}"])
+    taus = json.loads(output.read_text())["kendall_tau"]
+    assert taus["stage1"]["stage1_blocks"] == pytest.approx(1.0)
+    assert taus["stage3"]["stage3_blocks"] == pytest.approx(1.0)
+    assert taus["last"] == taus["stage3"]
+    expected = stats.kendalltau(first_stage_blocks, noise).statistic
+    assert taus["table"]["stage1_blocks"] == pytest.approx(expected)
+    assert set(taus["table"]) == {
+        f"stage{s}_{b}" for s in (1, 2, 3) for b in ("blocks", "mbconv_t3_k3", "mbconv_t6_k5")
+    }
+    with pytest.raises(SystemExit, match="hypernet not in"):
+        script.main([*args[:2], "--methods", "hypernet", "--output", str(output)])
+    with pytest.raises(SystemExit, match="expected NAME=FILE"):
+        script.main([*args, "--lever", "nofile"])

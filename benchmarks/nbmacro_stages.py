@@ -1,0 +1,119 @@
+"""NAS-Bench-Macro: which stage's blocks each ranking rewards, next to what the table rewards.
+
+    python benchmarks/nbmacro_stages.py --result benchmarks/results/nbmacro.json \\
+        --output benchmarks/results/nbmacro_stages.json
+
+Reads a ``benchmarks/nbmacro.py`` result (its raw scores) and, on one of its samples (the
+selection sample by default, where settings are chosen), gives for the table and for each method
+the Kendall tau between its scores and each stage's number of blocks (and of each block type).
+A method that rewards a stage's blocks more than the table does ranks by the wrong capacity:
+that is where it misjudges the space, whatever its overall tau. ``--lever NAME=FILE`` adds the
+hypernetwork of another run (a lever of ``benchmarks/nbmacro.py --tag``) on the same sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from adwp.spaces.nbmacro import BLOCKS, STAGE_LAYERS
+
+STAGE_BOUNDS = tuple(
+    (sum(STAGE_LAYERS[:i]), sum(STAGE_LAYERS[: i + 1])) for i in range(len(STAGE_LAYERS))
+)
+
+
+def stage_features(archs: list[str]) -> dict[str, np.ndarray]:
+    """Per stage: its number of blocks (non-identity layers), and its number of each block type."""
+    features: dict[str, np.ndarray] = {}
+    for stage, (start, stop) in enumerate(STAGE_BOUNDS, start=1):
+        parts = [a[start:stop] for a in archs]
+        features[f"stage{stage}_blocks"] = np.array([stop - start - p.count("0") for p in parts])
+        for code, block in enumerate(BLOCKS[1:], start=1):
+            features[f"stage{stage}_{block}"] = np.array([p.count(str(code)) for p in parts])
+    return features
+
+
+def stage_taus(archs: list[str], rankings: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """``{ranking: {feature: Kendall tau}}``; a constant feature gives None (no ordering)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, values in rankings.items():
+        out[name] = {}
+        for feature, counts in stage_features(archs).items():
+            tau = stats.kendalltau(counts, values).statistic
+            out[name][feature] = None if np.isnan(tau) else float(tau)
+    return out
+
+
+def markdown(taus: dict[str, dict[str, Any]]) -> str:
+    names = list(taus)
+    lines = ["| feature | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for feature in taus[names[0]]:
+        cells = (taus[n][feature] for n in names)
+        lines.append(
+            f"| {feature} | " + " | ".join("-" if c is None else f"{c:+.3f}" for c in cells) + " |"
+        )
+    return "\n".join(lines)
+
+
+def _lever(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise SystemExit(f"--lever {text!r}: expected NAME=FILE")
+    return name, Path(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--result", required=True, help="benchmarks/nbmacro.py's result")
+    parser.add_argument("--part", choices=["select", "report"], default="select")
+    parser.add_argument("--methods", default="hypernet,supernet,naswot,flops")
+    parser.add_argument("--lever", action="append", default=[], help="NAME=FILE: its hypernet")
+    parser.add_argument("--output", default="benchmarks/results/nbmacro_stages.json")
+    args = parser.parse_args(argv)
+    levers = [_lever(text) for text in args.lever]
+    base = json.loads(Path(args.result).read_text())
+    archs = base["samples"][args.part]
+    methods = [m for m in args.methods.split(",") if m]
+    unknown = sorted(set(methods) - set(base["raw"]))
+    if unknown:
+        raise SystemExit(
+            f"--methods: {', '.join(unknown)} not in {args.result} "
+            f"(it holds {', '.join(base['raw'])})"
+        )
+    rankings = {"table": np.asarray(base["truth"][args.part], float)}
+    rankings.update({m: np.asarray(base["raw"][m][args.part], float) for m in methods})
+    for name, path in levers:
+        lever = json.loads(path.read_text())
+        if lever["samples"][args.part] != archs:
+            raise SystemExit(f"--lever {name}: {path} was run on another {args.part} sample")
+        rankings[name] = np.asarray(lever["raw"]["hypernet"][args.part], float)
+    taus = stage_taus(archs, rankings)
+    result = {
+        "command": "python benchmarks/nbmacro_stages.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "part": args.part,
+        "architectures": len(archs),
+        "kendall_tau": taus,
+        "overall_kendall_tau": {
+            name: float(stats.kendalltau(values, rankings["table"]).statistic)
+            for name, values in rankings.items()
+        },
+    }
+    path = Path(args.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=1))
+    os.replace(tmp, path)
+    print(markdown(taus))
+
+
+if __name__ == "__main__":
+    main()
