@@ -1023,34 +1023,61 @@ def test_nbmacro_search_descends_through_a_trained_generator(
     assert output.read_text() == text
 
 
-def test_nbmacro_stages_rewards_each_stage_as_the_scores_do(tmp_path: Path) -> None:
-    script = _script("nbmacro_stages")
+def test_nbmacro_levers_reads_each_stage_and_compares_levers(tmp_path: Path) -> None:
+    script = _script("nbmacro_levers")
     archs = [a.to_string() for a in get_space("nbmacro").sample_many(30, np.random.default_rng(0))]
     first_stage_blocks = [2 - a[:2].count("0") for a in archs]
     last_stage_blocks = [3 - a[5:].count("0") for a in archs]
-    noise = np.random.default_rng(1).random(30).tolist()
+    noise = np.random.default_rng(1).random(30)
     result = {
         "samples": {"select": archs, "report": archs},
-        "truth": {"select": noise, "report": noise},
+        "truth": {"select": noise.tolist(), "report": noise.tolist()},
         "raw": {"stage1": {"select": first_stage_blocks}, "stage3": {"select": last_stage_blocks}},
     }
     source = tmp_path / "nbmacro.json"
     source.write_text(json.dumps(result))
     lever = tmp_path / "lever.json"
     lever.write_text(json.dumps({**result, "raw": {"hypernet": {"select": last_stage_blocks}}}))
-    output = tmp_path / "stages.json"
+    # A generator's stored stage: snapshot scores, and the final weights' at the last curve point.
+    stage = tmp_path / "hypernet.neg_log_loss.json"
+    near_truth = (noise + 0.01 * np.arange(30)).tolist()
+    stage.write_text(json.dumps({"select": noise.tolist(), "curve": [{"select": near_truth}]}))
+    output = tmp_path / "levers.json"
     args = ["--result", str(source), "--methods", "stage1,stage3", "--output", str(output)]
-    script.main([*args, "--lever", f"last={lever}"])
-    taus = json.loads(output.read_text())["kendall_tau"]
+    levers = [
+        "--lever",
+        f"last={lever}",
+        "--lever",
+        f"snap={stage}",
+        "--lever",
+        f"fin={stage}:final",
+    ]
+    script.main([*args, *levers, "--versus", "fin", "--bootstrap", "200"])
+    out = json.loads(output.read_text())
+    taus = out["kendall_tau"]
     assert taus["stage1"]["stage1_blocks"] == pytest.approx(1.0)
     assert taus["stage3"]["stage3_blocks"] == pytest.approx(1.0)
-    assert taus["last"] == taus["stage3"]
+    assert taus["last"] == taus["stage3"] and taus["snap"] == taus["table"]
     expected = stats.kendalltau(first_stage_blocks, noise).statistic
     assert taus["table"]["stage1_blocks"] == pytest.approx(expected)
     assert set(taus["table"]) == {
         f"stage{s}_{b}" for s in (1, 2, 3) for b in ("blocks", "mbconv_t3_k3", "mbconv_t6_k5")
     }
+    overall = out["overall_kendall_tau"]
+    assert overall["snap"] == pytest.approx(1.0)
+    assert overall["fin"] == pytest.approx(stats.kendalltau(near_truth, noise).statistic)
+    versus = out["minus_fin"]
+    assert set(versus) == {"last", "snap"}
+    assert versus["snap"]["difference"] == pytest.approx(1.0 - overall["fin"])
+    low, high = versus["last"]["ci95"]
+    assert low <= versus["last"]["difference"] <= high
     with pytest.raises(SystemExit, match="hypernet not in"):
         script.main([*args[:2], "--methods", "hypernet", "--output", str(output)])
     with pytest.raises(SystemExit, match="expected NAME=FILE"):
         script.main([*args, "--lever", "nofile"])
+    with pytest.raises(SystemExit, match="--versus other is not among"):
+        script.main([*args, *levers, "--versus", "other"])
+    with pytest.raises(SystemExit, match="another select sample"):
+        other = tmp_path / "other.json"
+        other.write_text(json.dumps({"select": [0.0] * 5}))
+        script.main([*args, "--lever", f"short={other}"])
