@@ -129,8 +129,14 @@ class _Table:
             )
         self.space = _Measured(self.sizes)
         self.optimum = max(self.accuracy, key=lambda a: (self.accuracy[a], a))
+        self._sorted = np.sort(np.fromiter(self.accuracy.values(), float))
         self._fronts: dict[str, tuple[list[int], list[float]]] = {}
         self._volumes: dict[str, float] = {}
+
+    def share_better(self, accuracy: float) -> float:
+        """The share of the table's strings more accurate than ``accuracy``."""
+        above = len(self._sorted) - np.searchsorted(self._sorted, accuracy, side="right")
+        return float(above / len(self._sorted))
 
     def front(self, complexity: str) -> tuple[list[int], list[float]]:
         """Sorted complexities and the best accuracy at most there (cumulative maximum)."""
@@ -438,6 +444,8 @@ def _summary(table: _Table, runs: list[dict[str, Any]], seeds: list[int]) -> dic
         "accuracy": found,
         "flops": [table.sizes["flops"][a] for a in archs],
         "below_optimum": [optimum - a for a in found],
+        # Where search lands in the table: the share of its strings that are more accurate.
+        "share_better": [table.share_better(a) for a in found],
         "mean": float(np.mean(found)) if found else None,
         "sd": float(np.std(found, ddof=1)) if len(found) > 1 else 0.0,
         "seconds": float(np.mean([r["seconds"] for r in runs])) if runs else None,
@@ -516,12 +524,13 @@ def _markdown(results: dict[str, Any]) -> str:
                 )
     baseline = results["baseline"]
     head = f"| method | accuracy, mean +- sd (seeds {seeds}) | per seed | below optimum, mean |"
+    head += " table strings more accurate, mean |"
     head += f" minus {baseline}: mean [95% CI] |"
     lines += ["", head, "|---" * (head.count("|") - 1) + "|"]
     for name, r in results["methods"].items():
         per_seed = ", ".join(f"{a:.2f}" for a in r["accuracy"])
         row = f"| {name} | {r['mean']:.2f} +- {r['sd']:.2f} | {per_seed} |"
-        row += f" {np.mean(r['below_optimum']):.2f} |"
+        row += f" {np.mean(r['below_optimum']):.2f} | {100 * np.mean(r['share_better']):.1f}% |"
         versus = r.get("versus")
         if name == baseline:
             row += " - |"

@@ -969,8 +969,11 @@ def test_nbmacro_search_judged_by_the_table_and_resumed(
     for seed, arch in zip([1, 2], methods["largest-FLOPs-of-20"]["archs"]):
         pool = space.sample_many(20, np.random.default_rng(seed))
         assert arch == max(pool, key=space.flops).to_string()
+    accuracies = np.array(list(truth.values()))
     for name, method in methods.items():
         assert method["accuracy"] == [truth[a] for a in method["archs"]], name
+        better = [float((accuracies > a).mean()) for a in method["accuracy"]]
+        assert method["share_better"] == pytest.approx(better), name
         if name != "largest-FLOPs-of-20":
             differences = np.subtract(
                 method["accuracy"], methods["largest-FLOPs-of-20"]["accuracy"]

@@ -84,6 +84,18 @@ def test_each_searcher_runs_on_nbmacro_through_a_trained_hypernetwork(
     assert json.loads(again.read_text())["best"] == first["best"]
 
 
+def test_a_search_names_the_shipped_nbmacro_evaluator(
+    cifar_folder_with_val: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "search.json"
+    args = ["search", "random", "--backend", "hypernet:nbmacro-cifar10", "--seed", "0"]
+    args += ["--data-root", str(cifar_folder_with_val), "--budget", "3", "--quiet"]
+    assert main([*args, "--output", str(out)]) == 0
+    found = json.loads(out.read_text())
+    assert found["best"]["arch"] in {a.to_string() for a in get_space("nbmacro").enumerate()}
+    assert len(found["history"]) == 3
+
+
 def test_the_relaxed_network_has_a_cut_for_every_parameter() -> None:
     space = get_space("nbmacro", **SKELETON)
     plan = space.mixed_weight_plan()
