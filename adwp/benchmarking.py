@@ -32,6 +32,7 @@ __all__ = [
     "generator_file",
     "hypervolume",
     "load_evaluator",
+    "named_methods",
     "paired_bootstrap",
     "paired_versus",
     "seed_list",
@@ -82,6 +83,21 @@ def verdict(interval: Sequence[float]) -> str:
     if bootstrap_verdict(interval) == "level":
         return "level"
     return "ahead" if interval[0] > 0 else "behind"
+
+
+def named_methods(text: str, available: Sequence[str], source: str) -> list[str]:
+    """The comma-separated methods of ``text``, each among ``available`` (what ``source`` holds).
+
+    Raises:
+        SystemExit: Naming those that are not, and what is.
+    """
+    methods = [m for m in text.split(",") if m]
+    unknown = sorted(set(methods) - set(available))
+    if unknown:
+        raise SystemExit(
+            f"--methods: {', '.join(unknown)} not in {source} (it holds {', '.join(available)})"
+        )
+    return methods
 
 
 def seed_list(text: str, flag: str) -> list[int]:

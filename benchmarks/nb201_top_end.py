@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from adwp.benchmarking import named_methods, write_json
 from adwp.spaces.nb201 import EDGES, OPERATIONS, CellArchitecture
 
 
@@ -89,24 +89,14 @@ def main(argv: list[str] | None = None) -> None:
     if not 0 < args.percent <= 100:
         raise SystemExit(f"--percent {args.percent}: must lie in (0, 100]")
     raw = json.loads(Path(args.population).read_text())["raw"]
-    methods = [m for m in args.methods.split(",") if m]
-    unknown = sorted(set(methods) - set(raw["scores"]))
-    if unknown:
-        raise SystemExit(
-            f"--methods: {', '.join(unknown)} not in {args.population} "
-            f"(it holds {', '.join(raw['scores'])})"
-        )
+    methods = named_methods(args.methods, list(raw["scores"]), args.population)
     scores = {m: np.asarray(raw["scores"][m], float) for m in methods}
     result = top_end(raw["computations"], np.asarray(raw["truth"], float), scores, args.percent)
     result["command"] = "python benchmarks/nb201_top_end.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
     result["computations"] = len(raw["computations"])
-    path = Path(args.output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, path)
+    write_json(args.output, result)
     print(markdown(result, methods))
 
 

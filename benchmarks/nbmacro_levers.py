@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from adwp.benchmarking import named_methods, write_json
 from adwp.spaces.nbmacro import BLOCKS, STAGE_LAYERS
 from adwp.truth.comparison import paired_bootstrap_difference
 from adwp.truth.correlation import kendall_tau
@@ -114,13 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     levers = [_lever(text) for text in args.lever]
     base = json.loads(Path(args.result).read_text())
     archs = base["samples"][args.part]
-    methods = [m for m in args.methods.split(",") if m]
-    unknown = sorted(set(methods) - set(base["raw"]))
-    if unknown:
-        raise SystemExit(
-            f"--methods: {', '.join(unknown)} not in {args.result} "
-            f"(it holds {', '.join(base['raw'])})"
-        )
+    methods = named_methods(args.methods, list(base["raw"]), args.result)
     rankings = {"table": np.asarray(base["truth"][args.part], float)}
     rankings.update({m: np.asarray(base["raw"][m][args.part], float) for m in methods})
     for name, path, final in levers:
@@ -155,11 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         f"minus_{args.versus}": versus,
         "raw": {"archs": archs, **{name: values.tolist() for name, values in rankings.items()}},
     }
-    path = Path(args.output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, path)
+    write_json(args.output, result)
     print(markdown(taus))
 
 
