@@ -52,10 +52,11 @@ def stage_features(archs: list[str]) -> dict[str, np.ndarray]:
 
 def stage_taus(archs: list[str], rankings: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
     """``{ranking: {feature: Kendall tau}}``; a constant feature gives None (no ordering)."""
+    features = stage_features(archs)
     out: dict[str, dict[str, Any]] = {}
     for name, values in rankings.items():
         out[name] = {}
-        for feature, counts in stage_features(archs).items():
+        for feature, counts in features.items():
             tau = stats.kendalltau(counts, values).statistic
             out[name][feature] = None if np.isnan(tau) else float(tau)
     return out
