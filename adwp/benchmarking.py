@@ -32,7 +32,7 @@ __all__ = [
     "generator_file",
     "hypervolume",
     "load_evaluator",
-    "named_methods",
+    "named_choices",
     "paired_bootstrap",
     "paired_versus",
     "seed_list",
@@ -85,19 +85,31 @@ def verdict(interval: Sequence[float]) -> str:
     return "ahead" if interval[0] > 0 else "behind"
 
 
-def named_methods(text: str, available: Sequence[str], source: str) -> list[str]:
-    """The comma-separated methods of ``text``, each among ``available`` (what ``source`` holds).
+def named_choices(
+    text: str,
+    allowed: Sequence[str],
+    what: str = "methods",
+    *,
+    source: str | None = None,
+    required: bool = False,
+) -> list[str]:
+    """The comma-separated names of ``text``, each among ``allowed``.
+
+    Args:
+        what: What the names are, for the message ("methods", "searchers").
+        source: Where ``allowed`` comes from (a result file), when not the library itself.
+        required: Refuse an empty list too.
 
     Raises:
-        SystemExit: Naming those that are not, and what is.
+        SystemExit: One line naming the unknown names and the allowed ones.
     """
-    methods = [m for m in text.split(",") if m]
-    unknown = sorted(set(methods) - set(available))
-    if unknown:
-        raise SystemExit(
-            f"--methods: {', '.join(unknown)} not in {source} (it holds {', '.join(available)})"
-        )
-    return methods
+    chosen = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(allowed))
+    if unknown or (required and not chosen):
+        holder = f"{source} holds" if source else "allowed"
+        named = f"unknown {what} {unknown}" if unknown else f"no {what} named"
+        raise SystemExit(f"{named}; {holder}: {', '.join(allowed)}")
+    return chosen
 
 
 def seed_list(text: str, flag: str) -> list[int]:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from adwp.benchmarking import verdict, write_json
+from adwp.benchmarking import named_choices, verdict, write_json
 from adwp.truth.comparison import paired_bootstrap_difference
 from adwp.truth.correlation import kendall_tau, partial_tau
 
@@ -51,9 +51,6 @@ def compare(
     resamples: int,
     seed: int,
 ) -> list[dict[str, Any]]:
-    unknown = [m for m in methods if m not in scores]
-    if unknown:
-        raise SystemExit(f"unknown methods {unknown}; the file has: {', '.join(sorted(scores))}")
     size = np.log(scores["params"]) if "params" in scores else None
     rows = []
     for a, b in itertools.combinations(methods, 2):
@@ -108,7 +105,8 @@ def main(argv: list[str] | None = None) -> None:
         if not np.array_equal(their_truth, truth):
             raise SystemExit(f"--also: {path} holds other architectures than {args.results}")
         scores[name] = theirs[method]
-    rows = compare(scores, truth, args.methods.split(","), args.resamples, args.seed)
+    methods = named_choices(args.methods, sorted(scores), source=args.results)
+    rows = compare(scores, truth, methods, args.resamples, args.seed)
     if args.output:
         write_json(
             Path(args.output),

@@ -55,6 +55,7 @@ from adwp.benchmarking import (
     file_tag,
     generator_file,
     load_evaluator,
+    named_choices,
     paired_versus,
     seed_list,
     stored,
@@ -379,11 +380,7 @@ def main(argv: list[str] | None = None) -> None:
             f"seeds {sorted(set(seeds) & set(select))} are in both --seeds and --select-seeds: "
             "settings chosen on a seed would be judged on it"
         )
-    methods = [m for m in args.methods.split(",") if m]
-    allowed = [*list_searchers(), GRADIENT, *BACKEND_SEARCHERS]
-    unknown = sorted(set(methods) - set(allowed))
-    if unknown:
-        raise SystemExit(f"unknown methods {unknown}; allowed: {', '.join(allowed)}")
+    methods = named_choices(args.methods, [*list_searchers(), GRADIENT, *BACKEND_SEARCHERS])
     if not 1 <= args.tournament <= args.population:
         raise SystemExit(
             f"need 1 <= --tournament <= --population, got {args.tournament}, {args.population}"

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from adwp.benchmarking import named_methods, write_json
+from adwp.benchmarking import named_choices, write_json
 from adwp.spaces.nb201 import EDGES, OPERATIONS, CellArchitecture
 
 
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     if not 0 < args.percent <= 100:
         raise SystemExit(f"--percent {args.percent}: must lie in (0, 100]")
     raw = json.loads(Path(args.population).read_text())["raw"]
-    methods = named_methods(args.methods, list(raw["scores"]), args.population)
+    methods = named_choices(args.methods, list(raw["scores"]), source=args.population)
     scores = {m: np.asarray(raw["scores"][m], float) for m in methods}
     result = top_end(raw["computations"], np.asarray(raw["truth"], float), scores, args.percent)
     result["command"] = "python benchmarks/nb201_top_end.py " + " ".join(

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from adwp.benchmarking import named_methods, write_json
+from adwp.benchmarking import named_choices, write_json
 from adwp.spaces.nbmacro import BLOCKS, STAGE_LAYERS
 from adwp.truth.comparison import paired_bootstrap_difference
 from adwp.truth.correlation import kendall_tau
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     levers = [_lever(text) for text in args.lever]
     base = json.loads(Path(args.result).read_text())
     archs = base["samples"][args.part]
-    methods = named_methods(args.methods, list(base["raw"]), args.result)
+    methods = named_choices(args.methods, list(base["raw"]), source=args.result)
     rankings = {"table": np.asarray(base["truth"][args.part], float)}
     rankings.update({m: np.asarray(base["raw"][m][args.part], float) for m in methods})
     for name, path, final in levers:

@@ -66,6 +66,7 @@ from adwp.benchmarking import (
     generator_file,
     hypervolume,
     load_evaluator,
+    named_choices,
     paired_versus,
     seed_list,
     stored,
@@ -698,10 +699,7 @@ def _checked(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(
             f"need 0 <= --min-depth < --max-depth <= 8, got {args.min_depth}, {args.max_depth}"
         )
-    complexities = [c for c in args.complexities.split(",") if c]
-    unknown = sorted(set(complexities) - set(COMPLEXITIES)) or ([] if complexities else [""])
-    if unknown:
-        raise SystemExit(f"unknown complexities {unknown}; allowed: {', '.join(COMPLEXITIES)}")
+    complexities = named_choices(args.complexities, COMPLEXITIES, "complexities", required=True)
     args.coefficient_list = _numbers(args.coefficients, "--coefficients", float)
     if not 1 <= args.tournament <= args.population:
         raise SystemExit(
@@ -723,10 +721,7 @@ def _checked(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"--samples must be at least 2, got {args.samples}")
     if args.generator and not args.data_root:
         raise SystemExit("--generator needs --data-root (the images its evaluator scores)")
-    searchers = [m for m in args.searchers.split(",") if m]
-    unknown = sorted(set(searchers) - set(SEARCHERS))
-    if unknown:
-        raise SystemExit(f"unknown searchers {unknown}; allowed: {', '.join(SEARCHERS)}")
+    searchers = named_choices(args.searchers, SEARCHERS, "searchers")
     return {
         "seeds": {"report": seeds, "select": select},
         "complexities": complexities,

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from adwp.benchmarking import add_data_arguments, cifar10, write_json
+from adwp.benchmarking import add_data_arguments, cifar10, named_choices, write_json
 from adwp.ranking.baselines import aggregate_ranks
 from adwp.sampled_benchmark._report import evaluate, markdown, plot, tau, versus_control
 from adwp.sampled_benchmark._spec import SampledBenchmark
@@ -138,12 +138,7 @@ def run(
     args = _parser(bench, description, work, output).parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    methods = [m for m in args.methods.split(",") if m]
-    unknown = sorted(set(methods) - set(GENERATORS) - set(bench.proxies))
-    if unknown:
-        raise SystemExit(
-            f"unknown methods {unknown}; allowed: {', '.join((*GENERATORS, *bench.proxies))}"
-        )
+    methods = named_choices(args.methods, [*GENERATORS, *bench.proxies])
     # A malformed skeleton flag fails before any stage runs, even when every stage is stored.
     bench.skeleton(args)
     bench.proxy_network(args)
