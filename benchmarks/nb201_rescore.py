@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from scipy import stats
 
-from adwp.benchmarking import add_data_arguments, cifar10, write_json
+from adwp.benchmarking import add_data_arguments, cifar10, named_choices, write_json
 from adwp.ranking.evaluator import Evaluator, EvaluatorConfig
 from adwp.truth.tables import read_truth
 
@@ -59,9 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    unknown = sorted(set(args.variants.split(",")) - set(VARIANTS))
-    if unknown:
-        raise SystemExit(f"unknown variants {unknown}; allowed: {', '.join(VARIANTS)}")
+    variants = named_choices(args.variants, list(VARIANTS), "variants", required=True)
 
     work = Path(args.work)
     samples = json.loads((work / "samples.json").read_text())
@@ -71,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     data = cifar10(args)
     results: dict[str, Any] = {}
     for run in args.runs.split(","):
-        for name in args.variants.split(","):
+        for name in variants:
             store = work / f"rescore_{run}_{name}.json"
             if not store.exists():
                 config = EvaluatorConfig(seed=args.seed, **VARIANTS[name])
